@@ -1,0 +1,52 @@
+//! The contract between data loaders and the training loop.
+
+use crate::error::Result;
+use candle_core::{Device, Tensor};
+
+/// One mini-batch: the model's inputs and the targets, already on the training device.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The inputs, in the order the model takes them (for tabular data: categorical codes, then
+    /// continuous values; for images: the image tensor).
+    pub xs: Vec<Tensor>,
+    /// The targets (class indices as `u32`, or regression values as `f32`).
+    pub ys: Tensor,
+}
+
+impl Batch {
+    /// The number of items in the batch.
+    pub fn len(&self) -> usize {
+        self.ys.dims().first().copied().unwrap_or(0)
+    }
+
+    /// Whether the batch holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A boxed stream of batches.
+pub type BatchIter<'a> = Box<dyn Iterator<Item = Result<Batch>> + Send + 'a>;
+
+/// A training and a validation data loader, as the [`Learner`] of fastcandle-train sees them.
+///
+/// Shuffling of the training set depends only on the loader's seed and the epoch, so that a fit
+/// resumed at epoch `k` sees the batches that the uninterrupted fit saw.
+///
+/// [`Learner`]: https://docs.rs/fastcandle-train
+pub trait DataLoaders: Send + Sync {
+    /// The training batches of `epoch` (shuffled, incomplete last batch dropped).
+    fn train(&self, epoch: usize) -> BatchIter<'_>;
+    /// The validation batches, in order, all items included.
+    fn valid(&self) -> BatchIter<'_>;
+    /// How many batches [`DataLoaders::train`] yields per epoch.
+    fn n_train_batches(&self) -> usize;
+    /// How many batches [`DataLoaders::valid`] yields.
+    fn n_valid_batches(&self) -> usize;
+    /// The device the batches are put on.
+    fn device(&self) -> &Device;
+    /// The names of the classes, when the target is a category.
+    fn vocab(&self) -> Option<&[String]> {
+        None
+    }
+}

@@ -1,0 +1,304 @@
+//! Training-mode batch normalisation as one op with its own backward.
+//!
+//! Composed from candle's elementwise ops, a training BatchNorm allocates and walks memory about
+//! ten times forward and twenty backward. Here the CPU forward is two passes per channel and
+//! the backward two more, with `(mean, 1/std)` kept from the forward. Other devices use the
+//! composed form, which candle differentiates.
+
+use super::storage::{cpu_f32, with_f32};
+use candle_core::{CpuStorage, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+use std::sync::{Arc, Mutex};
+
+/// Normalises `x` (`[N, C]` or `[N, C, ...]`) over every axis but the channel axis 1 with the
+/// batch's own statistics, then scales by `weight` and shifts by `bias` (both `[C]`).
+///
+/// Returns the output and the batch mean and biased variance per channel (detached), from which
+/// the caller updates its running statistics.
+pub fn batch_norm_train(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let dims = x.dims();
+    if dims.len() < 2 {
+        bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
+    }
+    let c = dims[1];
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let op = BatchNormTrain {
+            eps: eps as f32,
+            stats: stats.clone(),
+        };
+        let x = x.contiguous()?;
+        let y = x.apply_op3(weight, bias, op)?;
+        let s = stats.lock().expect("batch norm stats lock poisoned");
+        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+        let var = Tensor::from_slice(&s.var, c, x.device())?;
+        return Ok((y, mean, var));
+    }
+    // Composed form for other devices and dtypes.
+    let n = x.elem_count() / c;
+    let xt = x.transpose(0, 1)?.contiguous()?.reshape((c, n))?;
+    let mean = xt.mean(D::Minus1)?;
+    let centered = xt.broadcast_sub(&mean.unsqueeze(1)?)?;
+    let var = centered.sqr()?.mean(D::Minus1)?;
+    let inv = (var.clone() + eps)?.sqrt()?.recip()?;
+    let mut shape = vec![1usize; dims.len()];
+    shape[1] = c;
+    let scale = (weight * &inv)?.reshape(shape.as_slice())?;
+    let shift = (bias - (weight * &inv)?.mul(&mean)?)?.reshape(shape.as_slice())?;
+    let y = x.broadcast_mul(&scale)?.broadcast_add(&shift)?;
+    Ok((y, mean.detach(), var.detach()))
+}
+
+#[derive(Default)]
+struct Stats {
+    mean: Vec<f32>,
+    var: Vec<f32>,
+    invstd: Vec<f32>,
+}
+
+struct BatchNormTrain {
+    eps: f32,
+    stats: Arc<Mutex<Stats>>,
+}
+
+/// `(outer, channels, inner)` for a `[N, C, ...]` shape.
+fn split(shape: &Shape) -> (usize, usize, usize) {
+    let d = shape.dims();
+    (d[0], d[1], d[2..].iter().product())
+}
+
+/// Calls `f(channel, n, chunk)` for every contiguous run of one channel's values.
+fn for_each_run(x: &[f32], (n, c, s): (usize, usize, usize), ch: usize, mut f: impl FnMut(&[f32])) {
+    for i in 0..n {
+        let start = (i * c + ch) * s;
+        f(&x[start..start + s]);
+    }
+}
+
+impl CustomOp3 for BatchNormTrain {
+    fn name(&self) -> &'static str {
+        "batch-norm-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = cpu_f32(s1, l1)?;
+        let w = cpu_f32(s2, l2)?;
+        let b = cpu_f32(s3, l3)?;
+        let dims = split(l1.shape());
+        let (n, c, s) = dims;
+        if w.len() != c || b.len() != c {
+            bail!(
+                "batch_norm: {c} channels but weight {} and bias {}",
+                w.len(),
+                b.len()
+            );
+        }
+        let m = (n * s) as f64;
+        // Per channel: mean and variance in f64 (two passes, numerically safe).
+        let stats: Vec<(f32, f32)> = (0..c)
+            .into_par_iter()
+            .with_min_len(8)
+            .map(|ch| {
+                let mut sum = 0f64;
+                for_each_run(x, dims, ch, |r| {
+                    sum += r.iter().map(|&v| v as f64).sum::<f64>()
+                });
+                let mean = sum / m;
+                let mut sq = 0f64;
+                for_each_run(x, dims, ch, |r| {
+                    sq += r.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()
+                });
+                (mean as f32, (sq / m) as f32)
+            })
+            .collect();
+        let mut y = vec![0f32; x.len()];
+        let scale_shift: Vec<(f32, f32, f32)> = stats
+            .iter()
+            .enumerate()
+            .map(|(ch, &(mean, var))| {
+                let inv = 1.0 / (var + self.eps).sqrt();
+                (mean, inv * w[ch], b[ch])
+            })
+            .collect();
+        y.par_chunks_mut(c * s)
+            .zip(x.par_chunks(c * s))
+            .for_each(|(yo, xo)| {
+                for ch in 0..c {
+                    let (mean, k, shift) = scale_shift[ch];
+                    let (yr, xr) = (&mut yo[ch * s..(ch + 1) * s], &xo[ch * s..(ch + 1) * s]);
+                    for (yv, &xv) in yr.iter_mut().zip(xr) {
+                        *yv = (xv - mean) * k + shift;
+                    }
+                }
+            });
+        let mut st = self.stats.lock().expect("batch norm stats lock poisoned");
+        st.mean = stats.iter().map(|s| s.0).collect();
+        st.var = stats.iter().map(|s| s.1).collect();
+        st.invstd = stats
+            .iter()
+            .map(|s| 1.0 / (s.1 + self.eps).sqrt())
+            .collect();
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dims = split(x.shape());
+        let (n, c, s) = dims;
+        let m = (n * s) as f32;
+        let (mean, invstd) = {
+            let st = self.stats.lock().expect("batch norm stats lock poisoned");
+            (st.mean.clone(), st.invstd.clone())
+        };
+        let w: Vec<f32> = weight.to_vec1()?;
+        let (dx, dw, db) = with_f32(x, |xs| {
+            with_f32(grad, |gs| {
+                // Per channel: sum(dy) and sum(dy * xhat).
+                let sums: Vec<(f32, f32)> = (0..c)
+                    .into_par_iter()
+                    .with_min_len(8)
+                    .map(|ch| {
+                        let (mu, inv) = (mean[ch], invstd[ch]);
+                        let (mut sdy, mut sdyx) = (0f64, 0f64);
+                        for i in 0..n {
+                            let o = (i * c + ch) * s;
+                            for (&g, &xv) in gs[o..o + s].iter().zip(&xs[o..o + s]) {
+                                sdy += g as f64;
+                                sdyx += (g * (xv - mu) * inv) as f64;
+                            }
+                        }
+                        (sdy as f32, sdyx as f32)
+                    })
+                    .collect();
+                let mut dx = vec![0f32; xs.len()];
+                dx.par_chunks_mut(c * s)
+                    .zip(xs.par_chunks(c * s).zip(gs.par_chunks(c * s)))
+                    .for_each(|(dxo, (xo, go))| {
+                        for ch in 0..c {
+                            let (mu, inv) = (mean[ch], invstd[ch]);
+                            let (sdy, sdyx) = sums[ch];
+                            let k = w[ch] * inv / m;
+                            let r = ch * s..(ch + 1) * s;
+                            for ((d, &xv), &g) in
+                                dxo[r.clone()].iter_mut().zip(&xo[r.clone()]).zip(&go[r])
+                            {
+                                let xhat = (xv - mu) * inv;
+                                *d = k * (m * g - sdy - xhat * sdyx);
+                            }
+                        }
+                    });
+                let dw: Vec<f32> = sums.iter().map(|s| s.1).collect();
+                let db: Vec<f32> = sums.iter().map(|s| s.0).collect();
+                Ok((dx, dw, db))
+            })
+        })?;
+        let dev = x.device();
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), dev)?),
+            Some(Tensor::from_vec(dw, c, dev)?),
+            Some(Tensor::from_vec(db, c, dev)?),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    /// The composed reference, differentiated by candle.
+    fn reference(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
+        let c = x.dims()[1];
+        let rank = x.rank();
+        let mut axes: Vec<usize> = (0..rank).filter(|&a| a != 1).collect();
+        axes.reverse();
+        let mut mean = x.clone();
+        for &a in &axes {
+            mean = mean.mean_keepdim(a)?;
+        }
+        let xc = x.broadcast_sub(&mean)?;
+        let mut var = xc.sqr()?;
+        for &a in &axes {
+            var = var.mean_keepdim(a)?;
+        }
+        let mut shape = vec![1usize; rank];
+        shape[1] = c;
+        let xhat = xc.broadcast_div(&(var + eps)?.sqrt()?)?;
+        xhat.broadcast_mul(&w.reshape(shape.as_slice())?)?
+            .broadcast_add(&b.reshape(shape.as_slice())?)
+    }
+
+    fn check(shape: &[usize]) {
+        let dev = Device::Cpu;
+        let c = shape[1];
+        let n: usize = shape.iter().product();
+        let xv: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 / 13.0).sin() * 3.0 + 1.0)
+            .collect();
+        let x = Var::from_vec(xv, shape, &dev).unwrap();
+        let w = Var::from_vec((0..c).map(|i| 0.5 + i as f32 * 0.3).collect(), c, &dev).unwrap();
+        let b = Var::from_vec((0..c).map(|i| i as f32 * -0.2).collect(), c, &dev).unwrap();
+        let up: Vec<f32> = (0..n).map(|i| ((i * 11 % 7) as f32 - 3.0) / 3.0).collect();
+        let up = Tensor::from_vec(up, shape, &dev).unwrap();
+
+        let (y, mean, var) = batch_norm_train(&x, &w, &b, 1e-5).unwrap();
+        let yr = reference(&x, &w, &b, 1e-5).unwrap();
+        let diff = (&y - &yr)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-4, "forward {shape:?}: {diff}");
+        assert_eq!(mean.dims(), &[c]);
+        assert_eq!(var.dims(), &[c]);
+
+        let g = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        let gr = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, t) in [
+            ("x", x.as_tensor()),
+            ("w", w.as_tensor()),
+            ("b", b.as_tensor()),
+        ] {
+            let a = g.get(t).unwrap();
+            let r = gr.get(t).unwrap();
+            let d = (a - r)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(d < 1e-4, "grad {name} {shape:?}: {d}");
+        }
+    }
+
+    #[test]
+    fn matches_composed_batch_norm_1d_and_2d() {
+        check(&[7, 3]);
+        check(&[2, 4, 3, 5]);
+        check(&[1, 2, 4, 4]);
+    }
+}

@@ -1,0 +1,22 @@
+//! Access to the CPU values behind a tensor, for ops that compute on slices.
+
+use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, bail};
+
+/// The contiguous `f32` values of a CPU storage under `layout`.
+pub(crate) fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => bail!("expected a contiguous f32 tensor"),
+    }
+}
+
+/// Runs `f` on the contiguous `f32` values of a CPU tensor.
+pub(crate) fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<T>) -> Result<T> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(s) => f(cpu_f32(s, layout)?),
+        _ => bail!("expected a CPU tensor"),
+    }
+}

@@ -1,0 +1,93 @@
+use candle_core::{DType, Tensor, Var};
+use fastcandle_core::init::Init;
+use fastcandle_core::{ParamBuilder, ParamKind, Result};
+
+/// Batch normalisation over the channel axis 1 (PyTorch's `BatchNorm1d` and `BatchNorm2d`):
+/// batch statistics in training, updating running statistics with momentum 0.1 (the variance
+/// unbiased, as PyTorch); running statistics in evaluation.
+#[derive(Debug, Clone)]
+pub struct BatchNorm {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Var,
+    running_var: Var,
+    eps: f64,
+    momentum: f64,
+}
+
+impl BatchNorm {
+    /// Registers `weight`, `bias` (trainable, kind `Norm`), `running_mean` and `running_var`
+    /// (buffers) under `pb`.
+    pub fn new(pb: &ParamBuilder, c: usize) -> Result<Self> {
+        let weight = pb.param("weight", &[c], ParamKind::Norm, Init::Const(1.0))?;
+        let bias = pb.param("bias", &[c], ParamKind::Norm, Init::Const(0.0))?;
+        let dev = pb.device();
+        let running_mean = pb.buffer("running_mean", &Tensor::zeros(c, DType::F32, dev)?)?;
+        let running_var = pb.buffer("running_var", &Tensor::ones(c, DType::F32, dev)?)?;
+        Ok(Self {
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            eps: 1e-5,
+            momentum: 0.1,
+        })
+    }
+
+    /// Applies the layer to `[N, C]` or `[N, C, H, W]`.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let c = x.dims()[1];
+        if train {
+            let (y, mean, var) =
+                fastcandle_core::ops::batch_norm_train(x, &self.weight, &self.bias, self.eps)?;
+            let m = (x.elem_count() / c) as f64;
+            let unbiased = if m > 1.0 {
+                (var * (m / (m - 1.0)))?
+            } else {
+                var
+            };
+            let mo = self.momentum;
+            let rm = ((self.running_mean.as_tensor() * (1.0 - mo))? + (mean * mo)?)?;
+            let rv = ((self.running_var.as_tensor() * (1.0 - mo))? + (unbiased * mo)?)?;
+            self.running_mean.set(&rm)?;
+            self.running_var.set(&rv)?;
+            return Ok(y);
+        }
+        let mut shape = vec![1usize; x.rank()];
+        shape[1] = c;
+        let inv = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
+        let scale = (&self.weight * &inv)?;
+        let shift = (&self.bias - (&scale * self.running_mean.as_tensor())?)?;
+        Ok(x.broadcast_mul(&scale.reshape(shape.as_slice())?)?
+            .broadcast_add(&shift.reshape(shape.as_slice())?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn running_stats_follow_pytorch_momentum_and_eval_uses_them() {
+        let pb = ParamBuilder::new(&Device::Cpu, 0);
+        let bn = BatchNorm::new(&pb.pp("bn"), 2).unwrap();
+        let x = Tensor::new(&[[1f32, 10.], [3., 20.], [5., 30.]], &Device::Cpu).unwrap();
+        bn.forward_t(&x, true).unwrap();
+        // mean (3, 20); unbiased var (4, 100).
+        let rm: Vec<f32> = bn.running_mean.as_tensor().to_vec1().unwrap();
+        let rv: Vec<f32> = bn.running_var.as_tensor().to_vec1().unwrap();
+        assert!(
+            (rm[0] - 0.3).abs() < 1e-6 && (rm[1] - 2.0).abs() < 1e-5,
+            "{rm:?}"
+        );
+        assert!(
+            (rv[0] - (0.9 + 0.4)).abs() < 1e-5 && (rv[1] - (0.9 + 10.0)).abs() < 1e-4,
+            "{rv:?}"
+        );
+        let y: Vec<Vec<f32>> = bn.forward_t(&x, false).unwrap().to_vec2().unwrap();
+        let expect = (1.0 - 0.3) / (1.3f32 + 1e-5).sqrt();
+        assert!((y[0][0] - expect).abs() < 1e-5, "{y:?}");
+        assert_eq!(pb.store().len(), 4);
+    }
+}

@@ -1,0 +1,30 @@
+use candle_core::{Module, Tensor};
+use fastcandle_core::init::Init;
+use fastcandle_core::{ParamBuilder, ParamKind, Result};
+
+/// A fully connected layer, `y = x W^T + b`, initialised as PyTorch's `nn.Linear`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    inner: candle_nn::Linear,
+}
+
+impl Linear {
+    /// Registers `weight` (`[n_out, n_in]`) and, with `bias`, `bias` (`[n_out]`) under `pb`.
+    pub fn new(pb: &ParamBuilder, n_in: usize, n_out: usize, bias: bool) -> Result<Self> {
+        let init = Init::PytorchDefault { fan_in: n_in };
+        let w = pb.param("weight", &[n_out, n_in], ParamKind::Weight, init)?;
+        let b = if bias {
+            Some(pb.param("bias", &[n_out], ParamKind::Bias, init)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            inner: candle_nn::Linear::new(w, b),
+        })
+    }
+
+    /// Applies the layer.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.inner.forward(x)?)
+    }
+}

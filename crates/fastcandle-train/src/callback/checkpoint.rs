@@ -1,0 +1,39 @@
+use super::Callback;
+use crate::checkpoint::save_checkpoint;
+use crate::error::Result;
+use crate::learner::Learner;
+use std::path::PathBuf;
+
+/// Saves a resumable checkpoint (see [`crate::checkpoint`]) after every `every` epochs and
+/// after the last epoch of each fit.
+#[derive(Debug, Clone)]
+pub struct SaveCheckpoint {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Save every this many epochs.
+    pub every: usize,
+}
+
+impl SaveCheckpoint {
+    /// Saves to `path` after every epoch.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            every: 1,
+        }
+    }
+}
+
+impl Callback for SaveCheckpoint {
+    fn order(&self) -> i32 {
+        80
+    }
+
+    fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        let done = learn.state.epoch + 1;
+        if done % self.every.max(1) == 0 || done == learn.state.n_epoch {
+            save_checkpoint(learn, &self.path, done)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+use super::{Callback, Recorder};
+use crate::error::{Error, Result};
+use crate::learner::Learner;
+use std::path::PathBuf;
+
+/// fastai's `CSVLogger`: writes `epoch,train_loss,valid_loss,<metrics...>,time_s` after every
+/// epoch, numbering epochs on across fits (so `fine_tune`'s frozen epoch is row 0). The file is
+/// rewritten atomically each time, so it is never half-written.
+#[derive(Debug, Clone)]
+pub struct CsvLogger {
+    /// Where the history goes.
+    pub path: PathBuf,
+    header: Option<String>,
+    rows: Vec<String>,
+}
+
+impl CsvLogger {
+    /// A logger writing to `path` (its folder is created).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            header: None,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl Callback for CsvLogger {
+    fn order(&self) -> i32 {
+        70
+    }
+
+    fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        let Some(rec) = learn.cb::<Recorder>() else {
+            return Ok(());
+        };
+        let Some(fit) = rec.last() else { return Ok(()) };
+        let (Some(values), Some(t)) = (fit.values.last(), fit.epoch_times.last()) else {
+            return Ok(());
+        };
+        if self.header.is_none() {
+            let mut h = vec!["epoch".to_string()];
+            h.extend(rec.names.iter().cloned());
+            h.push("time_s".into());
+            self.header = Some(h.join(","));
+        }
+        let mut cells = vec![self.rows.len().to_string()];
+        cells.extend(values.iter().map(|v| format!("{v}")));
+        cells.push(format!("{t:.3}"));
+        self.rows.push(cells.join(","));
+        let mut text = self.header.clone().unwrap_or_default();
+        for r in &self.rows {
+            text.push('\n');
+            text.push_str(r);
+        }
+        text.push('\n');
+        fastcandle_core::tensor_io::write_atomic(&self.path, text.as_bytes()).map_err(|e| {
+            Error::File {
+                path: self.path.display().to_string(),
+                reason: format!("cannot write the history: {e}"),
+            }
+        })
+    }
+}

@@ -1,0 +1,129 @@
+use super::{Callback, Recorder};
+use crate::error::Result;
+use crate::learner::Learner;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A live progress bar per phase (indicatif, shown only on a terminal) and fastai's epoch table
+/// on standard output.
+#[derive(Debug, Default)]
+pub struct ProgressCallback {
+    /// Print nothing.
+    pub silent: bool,
+    bar: Option<ProgressBar>,
+    header_done: bool,
+}
+
+/// Formats seconds as fastai does (`mm:ss`).
+pub fn format_time(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+impl ProgressCallback {
+    fn start_bar(&mut self, n: usize, what: &str) {
+        if self.silent {
+            return;
+        }
+        let bar = ProgressBar::new(n as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} [{elapsed}<{eta}] {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(what.to_string());
+        self.bar = Some(bar);
+    }
+
+    fn print_row(cells: &[String]) {
+        let line: Vec<String> = cells.iter().map(|c| format!("{c:<12}")).collect();
+        println!("{}", line.join("").trim_end());
+    }
+}
+
+impl Callback for ProgressCallback {
+    fn order(&self) -> i32 {
+        60
+    }
+
+    fn before_fit(&mut self, _: &mut Learner) -> Result<()> {
+        self.header_done = false;
+        Ok(())
+    }
+
+    fn before_train(&mut self, learn: &mut Learner) -> Result<()> {
+        let what = format!("epoch {}/{}", learn.state.epoch + 1, learn.state.n_epoch);
+        self.start_bar(learn.dls.n_train_batches(), &what);
+        Ok(())
+    }
+
+    fn before_validate(&mut self, learn: &mut Learner) -> Result<()> {
+        self.start_bar(learn.dls.n_valid_batches(), "valid");
+        Ok(())
+    }
+
+    fn after_batch(&mut self, learn: &mut Learner) -> Result<()> {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if learn.state.training {
+                bar.set_message(format!("loss {:.4}", learn.state.smooth_loss));
+            }
+        }
+        Ok(())
+    }
+
+    fn after_train(&mut self, _: &mut Learner) -> Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        Ok(())
+    }
+
+    fn after_validate(&mut self, learn: &mut Learner) -> Result<()> {
+        self.after_train(learn)
+    }
+
+    fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        if self.silent {
+            return Ok(());
+        }
+        let Some(rec) = learn.cb::<Recorder>() else {
+            return Ok(());
+        };
+        if !self.header_done {
+            let mut head = vec!["epoch".to_string()];
+            head.extend(rec.names.iter().cloned());
+            head.push("time".into());
+            Self::print_row(&head);
+            self.header_done = true;
+        }
+        let Some(fit) = rec.last() else { return Ok(()) };
+        let (Some(values), Some(t)) = (fit.values.last(), fit.epoch_times.last()) else {
+            return Ok(());
+        };
+        let mut cells = vec![learn.state.epoch.to_string()];
+        cells.extend(values.iter().map(|v| {
+            if v.is_nan() {
+                "nan".into()
+            } else {
+                format!("{v:.6}")
+            }
+        }));
+        cells.push(format_time(*t));
+        Self::print_row(&cells);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_like_fastai() {
+        assert_eq!(super::format_time(4.4), "00:04");
+        assert_eq!(super::format_time(127.0), "02:07");
+        assert_eq!(super::format_time(3725.0), "1:02:05");
+    }
+}

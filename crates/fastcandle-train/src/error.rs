@@ -1,0 +1,60 @@
+//! Errors of the training layer, and the cancellations callbacks raise.
+
+/// What a callback can cancel, as fastai's `Cancel*Exception`s. The loop catches a
+/// cancellation at its own level, runs the matching `after_*` event and goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// Skip the rest of this batch.
+    Batch,
+    /// Skip the rest of the training phase of this epoch.
+    Train,
+    /// Skip the validation phase of this epoch.
+    Validate,
+    /// Skip the rest of this epoch.
+    Epoch,
+    /// Stop the fit.
+    Fit,
+}
+
+/// Errors raised while training.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error of the core layer (tensors, parameters, devices).
+    #[error(transparent)]
+    Core(#[from] fastcandle_core::Error),
+    /// A callback cancelled part of the loop (caught by the loop itself).
+    #[error("cancelled: {0:?}")]
+    Cancelled(Cancel),
+    /// The loss became NaN or infinite.
+    #[error(
+        "the loss is {value} at epoch {epoch}, batch {batch}: lower the learning rate or check the data"
+    )]
+    NonFiniteLoss {
+        /// The loss.
+        value: f32,
+        /// The epoch.
+        epoch: usize,
+        /// The batch within the epoch.
+        batch: usize,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A setting or an argument is not usable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Core(e.into())
+    }
+}
+
+/// The result type of the training layer.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,475 @@
+//! The Learner: a model, its data, a loss, an optimizer, metrics and callbacks, and the small
+//! fit loop that runs them.
+
+use crate::callback::{self, Callback, Event, ProgressCallback, Recorder};
+use crate::error::{Cancel, Error, Result};
+use crate::loss::Loss;
+use crate::metrics::Metric;
+use crate::optim::{Hypers, OptFunc, Optimizer};
+use candle_core::Tensor;
+use candle_core::backprop::GradStore;
+use fastcandle_core::{Batch, DataLoaders, Model};
+use std::sync::Arc;
+
+/// The state of the loop that callbacks read and change.
+#[derive(Debug, Default)]
+pub struct LoopState {
+    /// The current epoch (from 0).
+    pub epoch: usize,
+    /// The number of epochs of this fit.
+    pub n_epoch: usize,
+    /// The batch within the current phase.
+    pub iter: usize,
+    /// The number of batches of the current phase.
+    pub n_iter: usize,
+    /// Training batches done in this fit.
+    pub train_iter: usize,
+    /// How far through this fit's training the loop is, in `[0, 1]`.
+    pub pct_train: f64,
+    /// Whether the current phase is training.
+    pub training: bool,
+    /// The loss of the current batch.
+    pub loss_value: f32,
+    /// The smoothed training loss (set by the [`Recorder`]).
+    pub smooth_loss: f32,
+    /// The epoch to start the next fit from (set when resuming from a checkpoint).
+    pub resume_epoch: Option<usize>,
+}
+
+/// The model, data, loss, optimizer, metrics and callbacks of one training run.
+pub struct Learner {
+    /// The model.
+    pub model: Box<dyn Model>,
+    /// The training and validation data.
+    pub dls: Arc<dyn DataLoaders>,
+    /// The loss.
+    pub loss_func: Box<dyn Loss>,
+    /// The optimizer over the model's parameter groups.
+    pub opt: Optimizer,
+    /// Metrics computed on the validation set after each epoch.
+    pub metrics: Vec<Box<dyn Metric>>,
+    /// The loop's state.
+    pub state: LoopState,
+    /// The current batch.
+    pub batch: Option<Batch>,
+    /// The model's output for the current batch.
+    pub pred: Option<Tensor>,
+    /// The loss of the current batch (with its graph while training).
+    pub loss: Option<Tensor>,
+    /// The gradients of the current batch, between backward and step.
+    pub grads: Option<GradStore>,
+    /// The seed of the run: dropout masks come from `(seed, epoch, batch)`.
+    pub seed: u64,
+    /// Keep BatchNorm parameters trainable in frozen groups (fastai's `train_bn`, default true).
+    pub train_bn: bool,
+    /// The default learning rate for `fit` and `fit_one_cycle` (fastai: 1e-3).
+    pub lr: f64,
+    cbs: Vec<(u64, Box<dyn Callback>)>,
+    next_cb_id: u64,
+}
+
+impl Learner {
+    /// A learner with fastai's defaults: Adam (`mom 0.9, sqr_mom 0.99, eps 1e-5, wd 0.01`),
+    /// `lr = 1e-3`, a [`Recorder`] and a [`ProgressCallback`].
+    pub fn new(model: Box<dyn Model>, dls: Arc<dyn DataLoaders>, loss_func: Box<dyn Loss>) -> Self {
+        let opt = Optimizer::for_store(
+            model.params(),
+            OptFunc::Adam,
+            Hypers::defaults(OptFunc::Adam),
+        );
+        let mut learn = Self {
+            model,
+            dls,
+            loss_func,
+            opt,
+            metrics: Vec::new(),
+            state: LoopState::default(),
+            batch: None,
+            pred: None,
+            loss: None,
+            grads: None,
+            seed: 0,
+            train_bn: true,
+            lr: 1e-3,
+            cbs: Vec::new(),
+            next_cb_id: 0,
+        };
+        learn.add_cb(Recorder::default());
+        learn.add_cb(ProgressCallback::default());
+        learn
+    }
+
+    /// Replaces the metrics.
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
+        self.metrics = metrics.into_iter().collect();
+        self
+    }
+
+    /// Uses another update rule with its fastai defaults (and the current learning rate).
+    pub fn opt_func(mut self, opt_func: OptFunc) -> Self {
+        let hypers = Hypers {
+            lr: self.lr,
+            ..Hypers::defaults(opt_func)
+        };
+        self.opt = Optimizer::for_store(self.model.params(), opt_func, hypers);
+        self
+    }
+
+    /// Sets the weight decay of every group.
+    pub fn wd(mut self, wd: f64) -> Self {
+        self.opt
+            .set_hyper("wd", &[wd])
+            .expect("one value fits every group");
+        self
+    }
+
+    /// Sets the seed of the run (dropout masks).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Adds a callback for every later fit; returns its id.
+    pub fn add_cb(&mut self, cb: impl Callback) -> u64 {
+        self.add_boxed_cb(Box::new(cb))
+    }
+
+    /// Adds a boxed callback for every later fit; returns its id.
+    pub fn add_boxed_cb(&mut self, cb: Box<dyn Callback>) -> u64 {
+        let id = self.next_cb_id;
+        self.next_cb_id += 1;
+        self.cbs.push((id, cb));
+        self.cbs.sort_by_key(|(_, c)| c.order());
+        id
+    }
+
+    /// Removes the callback with id `id`, giving it back.
+    pub fn remove_cb(&mut self, id: u64) -> Option<Box<dyn Callback>> {
+        let i = self.cbs.iter().position(|(i, _)| *i == id)?;
+        Some(self.cbs.remove(i).1)
+    }
+
+    /// Removes every callback of type `T`.
+    pub fn remove_cbs<T: Callback>(&mut self) {
+        self.cbs
+            .retain(|(_, c)| !callback::as_any(c.as_ref()).is::<T>());
+    }
+
+    /// The first callback of type `T`.
+    pub fn cb<T: Callback>(&self) -> Option<&T> {
+        self.cbs
+            .iter()
+            .find_map(|(_, c)| callback::as_any(c.as_ref()).downcast_ref::<T>())
+    }
+
+    /// The first callback of type `T`, mutably.
+    pub fn cb_mut<T: Callback>(&mut self) -> Option<&mut T> {
+        self.cbs
+            .iter_mut()
+            .find_map(|(_, c)| callback::as_any_mut(c.as_mut()).downcast_mut::<T>())
+    }
+
+    /// The names of the callbacks, in the order they run.
+    pub fn cb_names(&self) -> Vec<String> {
+        self.cbs.iter().map(|(_, c)| c.name().to_string()).collect()
+    }
+
+    /// The [`Recorder`] (present unless removed).
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.cb::<Recorder>()
+    }
+
+    /// Turns the progress bar and the epoch table off or on.
+    pub fn quiet(&mut self, quiet: bool) {
+        if let Some(p) = self.cb_mut::<ProgressCallback>() {
+            p.silent = quiet;
+        }
+    }
+
+    /// fastai's `freeze_to(n)` on the model's groups (BatchNorm stays trainable with `train_bn`).
+    pub fn freeze_to(&mut self, n: isize) {
+        self.model.params().freeze_to(n, self.train_bn);
+    }
+
+    /// Freezes every group but the last.
+    pub fn freeze(&mut self) {
+        self.freeze_to(-1);
+    }
+
+    /// Makes every group trainable.
+    pub fn unfreeze(&mut self) {
+        self.freeze_to(0);
+    }
+
+    /// Runs `event` on every callback, in order. A cancellation stops the remaining callbacks
+    /// of this event and is passed up.
+    pub fn event(&mut self, event: Event) -> Result<()> {
+        let mut cbs = std::mem::take(&mut self.cbs);
+        let mut result = Ok(());
+        for (_, cb) in cbs.iter_mut() {
+            result = callback::dispatch(cb.as_mut(), event, self);
+            if result.is_err() {
+                break;
+            }
+        }
+        // Callbacks added during the event are kept.
+        let added = std::mem::replace(&mut self.cbs, cbs);
+        self.cbs.extend(added);
+        self.cbs.sort_by_key(|(_, c)| c.order());
+        result
+    }
+
+    /// fastai's `_with_events`: `before`, the body, then `after`; a cancellation of kind
+    /// `cancel` runs `after_cancel` and is swallowed here; `after` runs in every case but errors.
+    fn with_events(
+        &mut self,
+        before: Event,
+        after_cancel: Event,
+        after: Event,
+        cancel: Cancel,
+        body: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let r = self.event(before).and_then(|_| body(self));
+        match r {
+            Ok(()) => {}
+            Err(Error::Cancelled(c)) if c == cancel => self.event(after_cancel)?,
+            Err(e) => return Err(e),
+        }
+        self.event(after)
+    }
+
+    /// Trains for `n_epoch` epochs at the current hyper-parameters (at `lr` when given).
+    pub fn fit(&mut self, n_epoch: usize, lr: Option<f64>) -> Result<()> {
+        self.fit_with(n_epoch, lr, Vec::new())
+    }
+
+    /// Trains for `n_epoch` epochs with extra callbacks for this fit only.
+    pub fn fit_with(
+        &mut self,
+        n_epoch: usize,
+        lr: Option<f64>,
+        cbs: Vec<Box<dyn Callback>>,
+    ) -> Result<()> {
+        if let Some(lr) = lr {
+            self.opt.set_hyper("lr", &[lr])?;
+        }
+        let ids: Vec<u64> = cbs.into_iter().map(|c| self.add_boxed_cb(c)).collect();
+        let start = self.state.resume_epoch.take().unwrap_or(0);
+        self.state.n_epoch = n_epoch;
+        let n_iter = self.dls.n_train_batches();
+        self.state.train_iter = start * n_iter;
+        self.state.pct_train = if n_epoch == 0 {
+            0.0
+        } else {
+            start as f64 / n_epoch as f64
+        };
+        self.state.epoch = start;
+        let r = self.with_events(
+            Event::BeforeFit,
+            Event::AfterCancelFit,
+            Event::AfterFit,
+            Cancel::Fit,
+            |l| {
+                for epoch in start..n_epoch {
+                    l.state.epoch = epoch;
+                    l.with_events(
+                        Event::BeforeEpoch,
+                        Event::AfterCancelEpoch,
+                        Event::AfterEpoch,
+                        Cancel::Epoch,
+                        |l| l.do_epoch(),
+                    )?;
+                }
+                Ok(())
+            },
+        );
+        for id in ids {
+            self.remove_cb(id);
+        }
+        self.batch = None;
+        self.pred = None;
+        self.loss = None;
+        self.grads = None;
+        r
+    }
+
+    fn do_epoch(&mut self) -> Result<()> {
+        self.with_events(
+            Event::BeforeTrain,
+            Event::AfterCancelTrain,
+            Event::AfterTrain,
+            Cancel::Train,
+            |l| {
+                l.state.training = true;
+                l.state.pct_train = l.state.epoch as f64 / l.state.n_epoch.max(1) as f64;
+                l.state.n_iter = l.dls.n_train_batches();
+                let epoch = l.state.epoch;
+                l.all_batches(true, epoch)
+            },
+        )?;
+        self.with_events(
+            Event::BeforeValidate,
+            Event::AfterCancelValidate,
+            Event::AfterValidate,
+            Cancel::Validate,
+            |l| {
+                l.state.training = false;
+                l.state.n_iter = l.dls.n_valid_batches();
+                l.all_batches(false, 0)
+            },
+        )
+    }
+
+    fn all_batches(&mut self, training: bool, epoch: usize) -> Result<()> {
+        let dls = self.dls.clone();
+        let iter = if training {
+            dls.train(epoch)
+        } else {
+            dls.valid()
+        };
+        for (i, batch) in iter.enumerate() {
+            self.state.iter = i;
+            self.batch = Some(batch?);
+            self.one_batch()?;
+        }
+        Ok(())
+    }
+
+    fn one_batch(&mut self) -> Result<()> {
+        if self.state.training {
+            let s = fastcandle_core::rng::mix(&[
+                self.seed,
+                self.state.epoch as u64,
+                self.state.iter as u64,
+            ]);
+            self.model.params().reseed(s);
+        }
+        self.with_events(
+            Event::BeforeBatch,
+            Event::AfterCancelBatch,
+            Event::AfterBatch,
+            Cancel::Batch,
+            |l| l.do_one_batch(),
+        )?;
+        if self.state.training {
+            self.state.train_iter += 1;
+            let total = (self.state.n_epoch * self.dls.n_train_batches()).max(1);
+            self.state.pct_train = self.state.train_iter as f64 / total as f64;
+        }
+        Ok(())
+    }
+
+    fn do_one_batch(&mut self) -> Result<()> {
+        let batch = self
+            .batch
+            .as_ref()
+            .expect("a batch is set before do_one_batch");
+        let pred = self.model.forward_t(&batch.xs, self.state.training)?;
+        self.pred = Some(pred);
+        self.event(Event::AfterPred)?;
+        let batch = self.batch.as_ref().expect("batch");
+        let loss = self
+            .loss_func
+            .loss(self.pred.as_ref().expect("pred"), &batch.ys)?;
+        self.state.loss_value = loss.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
+        self.loss = Some(loss);
+        self.event(Event::AfterLoss)?;
+        if !self.state.training {
+            return Ok(());
+        }
+        self.event(Event::BeforeBackward)?;
+        let grads = self.loss.as_ref().expect("loss").backward()?;
+        self.grads = Some(grads);
+        self.event(Event::AfterBackward)?;
+        self.event(Event::BeforeStep)?;
+        let grads = self.grads.take().expect("grads");
+        self.opt.step(&grads)?;
+        self.event(Event::AfterStep)?;
+        Ok(())
+    }
+
+    /// The loss and metrics over `batches` (by default the validation set), in evaluation mode:
+    /// `[("valid_loss", ..), (metric, ..), ...]`. The loss is averaged over items.
+    pub fn validate(
+        &mut self,
+        batches: Option<fastcandle_core::batch::BatchIter<'_>>,
+    ) -> Result<Vec<(String, f64)>> {
+        for m in self.metrics.iter_mut() {
+            m.reset();
+        }
+        let mut total = 0f64;
+        let mut count = 0usize;
+        let mut run = |b: Batch, this: &mut Self| -> Result<()> {
+            let pred = this.model.forward_t(&b.xs, false)?;
+            let loss = this
+                .loss_func
+                .loss(&pred, &b.ys)?
+                .to_dtype(candle_core::DType::F32)?
+                .to_scalar::<f32>()?;
+            let n = b.len();
+            total += loss as f64 * n as f64;
+            count += n;
+            for m in this.metrics.iter_mut() {
+                m.accumulate(&pred, &b.ys)?;
+            }
+            Ok(())
+        };
+        match batches {
+            Some(it) => {
+                for b in it {
+                    run(b?, self)?;
+                }
+            }
+            None => {
+                let dls = self.dls.clone();
+                dls.valid().try_for_each(|b| run(b?, self))?;
+            }
+        }
+        let mut out = vec![(
+            "valid_loss".to_string(),
+            if count == 0 {
+                f64::NAN
+            } else {
+                total / count as f64
+            },
+        )];
+        out.extend(
+            self.metrics
+                .iter()
+                .map(|m| (m.name().to_string(), m.value())),
+        );
+        Ok(out)
+    }
+
+    /// The activated predictions (probabilities for classification) and targets of `batches`
+    /// (by default the validation set), in evaluation mode.
+    pub fn get_preds(
+        &mut self,
+        batches: Option<fastcandle_core::batch::BatchIter<'_>>,
+    ) -> Result<(Tensor, Tensor)> {
+        let mut preds = Vec::new();
+        let mut targs = Vec::new();
+        let mut run = |b: Batch, this: &Self| -> Result<()> {
+            let pred = this.model.forward_t(&b.xs, false)?;
+            preds.push(this.loss_func.activation(&pred)?);
+            targs.push(b.ys);
+            Ok(())
+        };
+        match batches {
+            Some(it) => {
+                for b in it {
+                    run(b?, self)?;
+                }
+            }
+            None => {
+                for b in self.dls.valid() {
+                    run(b?, self)?;
+                }
+            }
+        }
+        if preds.is_empty() {
+            return Err(Error::Invalid("get_preds: no batch to predict".into()));
+        }
+        Ok((Tensor::cat(&preds, 0)?, Tensor::cat(&targs, 0)?))
+    }
+}
