@@ -196,11 +196,15 @@ impl ParamStore {
         }
     }
 
-    /// The named tensors of every parameter and buffer (a PyTorch-style `state_dict`).
+    /// Copies of the tensors of every parameter and buffer, by name (a PyTorch-style
+    /// `state_dict`). They are snapshots: later training does not change them.
     pub fn state_dict(&self) -> Vec<(String, Tensor)> {
         self.all()
             .into_iter()
-            .map(|p| (p.name.clone(), p.var.as_detached_tensor()))
+            .map(|p| {
+                let t = p.var.as_detached_tensor().copy().expect("copying a parameter");
+                (p.name.clone(), t)
+            })
             .collect()
     }
 

@@ -202,21 +202,20 @@ impl Learner {
     }
 
     /// Runs `event` on every callback, in order. A cancellation stops the remaining callbacks
-    /// of this event and is passed up.
+    /// of this event and is passed up. While a callback runs, it is taken out of the list (so
+    /// it can have `&mut Learner`); every other callback stays visible through [`Learner::cb`].
     pub fn event(&mut self, event: Event) -> Result<()> {
-        let mut cbs = std::mem::take(&mut self.cbs);
-        let mut result = Ok(());
-        for (_, cb) in cbs.iter_mut() {
-            result = callback::dispatch(cb.as_mut(), event, self);
-            if result.is_err() {
-                break;
+        let ids: Vec<u64> = self.cbs.iter().map(|(id, _)| *id).collect();
+        for id in ids {
+            let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) else { continue };
+            let mut cb = std::mem::replace(&mut self.cbs[i].1, Box::new(Placeholder));
+            let result = callback::dispatch(cb.as_mut(), event, self);
+            if let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) {
+                self.cbs[i].1 = cb;
             }
+            result?;
         }
-        // Callbacks added during the event are kept.
-        let added = std::mem::replace(&mut self.cbs, cbs);
-        self.cbs.extend(added);
-        self.cbs.sort_by_key(|(_, c)| c.order());
-        result
+        Ok(())
     }
 
     /// fastai's `_with_events`: `before`, the body, then `after`; a cancellation of kind
@@ -473,3 +472,8 @@ impl Learner {
         Ok((Tensor::cat(&preds, 0)?, Tensor::cat(&targs, 0)?))
     }
 }
+
+/// Holds a callback's place while it runs.
+struct Placeholder;
+
+impl Callback for Placeholder {}

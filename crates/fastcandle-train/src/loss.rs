@@ -42,7 +42,7 @@ impl Loss for CrossEntropyLossFlat {
             None => Ok(candle_nn::loss::nll(&logp, &target)?),
             Some(ix) => {
                 let keep = target.ne(ix)?.to_dtype(DType::F32)?;
-                let safe = target.where_cond(&target.ne(ix)?, &target.zeros_like()?)?;
+                let safe = target.ne(ix)?.where_cond(&target, &target.zeros_like()?)?;
                 let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
                 let total = (picked * &keep)?.sum_all()?;
                 let count = keep.sum_all()?.maximum(1f32)?;
