@@ -1,1 +1,44 @@
-fn main() {}
+//! `cargo xtask`: fastcandle's front door for runs.
+//!
+//! - `cargo xtask lesson1`: fastai's lesson 1 on the data embedded in `datasets/`, offline.
+//! - `cargo xtask train <task> [options]`: one training run, written to `--out`.
+//! - `cargo xtask bench`: timings of the hot paths, written to a report.
+
+mod bench;
+mod lesson1;
+mod run_dir;
+mod tasks;
+mod train;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "fastcandle's runs: lessons, training, benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the lesson-1 tasks on the data embedded in `datasets/` (no network needed).
+    Lesson1(lesson1::Lesson1Args),
+    /// Trains one task and writes history.csv, summary.json and the model to --out.
+    Train(train::TrainArgs),
+    /// Measures the hot paths and writes a report.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Lesson1(a) => lesson1::run(a),
+        Command::Train(a) => train::run(a).map(|_| ()),
+        Command::Bench(a) => bench::run(a),
+    }
+}
+
+/// The workspace root (where `datasets/` lives).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}

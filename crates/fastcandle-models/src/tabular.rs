@@ -12,7 +12,8 @@ pub fn emb_sz_rule(n: usize) -> usize {
 }
 
 /// The options of [`TabularModel`], with fastai's defaults (`tabular_config`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TabularConfig {
     /// Sizes of the hidden layers (default `[200, 100]`).
     pub layers: Vec<usize>,

@@ -1,0 +1,36 @@
+//! The application layer's error: any error of the layers below, with their file, column or
+//! tensor names kept.
+
+/// Errors of fastcandle's applications.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// From the core layer.
+    #[error(transparent)]
+    Core(#[from] fastcandle_core::Error),
+    /// From the data layer (files, columns, rows).
+    #[error(transparent)]
+    Data(#[from] fastcandle_data::Error),
+    /// From the training layer.
+    #[error(transparent)]
+    Train(#[from] fastcandle_train::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A setting or input is not usable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Core(e.into())
+    }
+}
+
+/// The result type of fastcandle's applications.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,8 @@
+//! Everything a lesson needs, in one `use`.
+
+pub use crate::core::DeviceChoice;
+pub use crate::error::{Error, Result};
+pub use crate::train::callback::{CsvLogger, Recorder, SaveCheckpoint};
+pub use crate::train::{
+    Callback, FineTuneOptions, Learner, LrFindOptions, OneCycleOptions, accuracy, error_rate,
+};

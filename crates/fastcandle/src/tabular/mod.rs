@@ -1,0 +1,13 @@
+//! fastai's tabular application: [`TabularDataLoaders`] from a CSV file or a polars
+//! `DataFrame`, and [`tabular_learner`].
+
+mod data_loaders;
+mod export;
+mod learner;
+pub mod prelude;
+mod test_file;
+
+pub use data_loaders::{TabularDataLoaders, TabularDataLoadersBuilder};
+pub use export::{TabularPredictor, load_tabular_learner};
+pub use learner::{Prediction, TabularLearner, TabularLearnerBuilder, tabular_learner};
+pub use test_file::read_like_training;

@@ -1,0 +1,98 @@
+//! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
+
+use crate::run_dir::{default_out, write_json};
+use crate::train::TrainArgs;
+use anyhow::{Context, Result};
+use fastcandle::tabular::prelude::*;
+use serde_json::json;
+use std::time::Instant;
+
+/// The lesson's columns.
+pub const CAT_NAMES: [&str; 6] = ["workclass", "education", "marital-status", "occupation", "relationship", "race"];
+/// The lesson's continuous columns.
+pub const CONT_NAMES: [&str; 3] = ["age", "fnlwgt", "education-num"];
+
+/// The embedded sample.
+pub fn embedded_data() -> std::path::PathBuf {
+    crate::workspace_root().join("datasets/adult_sample/adult.csv")
+}
+
+/// The data loaders of the lesson.
+pub fn data_loaders(data: &std::path::Path, bs: usize, seed: u64, device: DeviceChoice) -> fastcandle::Result<TabularDataLoaders> {
+    TabularDataLoaders::from_csv(data)
+        .y_names(["salary"])
+        .cat_names(CAT_NAMES)
+        .cont_names(CONT_NAMES)
+        .procs([Categorify, FillMissing, Normalize])
+        .valid_pct(0.2)
+        .seed(seed)
+        .bs(bs)
+        .device(device)
+        .build()
+}
+
+/// Trains, scores, and writes the run's files; returns the summary.
+pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+    let start = Instant::now();
+    let data = args.data.clone().unwrap_or_else(embedded_data);
+    let out = args.out.clone().unwrap_or_else(|| default_out("adult"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let epochs = args.epochs.unwrap_or(3);
+
+    let dls = data_loaders(&data, args.bs, args.seed, args.device()?)?;
+    let mut learn = TabularLearner::builder(&dls).seed(args.seed).build()?.metrics([accuracy()]);
+    learn.quiet(args.quiet);
+    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    if !args.quiet {
+        println!(
+            "adult: {} ({} train / {} valid rows), fit_one_cycle({epochs}), seed {}, device {}",
+            data.display(),
+            dls.loaders().train_data().n_rows,
+            dls.loaders().valid_data().n_rows,
+            args.seed,
+            fastcandle::core::device::device_name(dls.device())
+        );
+    }
+    learn.fit_one_cycle(epochs, args.lr)?;
+
+    let rec = learn.recorder().context("the Recorder is present")?;
+    let last: serde_json::Map<String, serde_json::Value> =
+        rec.last_row().into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let epoch_times: Vec<f64> = rec.fits.iter().flat_map(|f| f.epoch_times.clone()).collect();
+    let test = match &args.test {
+        Some(path) => {
+            let tdl = dls.test_dl_csv(path, true)?;
+            let scores = learn.validate(Some(tdl.batches()))?;
+            if !args.quiet {
+                let text: Vec<String> = scores.iter().map(|(k, v)| format!("{k} {v:.6}")).collect();
+                println!("test ({} rows): {}", tdl.len(), text.join(", "));
+            }
+            let m: serde_json::Map<String, serde_json::Value> = scores
+                .into_iter()
+                .map(|(k, v)| (k.strip_prefix("valid_").map(|s| format!("test_{s}")).unwrap_or(k), json!(v)))
+                .collect();
+            Some(json!({ "file": path.display().to_string(), "rows": tdl.len(), "metrics": m }))
+        }
+        None => None,
+    };
+    learn.export(&out)?;
+    let summary = json!({
+        "task": "adult",
+        "data": data.display().to_string(),
+        "arch": format!("tabular_model{:?}", learn.config().layers),
+        "seed": args.seed,
+        "device": fastcandle::core::device::device_name(dls.device()),
+        "epochs": epochs,
+        "bs": args.bs,
+        "lr": args.lr.unwrap_or(learn.lr),
+        "metrics": last,
+        "test": test,
+        "epoch_times_s": epoch_times,
+        "wall_s": start.elapsed().as_secs_f64(),
+    });
+    write_json(&out.join("summary.json"), &summary)?;
+    if !args.quiet {
+        println!("wrote {}", out.display());
+    }
+    Ok(summary)
+}

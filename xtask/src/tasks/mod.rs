@@ -1,0 +1,3 @@
+//! One file per task.
+
+pub mod adult;

@@ -1,0 +1,79 @@
+//! `cargo xtask train <task>`.
+
+use crate::tasks;
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use fastcandle::core::DeviceChoice;
+use std::path::PathBuf;
+
+/// The tasks `train` knows.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Task {
+    /// UCI Adult census income (fastai's ADULT_SAMPLE): salary above or below 50K.
+    Adult,
+}
+
+/// Options of `cargo xtask train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// The task.
+    #[arg(value_enum)]
+    pub task: Task,
+    /// The training data (default: the sample embedded in `datasets/`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// A labelled test set scored after training (adult: a CSV, or UCI's `adult.test`).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Epochs: fit_one_cycle(N) for tabular tasks.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// The peak learning rate (default: fastai's, 1e-3 for tabular).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// The batch size (default 64).
+    #[arg(long, default_value_t = 64)]
+    pub bs: usize,
+    /// The seed of the split, the shuffling and the initial weights.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// auto, cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Where the run writes (default `runs/<task>/<timestamp>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The architecture (vision tasks; the tabular model has one).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Pretrained weights: hub, none or a file (vision tasks).
+    #[arg(long)]
+    pub pretrained: Option<String>,
+    /// The image size (vision tasks).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Print no progress bar and no epoch table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl TrainArgs {
+    /// The device asked for.
+    pub fn device(&self) -> Result<DeviceChoice> {
+        Ok(self.device.parse()?)
+    }
+}
+
+/// Runs one training and returns its summary.
+pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
+    match args.task {
+        Task::Adult => {
+            for (flag, given) in [("--arch", args.arch.is_some()), ("--pretrained", args.pretrained.is_some()), ("--size", args.size.is_some())] {
+                if given {
+                    bail!("{flag} does not apply to the adult task (a tabular model)");
+                }
+            }
+            tasks::adult::run(&args)
+        }
+    }
+}
