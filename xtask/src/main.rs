@@ -31,6 +31,8 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    // SAFETY: first thing in main, before any other thread exists.
+    unsafe { fastcandle::core::threads::set_thread_env() };
     match Cli::parse().command {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod param;
 pub mod rng;
 pub mod tensor_io;
+pub mod threads;
 
 pub use batch::{Batch, DataLoaders};
 pub use candle_core as candle;

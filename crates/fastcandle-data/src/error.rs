@@ -1,0 +1,200 @@
+//! The error type of the data layer.
+//!
+//! Every error names what it is about (the file, the column, the row) and says what the user can
+//! do about it. Rows are counted as data rows from 1: row 1 is the first row after the header.
+
+use std::path::PathBuf;
+
+/// Errors raised by fastcandle-data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A column named in the configuration is not in the data.
+    #[error(
+        "{file}: there is no column `{column}`; the columns are: {}. Check the name's spelling \
+         (names are case-sensitive) and that the file has the header row you expect",
+        .available.join(", ")
+    )]
+    MissingColumn {
+        /// The file (or data set) searched.
+        file: String,
+        /// The column asked for.
+        column: String,
+        /// The columns the data has.
+        available: Vec<String>,
+    },
+    /// A continuous column holds text that is not a number.
+    #[error(
+        "{file}, row {row}, column `{column}`: `{value}` is not a number, but `{column}` is \
+         listed as continuous; list it in cat_names instead, or declare `{value}` as a missing \
+         value (CsvOptions::null_values)"
+    )]
+    NotNumeric {
+        /// The file (or data set).
+        file: String,
+        /// The column.
+        column: String,
+        /// The data row, counted from 1 (header excluded).
+        row: usize,
+        /// The text found.
+        value: String,
+    },
+    /// A file holds no data rows.
+    #[error(
+        "{file} holds no data rows (it is empty or has only a header); check the path and the skip_rows/has_header options"
+    )]
+    EmptyFile {
+        /// The file.
+        file: String,
+    },
+    /// Some rows have no target value.
+    #[error(
+        "{file}: the target column `{column}` is missing in {count} row(s) (rows {}{}); drop those \
+         rows first (drop_missing_targets) or fill them in the file",
+        join_rows(.rows),
+        if *.count > .rows.len() { ", ..." } else { "" }
+    )]
+    MissingTarget {
+        /// The file (or data set).
+        file: String,
+        /// The target column.
+        column: String,
+        /// The first (up to 10) rows without a target, counted from 1.
+        rows: Vec<usize>,
+        /// How many rows lack a target in all.
+        count: usize,
+    },
+    /// The target holds a single class in the training rows.
+    #[error(
+        "the target column `{column}` holds only one class (`{class}`) in the training rows; a \
+         classifier needs at least two: check the target column and the split"
+    )]
+    SingleClass {
+        /// The target column.
+        column: String,
+        /// The one class found.
+        class: String,
+    },
+    /// A target value outside the training classes.
+    #[error(
+        "{file}, row {row}: the target column `{column}` holds `{value}`, a class that no \
+         training row has; the model cannot predict it. Fix the value, drop the row, or make \
+         sure the training split holds this class"
+    )]
+    UnseenTarget {
+        /// The file (or data set).
+        file: String,
+        /// The target column.
+        column: String,
+        /// The unseen value.
+        value: String,
+        /// The data row, counted from 1 (header excluded).
+        row: usize,
+    },
+    /// A continuous column has no value at all in the training rows, so it has no median.
+    #[error(
+        "{file}: the continuous column `{column}` has no value in any training row, so \
+         FillMissing has no median to fill it with; drop the column or fix the split"
+    )]
+    AllMissing {
+        /// The file (or data set).
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// A split cannot be made as asked.
+    #[error("cannot split the data: {reason}")]
+    BadSplit {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The column to split by has missing values.
+    #[error(
+        "{file}: the split column `{column}` is missing in {count} row(s) (rows {}{}); every row \
+         needs a value to be ordered",
+        join_rows(.rows),
+        if *.count > .rows.len() { ", ..." } else { "" }
+    )]
+    MissingSplitKey {
+        /// The file (or data set).
+        file: String,
+        /// The column split by.
+        column: String,
+        /// The first (up to 10) rows without a value, counted from 1.
+        rows: Vec<usize>,
+        /// How many rows lack a value in all.
+        count: usize,
+    },
+    /// Data given to a loader or processor does not fit what it needs.
+    #[error("{what}: {reason}")]
+    BadData {
+        /// What was being built.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid CSV, or a data frame operation failed.
+    #[error("{file}: {reason}")]
+    Csv {
+        /// The file.
+        file: String,
+        /// What the CSV reader (polars) said.
+        reason: String,
+    },
+    /// An error from the core layer (tensors, devices).
+    #[error(transparent)]
+    Core(#[from] fastcandle_core::Error),
+}
+
+/// How many rows an error lists at most.
+pub(crate) const MAX_LISTED_ROWS: usize = 10;
+
+fn join_rows(rows: &[usize]) -> String {
+    rows.iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The result type of the data layer.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_target_lists_rows_and_says_more() {
+        let e = Error::MissingTarget {
+            file: "a.csv".into(),
+            column: "y".into(),
+            rows: vec![2, 5],
+            count: 7,
+        };
+        let s = e.to_string();
+        assert!(
+            s.contains("a.csv") && s.contains("`y`") && s.contains("7 row(s)"),
+            "{s}"
+        );
+        assert!(s.contains("rows 2, 5, ..."), "{s}");
+    }
+
+    #[test]
+    fn missing_column_lists_available() {
+        let e = Error::MissingColumn {
+            file: "a.csv".into(),
+            column: "agee".into(),
+            available: vec!["age".into(), "salary".into()],
+        };
+        let s = e.to_string();
+        assert!(s.contains("`agee`") && s.contains("age, salary"), "{s}");
+    }
+}
