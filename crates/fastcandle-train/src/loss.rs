@@ -1,7 +1,7 @@
 //! Loss functions, with how to turn the model's output into predictions.
 
 use crate::error::{Error, Result};
-use candle_core::{D, DType, Tensor};
+use candle_core::Tensor;
 
 /// A loss: a scalar to minimise, and how predictions are decoded from the model's output.
 pub trait Loss: Send + Sync {
@@ -36,19 +36,7 @@ impl Loss for CrossEntropyLossFlat {
             )));
         }
         let pred = pred.reshape((n, c))?;
-        let target = target.reshape(n)?.to_dtype(DType::U32)?;
-        let logp = candle_nn::ops::log_softmax(&pred, D::Minus1)?;
-        match self.ignore_index {
-            None => Ok(candle_nn::loss::nll(&logp, &target)?),
-            Some(ix) => {
-                let keep = target.ne(ix)?.to_dtype(DType::F32)?;
-                let safe = target.ne(ix)?.where_cond(&target, &target.zeros_like()?)?;
-                let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
-                let total = (picked * &keep)?.sum_all()?;
-                let count = keep.sum_all()?.maximum(1f32)?;
-                Ok(total.div(&count)?.neg()?)
-            }
-        }
+        Ok(fastcandle_core::ops::cross_entropy(&pred, target, self.ignore_index)?)
     }
 
     fn activation(&self, pred: &Tensor) -> Result<Tensor> {

@@ -1,8 +1,10 @@
 //! Custom ops with their own backward, where candle lacks a fast or a correct one.
 
 pub mod batch_norm;
+pub mod cross_entropy;
 pub mod dropout;
 mod storage;
 
-pub use batch_norm::batch_norm_train;
+pub use batch_norm::{batch_norm_train, update_running};
+pub use cross_entropy::cross_entropy;
 pub use dropout::dropout;

@@ -41,16 +41,18 @@ impl BatchNorm {
             let (y, mean, var) =
                 fastcandle_core::ops::batch_norm_train(x, &self.weight, &self.bias, self.eps)?;
             let m = (x.elem_count() / c) as f64;
-            let unbiased = if m > 1.0 {
-                (var * (m / (m - 1.0)))?
-            } else {
-                var
-            };
+            let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
             let mo = self.momentum;
-            let rm = ((self.running_mean.as_tensor() * (1.0 - mo))? + (mean * mo)?)?;
-            let rv = ((self.running_var.as_tensor() * (1.0 - mo))? + (unbiased * mo)?)?;
-            self.running_mean.set(&rm)?;
-            self.running_var.set(&rv)?;
+            let (rm, rv) = (self.running_mean.as_tensor(), self.running_var.as_tensor());
+            if rm.device().is_cpu() {
+                fastcandle_core::ops::update_running(rm, &mean, mo, 1.0)?;
+                fastcandle_core::ops::update_running(rv, &var, mo, unbias)?;
+            } else {
+                let new_rm = ((rm * (1.0 - mo))? + (mean * mo)?)?;
+                let new_rv = ((rv * (1.0 - mo))? + (var * (mo * unbias))?)?;
+                self.running_mean.set(&new_rm)?;
+                self.running_var.set(&new_rv)?;
+            }
             return Ok(y);
         }
         let mut shape = vec![1usize; x.rank()];
