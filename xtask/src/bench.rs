@@ -48,14 +48,22 @@ struct Stats {
 impl Stats {
     fn of(mut v: Vec<f64>) -> Self {
         v.sort_by(f64::total_cmp);
-        Stats { median: v[v.len() / 2], min: v[0], max: v[v.len() - 1] }
+        Stats {
+            median: v[v.len() / 2],
+            min: v[0],
+            max: v[v.len() - 1],
+        }
     }
 }
 
 /// The Adult training file: the full one from `../shared/data` when present, else the embedded copy.
 fn adult_data() -> PathBuf {
     let shared = crate::workspace_root().join("../shared/data/adult/adult.csv");
-    if shared.exists() { shared } else { adult::embedded_data() }
+    if shared.exists() {
+        shared
+    } else {
+        adult::embedded_data()
+    }
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -68,7 +76,10 @@ fn peak_rss_mib() -> Option<f64> {
 /// One epoch of the tabular lesson (bs 64, fit_one_cycle's schedule, training and validation).
 fn tabular_epoch(runs: usize) -> Result<Stats> {
     let dls = adult::data_loaders(&adult_data(), 64, 42, DeviceChoice::Cpu)?;
-    let mut learn = TabularLearner::builder(&dls).seed(42).build()?.metrics([accuracy()]);
+    let mut learn = TabularLearner::builder(&dls)
+        .seed(42)
+        .build()?
+        .metrics([accuracy()]);
     learn.quiet(true);
     let mut times = Vec::with_capacity(runs);
     learn.fit_one_cycle(1, None)?; // warm-up
@@ -85,7 +96,11 @@ fn reference_python(args: &BenchArgs) -> Option<String> {
         return None;
     }
     let py = args.python.clone().unwrap_or_else(|| "python3".into());
-    let ok = Command::new(&py).args(["-c", "import fastai, torch"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new(&py)
+        .args(["-c", "import fastai, torch"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     ok.then_some(py)
 }
 
@@ -93,24 +108,47 @@ fn fastai_tabular_epoch(py: &str, runs: usize) -> Result<Stats> {
     let script = crate::workspace_root().join("scripts/bench/fastai_tabular.py");
     let out = Command::new(py)
         .arg(&script)
-        .args(["--data", &adult_data().display().to_string(), "--runs", &runs.to_string(), "--threads", &rayon_threads().to_string()])
+        .args([
+            "--data",
+            &adult_data().display().to_string(),
+            "--runs",
+            &runs.to_string(),
+            "--threads",
+            &rayon_threads().to_string(),
+        ])
         .output()
         .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(out.status.success(), "{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading the fastai timings")?;
-    let times: Vec<f64> = v["epoch_s"].as_array().context("epoch_s")?.iter().filter_map(|x| x.as_f64()).collect();
+    anyhow::ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the fastai timings")?;
+    let times: Vec<f64> = v["epoch_s"]
+        .as_array()
+        .context("epoch_s")?
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
     Ok(Stats::of(times))
 }
 
 fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Runs the benchmarks and writes the report.
 pub fn run(args: BenchArgs) -> Result<()> {
     let runs = args.runs.max(1);
     let py = reference_python(&args);
-    println!("bench: {runs} timed runs after a warm-up, {} threads", rayon_threads());
+    println!(
+        "bench: {runs} timed runs after a warm-up, {} threads",
+        rayon_threads()
+    );
     let mut rows = Vec::new();
 
     let ours = tabular_epoch(runs)?;
@@ -118,15 +156,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(py) => Some(("fastai".to_string(), fastai_tabular_epoch(py, runs)?)),
         None => None,
     };
-    rows.push(Row { name: "tabular_adult_epoch".into(), ours, theirs, unit: "s", higher_is_better: false });
+    rows.push(Row {
+        name: "tabular_adult_epoch".into(),
+        ours,
+        theirs,
+        unit: "s",
+        higher_is_better: false,
+    });
 
-    let mut md = String::from("| name | ours | spread | reference | spread | ratio | unit |\n|---|---|---|---|---|---|---|\n");
+    let mut md = String::from(
+        "| name | ours | spread | reference | spread | ratio | unit |\n|---|---|---|---|---|---|---|\n",
+    );
     let mut js = Vec::new();
     for r in &rows {
         let (tname, tmed, tspread, ratio) = match &r.theirs {
             Some((n, s)) => {
-                let ratio = if r.higher_is_better { r.ours.median / s.median } else { s.median / r.ours.median };
-                (n.clone(), format!("{:.4}", s.median), format!("{:.4}-{:.4}", s.min, s.max), Some(ratio))
+                let ratio = if r.higher_is_better {
+                    r.ours.median / s.median
+                } else {
+                    s.median / r.ours.median
+                };
+                (
+                    n.clone(),
+                    format!("{:.4}", s.median),
+                    format!("{:.4}-{:.4}", s.min, s.max),
+                    Some(ratio),
+                )
             }
             None => ("-".into(), "-".into(), "-".into(), None),
         };
@@ -155,7 +210,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     md.push_str("\nratio: the reference's time over ours for times (higher is better: ours is faster), ours over theirs for rates.\n");
     println!("\n{md}");
-    let out = args.out.unwrap_or_else(|| PathBuf::from("runs/bench").join(format!("{}.md", crate::run_dir::timestamp())));
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("runs/bench").join(format!("{}.md", crate::run_dir::timestamp()))
+    });
     write(&out, &md)?;
     if let Some(p) = args.json {
         write(&p, &serde_json::to_string_pretty(&js)?)?;
@@ -165,5 +222,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    fastcandle::core::tensor_io::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    fastcandle::core::tensor_io::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

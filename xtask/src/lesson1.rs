@@ -18,8 +18,12 @@ pub struct Lesson1Args {
 
 /// Runs the lesson's tasks one after the other.
 pub fn run(args: Lesson1Args) -> Result<()> {
-    let root = args.out.unwrap_or_else(|| crate::run_dir::default_out("lesson1"));
-    println!("fastai lesson 1, tabular: UCI Adult (embedded sample), tabular_learner, fit_one_cycle(3)\n");
+    let root = args
+        .out
+        .unwrap_or_else(|| crate::run_dir::default_out("lesson1"));
+    println!(
+        "fastai lesson 1, tabular: UCI Adult (embedded sample), tabular_learner, fit_one_cycle(3)\n"
+    );
     let summary = crate::train::run(TrainArgs {
         task: Task::Adult,
         data: None,

@@ -14,7 +14,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "fastcandle's runs: lessons, training, benchmarks")]
+#[command(
+    name = "cargo xtask",
+    about = "fastcandle's runs: lessons, training, benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,5 +45,8 @@ fn main() -> Result<()> {
 
 /// The workspace root (where `datasets/` lives).
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }

@@ -68,7 +68,11 @@ impl TrainArgs {
 pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
     match args.task {
         Task::Adult => {
-            for (flag, given) in [("--arch", args.arch.is_some()), ("--pretrained", args.pretrained.is_some()), ("--size", args.size.is_some())] {
+            for (flag, given) in [
+                ("--arch", args.arch.is_some()),
+                ("--pretrained", args.pretrained.is_some()),
+                ("--size", args.size.is_some()),
+            ] {
                 if given {
                     bail!("{flag} does not apply to the adult task (a tabular model)");
                 }

@@ -202,7 +202,11 @@ impl ParamStore {
         self.all()
             .into_iter()
             .map(|p| {
-                let t = p.var.as_detached_tensor().copy().expect("copying a parameter");
+                let t = p
+                    .var
+                    .as_detached_tensor()
+                    .copy()
+                    .expect("copying a parameter");
                 (p.name.clone(), t)
             })
             .collect()

@@ -207,7 +207,9 @@ impl Learner {
     pub fn event(&mut self, event: Event) -> Result<()> {
         let ids: Vec<u64> = self.cbs.iter().map(|(id, _)| *id).collect();
         for id in ids {
-            let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) else { continue };
+            let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) else {
+                continue;
+            };
             let mut cb = std::mem::replace(&mut self.cbs[i].1, Box::new(Placeholder));
             let result = callback::dispatch(cb.as_mut(), event, self);
             if let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) {

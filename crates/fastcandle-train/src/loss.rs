@@ -36,7 +36,11 @@ impl Loss for CrossEntropyLossFlat {
             )));
         }
         let pred = pred.reshape((n, c))?;
-        Ok(fastcandle_core::ops::cross_entropy(&pred, target, self.ignore_index)?)
+        Ok(fastcandle_core::ops::cross_entropy(
+            &pred,
+            target,
+            self.ignore_index,
+        )?)
     }
 
     fn activation(&self, pred: &Tensor) -> Result<Tensor> {

@@ -15,7 +15,12 @@ fn a_tiny_model_learns_a_toy_task() {
     let before = l.validate(None).unwrap();
     l.fit_one_cycle(6, Some(2e-2)).unwrap();
     let after = l.validate(None).unwrap();
-    assert!(after[0].1 < before[0].1, "valid loss {:?} -> {:?}", before, after);
+    assert!(
+        after[0].1 < before[0].1,
+        "valid loss {:?} -> {:?}",
+        before,
+        after
+    );
     assert!(after[1].1 > 0.93, "accuracy {}", after[1].1);
     let rec = l.recorder().unwrap();
     assert_eq!(rec.names, ["train_loss", "valid_loss", "accuracy"]);
@@ -23,7 +28,10 @@ fn a_tiny_model_learns_a_toy_task() {
 }
 
 /// Records every event it sees.
-struct Spy(Arc<Mutex<Vec<String>>>, Option<(&'static str, usize, Cancel)>);
+struct Spy(
+    Arc<Mutex<Vec<String>>>,
+    Option<(&'static str, usize, Cancel)>,
+);
 
 macro_rules! spy_events {
     ($($name:ident),*) => {
@@ -42,9 +50,26 @@ macro_rules! spy_events {
 }
 
 spy_events!(
-    before_fit, before_epoch, before_train, before_batch, after_pred, after_loss, before_backward,
-    after_backward, before_step, after_step, after_cancel_batch, after_batch, after_cancel_train, after_train,
-    before_validate, after_cancel_validate, after_validate, after_cancel_epoch, after_epoch, after_cancel_fit,
+    before_fit,
+    before_epoch,
+    before_train,
+    before_batch,
+    after_pred,
+    after_loss,
+    before_backward,
+    after_backward,
+    before_step,
+    after_step,
+    after_cancel_batch,
+    after_batch,
+    after_cancel_train,
+    after_train,
+    before_validate,
+    after_cancel_validate,
+    after_validate,
+    after_cancel_epoch,
+    after_epoch,
+    after_cancel_fit,
     after_fit
 );
 
@@ -52,7 +77,8 @@ fn events_of(cancel: Option<(&'static str, usize, Cancel)>) -> Vec<String> {
     // 100 items: 80 train (2 batches of 40), 20 valid (1 batch).
     let mut l = learner(0, 100, 40);
     let log = Arc::new(Mutex::new(Vec::new()));
-    l.fit_with(1, None, vec![Box::new(Spy(log.clone(), cancel))]).unwrap();
+    l.fit_with(1, None, vec![Box::new(Spy(log.clone(), cancel))])
+        .unwrap();
     let v = log.lock().unwrap().clone();
     v
 }
@@ -60,13 +86,26 @@ fn events_of(cancel: Option<(&'static str, usize, Cancel)>) -> Vec<String> {
 #[test]
 fn events_run_in_fastai_order() {
     let train_batch = [
-        "before_batch", "after_pred", "after_loss", "before_backward", "after_backward", "before_step",
-        "after_step", "after_batch",
+        "before_batch",
+        "after_pred",
+        "after_loss",
+        "before_backward",
+        "after_backward",
+        "before_step",
+        "after_step",
+        "after_batch",
     ];
     let mut expect = vec!["before_fit", "before_epoch", "before_train"];
     expect.extend(train_batch);
     expect.extend(train_batch);
-    expect.extend(["after_train", "before_validate", "before_batch", "after_pred", "after_loss", "after_batch"]);
+    expect.extend([
+        "after_train",
+        "before_validate",
+        "before_batch",
+        "after_pred",
+        "after_loss",
+        "after_batch",
+    ]);
     expect.extend(["after_validate", "after_epoch", "after_fit"]);
     assert_eq!(events_of(None), expect);
 }
@@ -116,7 +155,8 @@ fn one_cycle_rates_and_momenta_follow_the_formulas() {
     let expect = 1e-2 + (1.0 + (std::f64::consts::PI * (1.0 - pos)).cos()) * (1e-7 - 1e-2) / 2.0;
     assert!((lr(79) - expect).abs() < 1e-12, "{} vs {}", lr(79), expect);
     assert!(lr(79) < 1e-5);
-    let expect_mom = 0.85 + (1.0 + (std::f64::consts::PI * (1.0 - pos)).cos()) * (0.95 - 0.85) / 2.0;
+    let expect_mom =
+        0.85 + (1.0 + (std::f64::consts::PI * (1.0 - pos)).cos()) * (0.95 - 0.85) / 2.0;
     assert!((mom(79) - expect_mom).abs() < 1e-12);
     // Every group got the same rate.
     assert_eq!(fit.lrs[5][0], fit.lrs[5][1]);
@@ -125,8 +165,14 @@ fn one_cycle_rates_and_momenta_follow_the_formulas() {
 #[test]
 fn fine_tune_rates_per_group_and_frozen_body() {
     let mut l = learner(0, 500, 10);
-    l.fine_tune_with(1, &fastcandle_train::FineTuneOptions { freeze_epochs: 1, ..Default::default() })
-        .unwrap();
+    l.fine_tune_with(
+        1,
+        &fastcandle_train::FineTuneOptions {
+            freeze_epochs: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let rec = l.recorder().unwrap();
     let n = rec.fits.len();
     let frozen = &rec.fits[n - 2];
@@ -136,13 +182,17 @@ fn fine_tune_rates_per_group_and_frozen_body() {
     assert!((frozen.lrs[0][1] - 2e-3 / 25.0).abs() < 1e-15);
     // The last of 40 batches is at pos 39/40 < 0.99: still warming up towards 2e-3.
     let pos = (39.0 / 40.0) / 0.99;
-    let expect = 2e-3 / 25.0 + (1.0 + (std::f64::consts::PI * (1.0 - pos)).cos()) * (2e-3 - 2e-3 / 25.0) / 2.0;
+    let expect = 2e-3 / 25.0
+        + (1.0 + (std::f64::consts::PI * (1.0 - pos)).cos()) * (2e-3 - 2e-3 / 25.0) / 2.0;
     assert!((frozen.lrs[39][1] - expect).abs() < 1e-12);
     assert!((frozen.lrs[39][0] - expect / 10.0).abs() < 1e-12);
     // Unfrozen phase: base_lr halved to 1e-3, groups from 1e-5 to 1e-3 (even_mults), div 5.
     assert!((unfrozen.lrs[0][0] - 1e-5 / 5.0).abs() < 1e-15);
     assert!((unfrozen.lrs[0][1] - 1e-3 / 5.0).abs() < 1e-15);
-    assert!((unfrozen.lrs[12][0] - 1e-5).abs() < 1e-15, "peak at pct_start 0.3 of 40 batches");
+    assert!(
+        (unfrozen.lrs[12][0] - 1e-5).abs() < 1e-15,
+        "peak at pct_start 0.3 of 40 batches"
+    );
     assert!((unfrozen.lrs[12][1] - 1e-3).abs() < 1e-15);
 }
 
@@ -202,7 +252,11 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     first.add_cb(SaveCheckpoint::new(&ckpt));
     first.add_cb(StopAfter(1));
     first.fit_one_cycle(4, Some(1e-2)).unwrap();
-    assert_ne!(weights(&first), weights(&full), "the interrupted run stopped early");
+    assert_ne!(
+        weights(&first),
+        weights(&full),
+        "the interrupted run stopped early"
+    );
 
     // A new process: another initialisation, then the checkpoint.
     let mut resumed = learner(99, 400, 20);
@@ -210,7 +264,11 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     assert_eq!(info.epochs_done, 2);
     resumed.fit_one_cycle(4, Some(1e-2)).unwrap();
     for ((name, a), (_, b)) in weights(&full).iter().zip(&weights(&resumed)) {
-        let d = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let d = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         assert!(d < 1e-6, "{name} differs by {d}");
     }
     // The resumed run recorded only the epochs it ran.

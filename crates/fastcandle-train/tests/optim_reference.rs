@@ -17,22 +17,42 @@ fn values(n: usize, a: f64, b: f64) -> Vec<f32> {
 }
 
 fn grads_for(step: usize, n: usize) -> Vec<f32> {
-    (0..n).map(|i| ((0.37 * i as f64 + 1.3 * step as f64).cos() * 0.5) as f32).collect()
+    (0..n)
+        .map(|i| ((0.37 * i as f64 + 1.3 * step as f64).cos() * 0.5) as f32)
+        .collect()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn check(case: &str, func: OptFunc, decouple_wd: bool) {
     let r = &reference()[case];
     let dev = Device::Cpu;
     let pb = ParamBuilder::new(&dev, 0);
-    let w = pb.param("w", &[5, 3], ParamKind::Weight, Init::Const(0.0)).unwrap();
-    let b = pb.param("b", &[5], ParamKind::Bias, Init::Const(0.0)).unwrap();
+    let w = pb
+        .param("w", &[5, 3], ParamKind::Weight, Init::Const(0.0))
+        .unwrap();
+    let b = pb
+        .param("b", &[5], ParamKind::Bias, Init::Const(0.0))
+        .unwrap();
     let store = pb.store();
-    store.get("w").unwrap().var.set(&Tensor::from_vec(values(15, 0.7, 0.1), (5, 3), &dev).unwrap()).unwrap();
-    store.get("b").unwrap().var.set(&Tensor::from_vec(values(5, 1.1, 0.4), 5, &dev).unwrap()).unwrap();
+    store
+        .get("w")
+        .unwrap()
+        .var
+        .set(&Tensor::from_vec(values(15, 0.7, 0.1), (5, 3), &dev).unwrap())
+        .unwrap();
+    store
+        .get("b")
+        .unwrap()
+        .var
+        .set(&Tensor::from_vec(values(5, 1.1, 0.4), 5, &dev).unwrap())
+        .unwrap();
     let h = Hypers {
         lr: r["lr"].as_f64().unwrap(),
         mom: r["mom"].as_f64().unwrap(),
@@ -46,13 +66,18 @@ fn check(case: &str, func: OptFunc, decouple_wd: bool) {
         // Gradients of w·gw + b·gb are exactly gw and gb.
         let gw = Tensor::from_vec(grads_for(s, 15), (5, 3), &dev).unwrap();
         let gb = Tensor::from_vec(grads_for(s + 10, 5), 5, &dev).unwrap();
-        let loss = ((&w * &gw).unwrap().sum_all().unwrap() + (&b * &gb).unwrap().sum_all().unwrap()).unwrap();
+        let loss = ((&w * &gw).unwrap().sum_all().unwrap()
+            + (&b * &gb).unwrap().sum_all().unwrap())
+        .unwrap();
         opt.step(&loss.backward().unwrap()).unwrap();
         for (name, t) in [("w", &w), ("b", &b)] {
             let got: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
             let want = floats(&expect[name]);
             for (g, e) in got.iter().zip(&want) {
-                assert!((g - e).abs() <= 1e-6 + 1e-5 * e.abs(), "{case} step {s} {name}: {g} vs {e}");
+                assert!(
+                    (g - e).abs() <= 1e-6 + 1e-5 * e.abs(),
+                    "{case} step {s} {name}: {g} vs {e}"
+                );
             }
         }
     }
@@ -77,14 +102,27 @@ fn sgd_momentum_with_decoupled_wd_matches_pytorch() {
 fn no_weight_decay_on_batchnorm_and_bias_unless_asked() {
     let dev = Device::Cpu;
     let pb = ParamBuilder::new(&dev, 0);
-    let w = pb.param("w", &[2], ParamKind::Weight, Init::Const(1.0)).unwrap();
-    let bn = pb.param("bn", &[2], ParamKind::Norm, Init::Const(1.0)).unwrap();
-    let b = pb.param("b", &[2], ParamKind::Bias, Init::Const(1.0)).unwrap();
-    let h = Hypers { lr: 0.1, mom: 0.9, sqr_mom: 0.99, eps: 1e-5, wd: 0.5 };
+    let w = pb
+        .param("w", &[2], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
+    let bn = pb
+        .param("bn", &[2], ParamKind::Norm, Init::Const(1.0))
+        .unwrap();
+    let b = pb
+        .param("b", &[2], ParamKind::Bias, Init::Const(1.0))
+        .unwrap();
+    let h = Hypers {
+        lr: 0.1,
+        mom: 0.9,
+        sqr_mom: 0.99,
+        eps: 1e-5,
+        wd: 0.5,
+    };
     let zero = || {
         // A loss whose gradients are negligible, so only weight decay moves anything (candle
         // drops the gradient of `x * 0` altogether, hence not zero).
-        ((&w * 1e-30).unwrap().sum_all().unwrap() + (&bn * 1e-30).unwrap().sum_all().unwrap()
+        ((&w * 1e-30).unwrap().sum_all().unwrap()
+            + (&bn * 1e-30).unwrap().sum_all().unwrap()
             + (&b * 1e-30).unwrap().sum_all().unwrap())
         .unwrap()
         .backward()
@@ -105,12 +143,19 @@ fn no_weight_decay_on_batchnorm_and_bias_unless_asked() {
 fn frozen_parameters_do_not_move() {
     let dev = Device::Cpu;
     let pb = ParamBuilder::new(&dev, 0);
-    let a = pb.group(0).param("a", &[3], ParamKind::Weight, Init::Const(1.0)).unwrap();
-    let c = pb.group(1).param("c", &[3], ParamKind::Weight, Init::Const(1.0)).unwrap();
+    let a = pb
+        .group(0)
+        .param("a", &[3], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
+    let c = pb
+        .group(1)
+        .param("c", &[3], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
     pb.store().freeze_to(1, true);
     let mut opt = Optimizer::for_store(pb.store(), OptFunc::Adam, Hypers::defaults(OptFunc::Adam));
     assert_eq!(opt.groups.len(), 2);
-    let g = ((&a * 2.0).unwrap().sum_all().unwrap() + (&c * 2.0).unwrap().sum_all().unwrap()).unwrap();
+    let g =
+        ((&a * 2.0).unwrap().sum_all().unwrap() + (&c * 2.0).unwrap().sum_all().unwrap()).unwrap();
     opt.step(&g.backward().unwrap()).unwrap();
     assert_eq!(a.to_vec1::<f32>().unwrap(), vec![1.0; 3]);
     assert!(c.to_vec1::<f32>().unwrap().iter().all(|v| *v < 1.0));
@@ -119,8 +164,12 @@ fn frozen_parameters_do_not_move() {
 #[test]
 fn set_hyper_checks_group_count() {
     let pb = ParamBuilder::new(&Device::Cpu, 0);
-    pb.group(0).param("a", &[1], ParamKind::Weight, Init::Const(1.0)).unwrap();
-    pb.group(2).param("c", &[1], ParamKind::Weight, Init::Const(1.0)).unwrap();
+    pb.group(0)
+        .param("a", &[1], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
+    pb.group(2)
+        .param("c", &[1], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
     let mut opt = Optimizer::for_store(pb.store(), OptFunc::Adam, Hypers::defaults(OptFunc::Adam));
     assert_eq!(opt.groups.len(), 3);
     opt.set_hyper("lr", &[1.0, 2.0, 3.0]).unwrap();

@@ -8,7 +8,14 @@ use serde_json::json;
 use std::time::Instant;
 
 /// The lesson's columns.
-pub const CAT_NAMES: [&str; 6] = ["workclass", "education", "marital-status", "occupation", "relationship", "race"];
+pub const CAT_NAMES: [&str; 6] = [
+    "workclass",
+    "education",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+];
 /// The lesson's continuous columns.
 pub const CONT_NAMES: [&str; 3] = ["age", "fnlwgt", "education-num"];
 
@@ -18,7 +25,12 @@ pub fn embedded_data() -> std::path::PathBuf {
 }
 
 /// The data loaders of the lesson.
-pub fn data_loaders(data: &std::path::Path, bs: usize, seed: u64, device: DeviceChoice) -> fastcandle::Result<TabularDataLoaders> {
+pub fn data_loaders(
+    data: &std::path::Path,
+    bs: usize,
+    seed: u64,
+    device: DeviceChoice,
+) -> fastcandle::Result<TabularDataLoaders> {
     TabularDataLoaders::from_csv(data)
         .y_names(["salary"])
         .cat_names(CAT_NAMES)
@@ -40,7 +52,10 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     let epochs = args.epochs.unwrap_or(3);
 
     let dls = data_loaders(&data, args.bs, args.seed, args.device()?)?;
-    let mut learn = TabularLearner::builder(&dls).seed(args.seed).build()?.metrics([accuracy()]);
+    let mut learn = TabularLearner::builder(&dls)
+        .seed(args.seed)
+        .build()?
+        .metrics([accuracy()]);
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
     if !args.quiet {
@@ -56,9 +71,16 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     learn.fit_one_cycle(epochs, args.lr)?;
 
     let rec = learn.recorder().context("the Recorder is present")?;
-    let last: serde_json::Map<String, serde_json::Value> =
-        rec.last_row().into_iter().map(|(k, v)| (k, json!(v))).collect();
-    let epoch_times: Vec<f64> = rec.fits.iter().flat_map(|f| f.epoch_times.clone()).collect();
+    let last: serde_json::Map<String, serde_json::Value> = rec
+        .last_row()
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    let epoch_times: Vec<f64> = rec
+        .fits
+        .iter()
+        .flat_map(|f| f.epoch_times.clone())
+        .collect();
     let test = match &args.test {
         Some(path) => {
             let tdl = dls.test_dl_csv(path, true)?;
@@ -69,7 +91,14 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             }
             let m: serde_json::Map<String, serde_json::Value> = scores
                 .into_iter()
-                .map(|(k, v)| (k.strip_prefix("valid_").map(|s| format!("test_{s}")).unwrap_or(k), json!(v)))
+                .map(|(k, v)| {
+                    (
+                        k.strip_prefix("valid_")
+                            .map(|s| format!("test_{s}"))
+                            .unwrap_or(k),
+                        json!(v),
+                    )
+                })
                 .collect();
             Some(json!({ "file": path.display().to_string(), "rows": tdl.len(), "metrics": m }))
         }

@@ -306,8 +306,17 @@ mod tests {
 /// `running <- (1 - momentum) running + momentum * scale * batch`, in place: PyTorch's update of
 /// BatchNorm running statistics (`scale` is `m / (m - 1)` for the unbiased variance).
 pub fn update_running(running: &Tensor, batch: &Tensor, momentum: f64, scale: f64) -> Result<()> {
-    if running.device().is_cpu() && running.dtype() == candle_core::DType::F32 && running.is_contiguous() {
-        return running.inplace_op2(&batch.contiguous()?, &Lerp { keep: (1.0 - momentum) as f32, take: (momentum * scale) as f32 });
+    if running.device().is_cpu()
+        && running.dtype() == candle_core::DType::F32
+        && running.is_contiguous()
+    {
+        return running.inplace_op2(
+            &batch.contiguous()?,
+            &Lerp {
+                keep: (1.0 - momentum) as f32,
+                take: (momentum * scale) as f32,
+            },
+        );
     }
     let _ = (running, batch);
     bail!("update_running: use the composed form off the CPU")
@@ -323,7 +332,13 @@ impl InplaceOp2 for Lerp {
         "running-stat-update"
     }
 
-    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
         let b = cpu_f32(s2, l2)?.to_vec();
         let (CpuStorage::F32(r), Some((a, z))) = (s1, l1.contiguous_offsets()) else {
             bail!("running-stat-update: expected a contiguous f32 tensor")

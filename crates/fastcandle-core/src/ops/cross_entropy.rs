@@ -11,19 +11,34 @@ use std::sync::{Arc, Mutex};
 
 /// The mean cross-entropy of `logits` (`[N, C]`) against class indices `target` (`u32`, `[N]`),
 /// skipping targets equal to `ignore_index` (the mean is over the others).
-pub fn cross_entropy(logits: &Tensor, target: &Tensor, ignore_index: Option<u32>) -> Result<Tensor> {
+pub fn cross_entropy(
+    logits: &Tensor,
+    target: &Tensor,
+    ignore_index: Option<u32>,
+) -> Result<Tensor> {
     let (n, c) = logits.dims2()?;
     if target.elem_count() != n {
-        bail!("cross_entropy: {n} rows of logits but {} targets", target.elem_count());
+        bail!(
+            "cross_entropy: {n} rows of logits but {} targets",
+            target.elem_count()
+        );
     }
     let target = target.flatten_all()?.to_dtype(DType::U32)?;
     if logits.device().is_cpu() && logits.dtype() == DType::F32 {
-        let op = CrossEntropy { c, ignore_index, softmax: Arc::default() };
+        let op = CrossEntropy {
+            c,
+            ignore_index,
+            softmax: Arc::default(),
+        };
         return logits.contiguous()?.apply_op2(&target, op);
     }
     let logp = candle_nn_free_log_softmax(logits)?;
     match ignore_index {
-        None => logp.gather(&target.unsqueeze(1)?, 1)?.squeeze(1)?.mean_all()?.neg(),
+        None => logp
+            .gather(&target.unsqueeze(1)?, 1)?
+            .squeeze(1)?
+            .mean_all()?
+            .neg(),
         Some(ix) => {
             let keep = target.ne(ix)?;
             let safe = keep.where_cond(&target, &target.zeros_like()?)?;
@@ -54,7 +69,13 @@ impl CustomOp2 for CrossEntropy {
         "cross-entropy"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = cpu_f32(s1, l1)?;
         let t = match (s2, l2.contiguous_offsets()) {
             (CpuStorage::U32(t), Some((a, b))) => &t[a..b],
@@ -86,19 +107,36 @@ impl CustomOp2 for CrossEntropy {
             out[ti as usize] -= 1.0;
         }
         *self.softmax.lock().expect("cross entropy lock poisoned") = (soft, counted);
-        let mean = if counted == 0 { 0.0 } else { (total / counted as f64) as f32 };
+        let mean = if counted == 0 {
+            0.0
+        } else {
+            (total / counted as f64) as f32
+        };
         Ok((CpuStorage::F32(vec![mean]), Shape::from(())))
     }
 
-    fn bwd(&self, logits: &Tensor, _t: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        _t: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = grad.to_dtype(DType::F32)?.to_scalar::<f32>()?;
         let (d, counted) = {
             let s = self.softmax.lock().expect("cross entropy lock poisoned");
             (s.0.clone(), s.1)
         };
-        let k = if counted == 0 { 0.0 } else { g / counted as f32 };
+        let k = if counted == 0 {
+            0.0
+        } else {
+            g / counted as f32
+        };
         let d: Vec<f32> = d.into_iter().map(|v| v * k).collect();
-        Ok((Some(Tensor::from_vec(d, logits.shape(), logits.device())?), None))
+        Ok((
+            Some(Tensor::from_vec(d, logits.shape(), logits.device())?),
+            None,
+        ))
     }
 }
 
@@ -116,18 +154,40 @@ mod tests {
             let x = Var::from_vec(v.clone(), (5, 3), &dev).unwrap();
             let ours = cross_entropy(&x, &t, ignore).unwrap();
             let logp = candle_nn_free_log_softmax(&x).unwrap();
-            let picked = logp.gather(&t.unsqueeze(1).unwrap(), 1).unwrap().squeeze(1).unwrap();
-            let keep: Vec<f32> = t.to_vec1::<u32>().unwrap().iter().map(|&c| f32::from(Some(c) != ignore)).collect();
+            let picked = logp
+                .gather(&t.unsqueeze(1).unwrap(), 1)
+                .unwrap()
+                .squeeze(1)
+                .unwrap();
+            let keep: Vec<f32> = t
+                .to_vec1::<u32>()
+                .unwrap()
+                .iter()
+                .map(|&c| f32::from(Some(c) != ignore))
+                .collect();
             let n: f32 = keep.iter().sum();
             let keep = Tensor::new(keep.as_slice(), &dev).unwrap();
-            let reference = ((picked * keep).unwrap().sum_all().unwrap() * (-1.0 / n as f64)).unwrap();
+            let reference =
+                ((picked * keep).unwrap().sum_all().unwrap() * (-1.0 / n as f64)).unwrap();
             let a = ours.to_scalar::<f32>().unwrap();
             let b = reference.to_scalar::<f32>().unwrap();
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
             let ga = (ours * 3.0).unwrap().backward().unwrap();
             let gb = (reference * 3.0).unwrap().backward().unwrap();
-            let ga: Vec<f32> = ga.get(x.as_tensor()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-            let gb: Vec<f32> = gb.get(x.as_tensor()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let ga: Vec<f32> = ga
+                .get(x.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let gb: Vec<f32> = gb
+                .get(x.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             for (p, q) in ga.iter().zip(&gb) {
                 assert!((p - q).abs() < 1e-6, "{ga:?} vs {gb:?}");
             }

@@ -28,11 +28,21 @@ impl ToyData {
             x.push(b);
             y.push(u32::from(a + b > 0.0));
         }
-        Arc::new(Self { x, y, n_train: n * 4 / 5, bs, seed: 0, device: Device::Cpu })
+        Arc::new(Self {
+            x,
+            y,
+            n_train: n * 4 / 5,
+            bs,
+            seed: 0,
+            device: Device::Cpu,
+        })
     }
 
     fn batch(&self, idx: &[usize]) -> Result<Batch> {
-        let xs: Vec<f32> = idx.iter().flat_map(|&i| [self.x[2 * i], self.x[2 * i + 1]]).collect();
+        let xs: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| [self.x[2 * i], self.x[2 * i + 1]])
+            .collect();
         let ys: Vec<u32> = idx.iter().map(|&i| self.y[i]).collect();
         Ok(Batch {
             xs: vec![Tensor::from_vec(xs, (idx.len(), 2), &self.device)?],
@@ -43,7 +53,8 @@ impl ToyData {
 
 impl DataLoaders for ToyData {
     fn train(&self, epoch: usize) -> BatchIter<'_> {
-        let mut rng = fastcandle_core::rng::rng(fastcandle_core::rng::mix(&[self.seed, epoch as u64]));
+        let mut rng =
+            fastcandle_core::rng::rng(fastcandle_core::rng::mix(&[self.seed, epoch as u64]));
         let order = fastcandle_core::rng::permutation(self.n_train, &mut rng);
         let n = self.n_train / self.bs;
         Box::new((0..n).map(move |b| self.batch(&order[b * self.bs..(b + 1) * self.bs])))
@@ -79,12 +90,44 @@ impl ToyModel {
         let pb = ParamBuilder::new(&Device::Cpu, seed);
         let body = pb.pp("body").group(0);
         let head = pb.pp("head").group(1);
-        let w1 = body.param("0.weight", &[8, 2], ParamKind::Weight, Init::PytorchDefault { fan_in: 2 }).unwrap();
-        let bn_w = body.param("1.weight", &[8], ParamKind::Norm, Init::Const(1.0)).unwrap();
-        let bn_b = body.param("1.bias", &[8], ParamKind::Norm, Init::Const(0.0)).unwrap();
-        let w2 = head.param("weight", &[2, 8], ParamKind::Weight, Init::PytorchDefault { fan_in: 8 }).unwrap();
-        let b2 = head.param("bias", &[2], ParamKind::Bias, Init::PytorchDefault { fan_in: 8 }).unwrap();
-        Self { w1, bn_w, bn_b, w2, b2, store: pb.store().clone() }
+        let w1 = body
+            .param(
+                "0.weight",
+                &[8, 2],
+                ParamKind::Weight,
+                Init::PytorchDefault { fan_in: 2 },
+            )
+            .unwrap();
+        let bn_w = body
+            .param("1.weight", &[8], ParamKind::Norm, Init::Const(1.0))
+            .unwrap();
+        let bn_b = body
+            .param("1.bias", &[8], ParamKind::Norm, Init::Const(0.0))
+            .unwrap();
+        let w2 = head
+            .param(
+                "weight",
+                &[2, 8],
+                ParamKind::Weight,
+                Init::PytorchDefault { fan_in: 8 },
+            )
+            .unwrap();
+        let b2 = head
+            .param(
+                "bias",
+                &[2],
+                ParamKind::Bias,
+                Init::PytorchDefault { fan_in: 8 },
+            )
+            .unwrap();
+        Self {
+            w1,
+            bn_w,
+            bn_b,
+            w2,
+            b2,
+            store: pb.store().clone(),
+        }
     }
 }
 

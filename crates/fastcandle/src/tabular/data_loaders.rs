@@ -3,8 +3,8 @@
 use crate::error::{Error, Result};
 use fastcandle_core::DeviceChoice;
 use fastcandle_data::{
-    ColumnSplitter, CsvOptions, DataFrame, IndexSplitter, Proc, RandomSplitter, Splitter, TabularDataLoader,
-    TabularLoader, TabularProcessor, TabularSpec, YBlock,
+    ColumnSplitter, CsvOptions, DataFrame, IndexSplitter, Proc, RandomSplitter, Splitter,
+    TabularDataLoader, TabularLoader, TabularProcessor, TabularSpec, YBlock,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,7 +47,10 @@ pub struct TabularDataLoaders {
 impl TabularDataLoaders {
     /// Starts from a CSV file (fields trimmed, empty fields missing).
     pub fn from_csv(path: impl AsRef<Path>) -> TabularDataLoadersBuilder {
-        TabularDataLoadersBuilder::new(Source::Csv(path.as_ref().to_path_buf(), CsvOptions::default()))
+        TabularDataLoadersBuilder::new(Source::Csv(
+            path.as_ref().to_path_buf(),
+            CsvOptions::default(),
+        ))
     }
 
     /// Starts from a polars `DataFrame` (named `label` in errors).
@@ -97,7 +100,12 @@ impl TabularDataLoaders {
 
     /// Rows the model has never seen, processed with the training statistics (fastai's
     /// `dls.test_dl`). With `labelled`, targets are read too, so that `validate` can score them.
-    pub fn test_dl(&self, df: &DataFrame, labelled: bool, label: &str) -> Result<TabularDataLoader> {
+    pub fn test_dl(
+        &self,
+        df: &DataFrame,
+        labelled: bool,
+        label: &str,
+    ) -> Result<TabularDataLoader> {
         let data = self.processor.process(df, None, labelled, label)?;
         Ok(TabularDataLoader::new(data, self.device().clone())?.bs(self.bs()))
     }
@@ -169,7 +177,10 @@ impl TabularDataLoadersBuilder {
     /// The last `valid_pct` of rows by ascending `column` are the validation set: the split to
     /// use for time-ordered data.
     pub fn split_by_column(mut self, column: impl Into<String>, valid_pct: f64) -> Self {
-        self.split = Split::ByColumn { column: column.into(), valid_pct };
+        self.split = Split::ByColumn {
+            column: column.into(),
+            valid_pct,
+        };
         self
     }
 
@@ -209,11 +220,16 @@ impl TabularDataLoadersBuilder {
     /// Reads, splits, fits the procs on the training rows and builds the loaders.
     pub fn build(self) -> Result<TabularDataLoaders> {
         let (df, label) = match self.source {
-            Source::Csv(path, opts) => (fastcandle_data::read_csv(&path, &opts)?, path.display().to_string()),
+            Source::Csv(path, opts) => (
+                fastcandle_data::read_csv(&path, &opts)?,
+                path.display().to_string(),
+            ),
             Source::Frame(df, label) => (df, label),
         };
         if self.spec.y_name.is_none() {
-            return Err(Error::Invalid(format!("{label}: no target column: call `.y_names([...])`")));
+            return Err(Error::Invalid(format!(
+                "{label}: no target column: call `.y_names([...])`"
+            )));
         }
         if self.bs == 0 {
             return Err(Error::Invalid("the batch size must be at least 1".into()));
@@ -233,15 +249,21 @@ impl TabularDataLoadersBuilder {
                 .unwrap_or(0)
         });
         let (train, valid) = match &self.split {
-            Split::Random { valid_pct } => RandomSplitter::new(*valid_pct, seed).split(df.height())?,
+            Split::Random { valid_pct } => {
+                RandomSplitter::new(*valid_pct, seed).split(df.height())?
+            }
             Split::Indices(rows) => IndexSplitter::new(rows.clone()).split(df.height())?,
-            Split::ByColumn { column, valid_pct } => ColumnSplitter::new(column.clone(), *valid_pct).split_df(&df, &label)?,
+            Split::ByColumn { column, valid_pct } => {
+                ColumnSplitter::new(column.clone(), *valid_pct).split_df(&df, &label)?
+            }
         };
         let processor = TabularProcessor::fit_spec(&df, &train, &self.spec, &label)?;
         let train_data = processor.process(&df, Some(&train), true, &label)?;
         let valid_data = processor.process(&df, Some(&valid), true, &label)?;
         let device = self.device.device()?;
-        let mut loader = TabularLoader::new(train_data, valid_data, device)?.bs(self.bs).seed(seed);
+        let mut loader = TabularLoader::new(train_data, valid_data, device)?
+            .bs(self.bs)
+            .seed(seed);
         if let Some(classes) = processor.classes() {
             loader = loader.with_vocab(classes.to_vec());
         }
@@ -251,7 +273,11 @@ impl TabularDataLoadersBuilder {
             source: label,
             dropped_rows,
             seed,
-            columns: df.get_column_names().iter().map(|s| s.to_string()).collect(),
+            columns: df
+                .get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         })
     }
 }

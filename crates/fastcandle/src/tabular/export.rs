@@ -21,7 +21,10 @@ struct ExportedConfig {
 const FORMAT: &str = "fastcandle-tabular-1";
 
 fn file_err(path: &Path, reason: impl std::fmt::Display) -> Error {
-    Error::File { path: path.display().to_string(), reason: reason.to_string() }
+    Error::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 impl TabularLearner {
@@ -32,7 +35,11 @@ impl TabularLearner {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
         let tensors = self.learn.model.params().state_dict();
-        fastcandle_core::tensor_io::save_safetensors(&dir.join("model.safetensors"), &tensors, None)?;
+        fastcandle_core::tensor_io::save_safetensors(
+            &dir.join("model.safetensors"),
+            &tensors,
+            None,
+        )?;
         let config = ExportedConfig {
             format: FORMAT.into(),
             model: self.config.clone(),
@@ -41,11 +48,19 @@ impl TabularLearner {
             n_out: self.n_out,
         };
         for (name, text) in [
-            ("config.json", serde_json::to_string_pretty(&config).map_err(|e| Error::Invalid(e.to_string()))?),
-            ("processor.json", serde_json::to_string(&*self.processor).map_err(|e| Error::Invalid(e.to_string()))?),
+            (
+                "config.json",
+                serde_json::to_string_pretty(&config).map_err(|e| Error::Invalid(e.to_string()))?,
+            ),
+            (
+                "processor.json",
+                serde_json::to_string(&*self.processor)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            ),
         ] {
             let path = dir.join(name);
-            fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes()).map_err(|e| file_err(&path, e))?;
+            fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes())
+                .map_err(|e| file_err(&path, e))?;
         }
         Ok(())
     }
@@ -76,23 +91,48 @@ impl TabularPredictor {
 }
 
 /// Loads what [`TabularLearner::export`] wrote into `dir`.
-pub fn load_tabular_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<TabularPredictor> {
+pub fn load_tabular_learner(
+    dir: impl AsRef<Path>,
+    device: DeviceChoice,
+) -> Result<TabularPredictor> {
     let dir = dir.as_ref();
     let read = |name: &str| {
         let p = dir.join(name);
         std::fs::read_to_string(&p).map_err(|e| file_err(&p, format!("cannot read: {e}")))
     };
-    let config: ExportedConfig = serde_json::from_str(&read("config.json")?)
-        .map_err(|e| file_err(&dir.join("config.json"), format!("not an exported tabular learner: {e}")))?;
+    let config: ExportedConfig = serde_json::from_str(&read("config.json")?).map_err(|e| {
+        file_err(
+            &dir.join("config.json"),
+            format!("not an exported tabular learner: {e}"),
+        )
+    })?;
     if config.format != FORMAT {
-        return Err(file_err(&dir.join("config.json"), format!("format `{}`, expected `{FORMAT}`", config.format)));
+        return Err(file_err(
+            &dir.join("config.json"),
+            format!("format `{}`, expected `{FORMAT}`", config.format),
+        ));
     }
     let processor: TabularProcessor = serde_json::from_str(&read("processor.json")?)
         .map_err(|e| file_err(&dir.join("processor.json"), format!("bad processor: {e}")))?;
     let device = device.device()?;
-    let model = TabularModel::new(&config.cardinalities, config.n_cont, config.n_out, &config.model, &device, 0)?;
-    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(&dir.join("model.safetensors"), &device)?;
+    let model = TabularModel::new(
+        &config.cardinalities,
+        config.n_cont,
+        config.n_out,
+        &config.model,
+        &device,
+        0,
+    )?;
+    let (tensors, _) =
+        fastcandle_core::tensor_io::load_safetensors(&dir.join("model.safetensors"), &device)?;
     let tensors: HashMap<_, _> = tensors.into_iter().collect();
-    model.params().load_state_dict(&tensors, true).map_err(|e| file_err(&dir.join("model.safetensors"), e))?;
-    Ok(TabularPredictor { model, processor, device })
+    model
+        .params()
+        .load_state_dict(&tensors, true)
+        .map_err(|e| file_err(&dir.join("model.safetensors"), e))?;
+    Ok(TabularPredictor {
+        model,
+        processor,
+        device,
+    })
 }

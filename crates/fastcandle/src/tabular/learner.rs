@@ -38,7 +38,12 @@ pub fn tabular_learner(dls: &TabularDataLoaders) -> Result<TabularLearner> {
 impl TabularLearner {
     /// The options of the learner.
     pub fn builder(dls: &TabularDataLoaders) -> TabularLearnerBuilder<'_> {
-        TabularLearnerBuilder { dls, config: TabularConfig::default(), n_out: None, seed: None }
+        TabularLearnerBuilder {
+            dls,
+            config: TabularConfig::default(),
+            n_out: None,
+            seed: None,
+        }
     }
 
     /// Replaces the metrics.
@@ -59,7 +64,12 @@ impl TabularLearner {
 
     /// Predicts every row of `rows` (a table with the training columns; the target may be absent).
     pub fn predict(&self, rows: &DataFrame) -> Result<Vec<Prediction>> {
-        predict_rows(self.learn.model.as_ref(), &self.processor, self.learn.dls.device(), rows)
+        predict_rows(
+            self.learn.model.as_ref(),
+            &self.processor,
+            self.learn.dls.device(),
+            rows,
+        )
     }
 
     /// Predicts one row given as `(column, value)` pairs, values as they would appear in the CSV.
@@ -118,11 +128,26 @@ impl TabularLearnerBuilder<'_> {
         };
         let seed = self.seed.unwrap_or(self.dls.seed());
         let device = self.dls.device().clone();
-        let model = TabularModel::new(&proc.cardinalities(), proc.cont_names().len(), n_out, &self.config, &device, seed)?;
-        let loss: Box<dyn Loss> =
-            if classification { Box::new(CrossEntropyLossFlat::default()) } else { Box::new(MseLossFlat) };
+        let model = TabularModel::new(
+            &proc.cardinalities(),
+            proc.cont_names().len(),
+            n_out,
+            &self.config,
+            &device,
+            seed,
+        )?;
+        let loss: Box<dyn Loss> = if classification {
+            Box::new(CrossEntropyLossFlat::default())
+        } else {
+            Box::new(MseLossFlat)
+        };
         let learn = Learner::new(Box::new(model), self.dls.loaders(), loss).seed(seed);
-        Ok(TabularLearner { learn, processor: Arc::new(proc.clone()), config: self.config, n_out })
+        Ok(TabularLearner {
+            learn,
+            processor: Arc::new(proc.clone()),
+            config: self.config,
+            n_out,
+        })
     }
 }
 
@@ -166,9 +191,17 @@ pub(crate) fn predict_rows(
                     .max_by(|a, b| a.1.total_cmp(b.1))
                     .map(|(i, _)| i)
                     .unwrap_or(0);
-                Prediction { label: classes.get(index).cloned().unwrap_or_default(), index, probs }
+                Prediction {
+                    label: classes.get(index).cloned().unwrap_or_default(),
+                    index,
+                    probs,
+                }
             }
-            None => Prediction { label: format!("{}", probs[0]), index: 0, probs },
+            None => Prediction {
+                label: format!("{}", probs[0]),
+                index: 0,
+                probs,
+            },
         })
         .collect())
 }
@@ -177,7 +210,11 @@ pub(crate) fn one_row(row: &[(&str, &str)]) -> Result<DataFrame> {
     let columns = row
         .iter()
         .map(|(k, v)| {
-            let value: Option<&str> = if v.trim().is_empty() { None } else { Some(v.trim()) };
+            let value: Option<&str> = if v.trim().is_empty() {
+                None
+            } else {
+                Some(v.trim())
+            };
             polars::prelude::Column::new((*k).into(), [value])
         })
         .collect::<Vec<_>>();

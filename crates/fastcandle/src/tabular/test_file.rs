@@ -17,7 +17,10 @@ use std::path::Path;
 ///   `>50K.`) is read without the dot.
 pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataFrame> {
     let label = path.display().to_string();
-    let file_err = |reason: String| Error::File { path: label.clone(), reason };
+    let file_err = |reason: String| Error::File {
+        path: label.clone(),
+        reason,
+    };
     let file = std::fs::File::open(path).map_err(|e| file_err(format!("cannot open: {e}")))?;
     let mut skip = 0;
     let mut first_data_line = None;
@@ -31,7 +34,9 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         break;
     }
     let Some(first) = first_data_line else {
-        return Err(Error::Data(fastcandle_data::Error::EmptyFile { file: label }));
+        return Err(Error::Data(fastcandle_data::Error::EmptyFile {
+            file: label,
+        }));
     };
     let proc = dls.processor();
     let needed: Vec<&str> = proc
@@ -43,10 +48,17 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         .chain(proc.y_name())
         .collect();
     let header: Vec<&str> = first.split(',').map(str::trim).collect();
-    let has_header = needed.iter().filter(|n| Some(**n) != proc.y_name()).all(|n| header.contains(n));
+    let has_header = needed
+        .iter()
+        .filter(|n| Some(**n) != proc.y_name())
+        .all(|n| header.contains(n));
     let null_values = vec![String::new(), "?".to_string()];
     let opts = if has_header {
-        CsvOptions { skip_rows: skip, null_values, ..Default::default() }
+        CsvOptions {
+            skip_rows: skip,
+            null_values,
+            ..Default::default()
+        }
     } else {
         if header.len() != dls.columns().len() {
             return Err(file_err(format!(
@@ -73,13 +85,18 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
             .iter()
             .map(|v| {
                 v.map(|s| match s.strip_suffix('.') {
-                    Some(t) if !classes.iter().any(|c| c == s) && classes.iter().any(|c| c == t) => t.to_string(),
+                    Some(t)
+                        if !classes.iter().any(|c| c == s) && classes.iter().any(|c| c == t) =>
+                    {
+                        t.to_string()
+                    }
                     _ => s.to_string(),
                 })
             })
             .collect();
         let series = Series::new(y.into(), fixed);
-        df.replace(y, series.into()).map_err(|e| file_err(format!("cannot fix column `{y}`: {e}")))?;
+        df.replace(y, series.into())
+            .map_err(|e| file_err(format!("cannot fix column `{y}`: {e}")))?;
     }
     Ok(df)
 }
