@@ -11,7 +11,7 @@ pub struct Lesson1Args {
     /// Where the runs write (default `runs/lesson1/<timestamp>/<task>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// auto, cpu, cuda[:N] or metal[:N].
+    /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
 }

@@ -37,7 +37,7 @@ pub struct TrainArgs {
     /// The seed of the split, the shuffling and the initial weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// auto, cpu, cuda[:N] or metal[:N].
+    /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// Where the run writes (default `runs/<task>/<timestamp>`).

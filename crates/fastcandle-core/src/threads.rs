@@ -70,7 +70,7 @@ mod tests {
         let idx = run_in_pool(|| pool().current_thread_index());
         assert!(idx.is_some());
         // Nested calls run in place.
-        let nested = run_in_pool(|| run_in_pool(|| rayon::current_thread_index()));
+        let nested = run_in_pool(|| run_in_pool(rayon::current_thread_index));
         assert!(nested.is_some());
         assert!(num_threads() >= 1);
     }

@@ -79,8 +79,7 @@ fn events_of(cancel: Option<(&'static str, usize, Cancel)>) -> Vec<String> {
     let log = Arc::new(Mutex::new(Vec::new()));
     l.fit_with(1, None, vec![Box::new(Spy(log.clone(), cancel))])
         .unwrap();
-    let v = log.lock().unwrap().clone();
-    v
+    log.lock().unwrap().clone()
 }
 
 #[test]

@@ -6,13 +6,13 @@
 pub enum Error {
     /// From the core layer.
     #[error(transparent)]
-    Core(#[from] fastcandle_core::Error),
-    /// From the data layer (files, columns, rows).
+    Core(Box<fastcandle_core::Error>),
+    /// From the data layer (files, columns, rows); boxed, as it is the largest.
     #[error(transparent)]
-    Data(#[from] fastcandle_data::Error),
+    Data(Box<fastcandle_data::Error>),
     /// From the training layer.
     #[error(transparent)]
-    Train(#[from] fastcandle_train::Error),
+    Train(Box<fastcandle_train::Error>),
     /// A file could not be read or written.
     #[error("{path}: {reason}")]
     File {
@@ -26,9 +26,27 @@ pub enum Error {
     Invalid(String),
 }
 
+impl From<fastcandle_core::Error> for Error {
+    fn from(e: fastcandle_core::Error) -> Self {
+        Error::Core(Box::new(e))
+    }
+}
+
+impl From<fastcandle_train::Error> for Error {
+    fn from(e: fastcandle_train::Error) -> Self {
+        Error::Train(Box::new(e))
+    }
+}
+
+impl From<fastcandle_data::Error> for Error {
+    fn from(e: fastcandle_data::Error) -> Self {
+        Error::Data(Box::new(e))
+    }
+}
+
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
-        Error::Core(e.into())
+        Error::Core(Box::new(e.into()))
     }
 }
 

@@ -11,7 +11,7 @@ pub use checkpoint::SaveCheckpoint;
 pub use csv_logger::CsvLogger;
 pub use param_scheduler::ParamScheduler;
 pub use progress::ProgressCallback;
-pub use recorder::Recorder;
+pub use recorder::{FitRecord, Recorder};
 
 use crate::error::Result;
 use crate::learner::Learner;

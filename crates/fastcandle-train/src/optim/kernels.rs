@@ -3,6 +3,19 @@
 use super::optimizer::Hypers;
 use candle_core::{Result, Tensor};
 
+/// What one update of one parameter needs besides the parameter, its gradient and its state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepCtx {
+    /// The group's hyper-parameters.
+    pub h: Hypers,
+    /// The weight decay that applies to this parameter (0 for BatchNorm and bias by default).
+    pub wd: f64,
+    /// Decoupled weight decay (else L2).
+    pub decouple_wd: bool,
+    /// The step count, from 1.
+    pub step: u64,
+}
+
 /// An update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OptFunc {
@@ -34,18 +47,20 @@ impl OptFunc {
         }
     }
 
-    /// The update of one chunk of a parameter on the CPU. `wd` is the weight decay that applies
-    /// to this parameter (0 for BatchNorm and bias by default); `step` counts from 1.
+    /// The update of one chunk of a parameter on the CPU.
     pub(crate) fn step_cpu(
         self,
         p: &mut [f32],
         g: &[f32],
         state: &mut [&mut [f32]],
-        h: &Hypers,
-        wd: f64,
-        decouple_wd: bool,
-        step: u64,
+        ctx: &StepCtx,
     ) {
+        let StepCtx {
+            h,
+            wd,
+            decouple_wd,
+            step,
+        } = *ctx;
         let lr = h.lr as f32;
         let decay = if decouple_wd {
             1.0 - (h.lr * wd) as f32
@@ -97,11 +112,14 @@ impl OptFunc {
         p: &Tensor,
         g: &Tensor,
         state: &mut [Tensor],
-        h: &Hypers,
-        wd: f64,
-        decouple_wd: bool,
-        step: u64,
+        ctx: &StepCtx,
     ) -> Result<Tensor> {
+        let StepCtx {
+            h,
+            wd,
+            decouple_wd,
+            step,
+        } = *ctx;
         let g = if decouple_wd || wd == 0.0 {
             g.clone()
         } else {

@@ -9,4 +9,4 @@ mod kernels;
 mod optimizer;
 
 pub use kernels::OptFunc;
-pub use optimizer::{Hypers, OptState, Optimizer, ParamGroup};
+pub use optimizer::{Hypers, NamedTensors, OptState, Optimizer, ParamGroup};

@@ -1,6 +1,6 @@
 //! The optimizer: parameter groups, hyper-parameters per group, and per-parameter state.
 
-use super::kernels::OptFunc;
+use super::kernels::{OptFunc, StepCtx};
 use crate::error::{Error, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor};
@@ -8,6 +8,9 @@ use fastcandle_core::Param;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+/// Tensors by name, in order.
+pub type NamedTensors = Vec<(String, Tensor)>;
 
 /// The hyper-parameters of one parameter group (fastai's names).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -213,24 +216,24 @@ impl Optimizer {
                         let op = StepOp {
                             func: self.opt_func,
                             bufs: RefCell::new(bufs),
-                            h,
-                            wd,
-                            decouple_wd: self.decouple_wd,
-                            step: *step,
+                            ctx: StepCtx {
+                                h,
+                                wd,
+                                decouple_wd: self.decouple_wd,
+                                step: *step,
+                            },
                         };
                         t.inplace_op2(&g, &op)?;
                     }
                     OptState::Device { step, bufs } => {
                         *step += 1;
-                        let new = self.opt_func.step_tensor(
-                            t,
-                            g,
-                            bufs,
-                            &h,
+                        let ctx = StepCtx {
+                            h,
                             wd,
-                            self.decouple_wd,
-                            *step,
-                        )?;
+                            decouple_wd: self.decouple_wd,
+                            step: *step,
+                        };
+                        let new = self.opt_func.step_tensor(t, g, bufs, &ctx)?;
                         p.var.set(&new)?;
                     }
                 }
@@ -240,7 +243,7 @@ impl Optimizer {
     }
 
     /// The state as named tensors (`<param>.<buffer index>`) and the step counts, for checkpoints.
-    pub fn state_tensors(&self) -> Result<(Vec<(String, Tensor)>, HashMap<String, u64>)> {
+    pub fn state_tensors(&self) -> Result<(NamedTensors, HashMap<String, u64>)> {
         let mut tensors = Vec::new();
         let mut steps = HashMap::new();
         for g in &self.groups {
@@ -335,10 +338,7 @@ const CHUNK: usize = 1 << 15;
 struct StepOp<'a> {
     func: OptFunc,
     bufs: RefCell<&'a mut Vec<Vec<f32>>>,
-    h: Hypers,
-    wd: f64,
-    decouple_wd: bool,
-    step: u64,
+    ctx: StepCtx,
 }
 
 impl InplaceOp2 for StepOp<'_> {
@@ -362,11 +362,9 @@ impl InplaceOp2 for StepOp<'_> {
         };
         let (p, g) = (&mut p[p0..p1], &g[g0..g1]);
         let mut bufs = self.bufs.borrow_mut();
-        let (func, h, wd, decouple_wd, step) =
-            (self.func, self.h, self.wd, self.decouple_wd, self.step);
-        let run = move |p: &mut [f32], g: &[f32], s: &mut [&mut [f32]]| {
-            func.step_cpu(p, g, s, &h, wd, decouple_wd, step)
-        };
+        let (func, ctx) = (self.func, self.ctx);
+        let run =
+            move |p: &mut [f32], g: &[f32], s: &mut [&mut [f32]]| func.step_cpu(p, g, s, &ctx);
         if p.len() <= CHUNK {
             let mut s: Vec<&mut [f32]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
             run(p, g, &mut s);

@@ -34,9 +34,7 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         break;
     }
     let Some(first) = first_data_line else {
-        return Err(Error::Data(fastcandle_data::Error::EmptyFile {
-            file: label,
-        }));
+        return Err(fastcandle_data::Error::EmptyFile { file: label }.into());
     };
     let proc = dls.processor();
     let needed: Vec<&str> = proc
