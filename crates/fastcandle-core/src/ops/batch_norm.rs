@@ -66,6 +66,14 @@ struct BatchNormTrain {
     stats: Arc<Mutex<Stats>>,
 }
 
+/// Elements below which a parallel loop is not worth waking another thread for.
+const PAR_MIN: usize = 1 << 16;
+
+/// The smallest number of items of `item_len` elements each that one parallel task should take.
+fn min_len(item_len: usize) -> usize {
+    (PAR_MIN / item_len.max(1)).max(1)
+}
+
 /// `(outer, channels, inner)` for a `[N, C, ...]` shape.
 fn split(shape: &Shape) -> (usize, usize, usize) {
     let d = shape.dims();
@@ -110,7 +118,7 @@ impl CustomOp3 for BatchNormTrain {
         // Per channel: mean and variance in f64 (two passes, numerically safe).
         let stats: Vec<(f32, f32)> = (0..c)
             .into_par_iter()
-            .with_min_len(8)
+            .with_min_len(min_len(n * s))
             .map(|ch| {
                 let mut sum = 0f64;
                 for_each_run(x, dims, ch, |r| {
@@ -135,6 +143,7 @@ impl CustomOp3 for BatchNormTrain {
             .collect();
         y.par_chunks_mut(c * s)
             .zip(x.par_chunks(c * s))
+            .with_min_len(min_len(c * s))
             .for_each(|(yo, xo)| {
                 for ch in 0..c {
                     let (mean, k, shift) = scale_shift[ch];
@@ -175,7 +184,7 @@ impl CustomOp3 for BatchNormTrain {
                 // Per channel: sum(dy) and sum(dy * xhat).
                 let sums: Vec<(f32, f32)> = (0..c)
                     .into_par_iter()
-                    .with_min_len(8)
+                    .with_min_len(min_len(n * s))
                     .map(|ch| {
                         let (mu, inv) = (mean[ch], invstd[ch]);
                         let (mut sdy, mut sdyx) = (0f64, 0f64);
@@ -192,6 +201,7 @@ impl CustomOp3 for BatchNormTrain {
                 let mut dx = vec![0f32; xs.len()];
                 dx.par_chunks_mut(c * s)
                     .zip(xs.par_chunks(c * s).zip(gs.par_chunks(c * s)))
+                    .with_min_len(min_len(c * s))
                     .for_each(|(dxo, (xo, go))| {
                         for ch in 0..c {
                             let (mu, inv) = (mean[ch], invstd[ch]);
