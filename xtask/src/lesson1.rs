@@ -37,6 +37,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         arch: None,
         pretrained: None,
         size: None,
+        resume: None,
         quiet: false,
     })?;
     println!(

@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// The image size (vision tasks).
     #[arg(long)]
     pub size: Option<usize>,
+    /// Resume from a checkpoint that an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Print no progress bar and no epoch table.
     #[arg(long)]
     pub quiet: bool,

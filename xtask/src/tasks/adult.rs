@@ -58,6 +58,26 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")));
+    if let Some(ckpt) = &args.resume {
+        let info = fastcandle::train::checkpoint::load_checkpoint(&mut learn, ckpt)
+            .with_context(|| format!("resuming from {}", ckpt.display()))?;
+        anyhow::ensure!(
+            info.n_epoch == epochs,
+            "{} was saved by a fit of {} epochs; resume it with --epochs {}",
+            ckpt.display(),
+            info.n_epoch,
+            info.n_epoch
+        );
+        if !args.quiet {
+            println!(
+                "resuming from {} after epoch {} of {}",
+                ckpt.display(),
+                info.epochs_done,
+                info.n_epoch
+            );
+        }
+    }
     if !args.quiet {
         println!(
             "adult: {} ({} train / {} valid rows), fit_one_cycle({epochs}), seed {}, device {}",
