@@ -220,8 +220,10 @@ impl Learner {
         Ok(())
     }
 
-    /// fastai's `_with_events`: `before`, the body, then `after`; a cancellation of kind
-    /// `cancel` runs `after_cancel` and is swallowed here; `after` runs in every case but errors.
+    /// fastai's `_with_events`: `before`, the body, then `after`. A cancellation of kind
+    /// `cancel` runs `after_cancel` and is swallowed here. As fastai's `finally`, `after` also
+    /// runs when a cancellation of an outer level passes through, which is then passed up; a
+    /// real error is passed up at once.
     fn with_events(
         &mut self,
         before: Event,
@@ -232,11 +234,17 @@ impl Learner {
     ) -> Result<()> {
         let r = self.event(before).and_then(|_| body(self));
         match r {
-            Ok(()) => {}
-            Err(Error::Cancelled(c)) if c == cancel => self.event(after_cancel)?,
-            Err(e) => return Err(e),
+            Ok(()) => self.event(after),
+            Err(Error::Cancelled(c)) if c == cancel => {
+                self.event(after_cancel)?;
+                self.event(after)
+            }
+            Err(Error::Cancelled(c)) => {
+                self.event(after)?;
+                Err(Error::Cancelled(c))
+            }
+            Err(e) => Err(e),
         }
-        self.event(after)
     }
 
     /// Trains for `n_epoch` epochs at the current hyper-parameters (at `lr` when given).
@@ -392,6 +400,13 @@ impl Learner {
     /// The loss and metrics over `batches` (by default the validation set), in evaluation mode:
     /// `[("valid_loss", ..), (metric, ..), ...]`. The loss is averaged over items.
     pub fn validate(
+        &mut self,
+        batches: Option<fastcandle_core::batch::BatchIter<'_>>,
+    ) -> Result<Vec<(String, f64)>> {
+        fastcandle_core::threads::run_in_pool(|| self.validate_in_pool(batches))
+    }
+
+    fn validate_in_pool(
         &mut self,
         batches: Option<fastcandle_core::batch::BatchIter<'_>>,
     ) -> Result<Vec<(String, f64)>> {

@@ -126,6 +126,18 @@ fn cancelling_training_goes_on_to_validation_and_cancelling_the_fit_stops() {
 
     let ev = events_of(Some(("after_step", 0, Cancel::Fit)));
     assert!(!ev.contains(&"before_validate".to_string()));
+    // As fastai's `finally`: the `after_*` events of the levels it passes through still run.
+    let tail: Vec<&str> = ev[ev.len() - 5..].iter().map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            "after_batch",
+            "after_train",
+            "after_epoch",
+            "after_cancel_fit",
+            "after_fit"
+        ]
+    );
     assert_eq!(ev[ev.len() - 2..], ["after_cancel_fit", "after_fit"]);
 
     let ev = events_of(Some(("after_step", 1, Cancel::Epoch)));
