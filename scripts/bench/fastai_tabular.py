@@ -25,7 +25,8 @@ def main():
         df, y_names="salary",
         cat_names=["workclass", "education", "marital-status", "occupation", "relationship", "race"],
         cont_names=["age", "fnlwgt", "education-num"],
-        procs=[Categorify, FillMissing, Normalize], valid_pct=0.2, seed=42, bs=64)
+        procs=[Categorify, FillMissing, Normalize], valid_pct=0.2, seed=42, bs=64,
+        device=torch.device("cpu"))
     learn = tabular_learner(dls, metrics=accuracy)
     times = []
     with learn.no_bar(), learn.no_logging():

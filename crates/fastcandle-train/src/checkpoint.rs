@@ -103,6 +103,7 @@ pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInf
             reason: e.to_string(),
         })?;
     learn.opt.load_state(&opt, &steps)?;
+    learn.seed = info.seed;
     learn.state.resume_epoch = Some(info.epochs_done);
     Ok(info)
 }

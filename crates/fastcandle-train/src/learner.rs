@@ -34,6 +34,9 @@ pub struct LoopState {
     pub smooth_loss: f32,
     /// The epoch to start the next fit from (set when resuming from a checkpoint).
     pub resume_epoch: Option<usize>,
+    /// Logging callbacks (progress, CSV history) stay quiet, as in fastai's `no_logging()`
+    /// (set by `lr_find`).
+    pub no_logging: bool,
 }
 
 /// The model, data, loss, optimizer, metrics and callbacks of one training run.
@@ -254,6 +257,16 @@ impl Learner {
 
     /// Trains for `n_epoch` epochs with extra callbacks for this fit only.
     pub fn fit_with(
+        &mut self,
+        n_epoch: usize,
+        lr: Option<f64>,
+        cbs: Vec<Box<dyn Callback>>,
+    ) -> Result<()> {
+        // The whole loop runs on a thread of the one pool (see fastcandle_core::threads).
+        fastcandle_core::threads::run_in_pool(|| self.fit_on_this_thread(n_epoch, lr, cbs))
+    }
+
+    fn fit_on_this_thread(
         &mut self,
         n_epoch: usize,
         lr: Option<f64>,

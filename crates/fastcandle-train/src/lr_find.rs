@@ -130,7 +130,9 @@ impl Learner {
             stop_div: opts.stop_div,
             best: f32::INFINITY,
         };
+        let was_quiet = std::mem::replace(&mut self.state.no_logging, true);
         let fit = self.fit_with(n_epoch, None, vec![Box::new(finder)]);
+        self.state.no_logging = was_quiet;
         // Restore whatever happened.
         self.model.params().load_state_dict(&weights, true)?;
         self.opt.load_state(&opt_tensors, &steps)?;

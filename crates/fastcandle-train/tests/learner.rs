@@ -316,3 +316,52 @@ fn csv_history_has_one_row_per_epoch_across_fits() {
     let rec = l.cb::<Recorder>().unwrap();
     assert_eq!(rec.fits.len(), 2);
 }
+
+/// Cancels the fit in the middle of the given epoch.
+struct CrashIn(usize);
+impl Callback for CrashIn {
+    fn after_step(&mut self, learn: &mut Learner) -> Result<()> {
+        if learn.state.epoch == self.0 && learn.state.iter == 3 {
+            return Err(Error::Cancelled(Cancel::Fit));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn an_epoch_cut_short_is_not_checkpointed_and_the_history_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt.safetensors");
+    let hist = dir.path().join("history.csv");
+    let mut l = learner(5, 400, 20);
+    l.add_cb(SaveCheckpoint::new(&ckpt));
+    l.add_cb(CsvLogger::new(&hist));
+    l.add_cb(CrashIn(1));
+    l.fit_one_cycle(3, Some(1e-2)).unwrap();
+    let mut resumed = learner(5, 400, 20);
+    let info = load_checkpoint(&mut resumed, &ckpt).unwrap();
+    assert_eq!(info.epochs_done, 1, "only the complete epoch 0 is saved");
+    // The history kept every epoch that ran (epoch 1's partial row too); resuming keeps the
+    // checkpointed one and goes on from there.
+    resumed.add_cb(CsvLogger::resume(&hist, info.epochs_done).unwrap());
+    resumed.fit_one_cycle(3, Some(1e-2)).unwrap();
+    let text = std::fs::read_to_string(&hist).unwrap();
+    let epochs: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(epochs, ["0", "1", "2"]);
+}
+
+#[test]
+fn lr_find_logs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("history.csv");
+    let mut l = learner(2, 400, 16);
+    l.add_cb(CsvLogger::new(&hist));
+    l.lr_find().unwrap();
+    assert!(!hist.exists());
+    l.fit_one_cycle(1, Some(1e-2)).unwrap();
+    assert_eq!(std::fs::read_to_string(&hist).unwrap().lines().count(), 2);
+}

@@ -57,11 +57,12 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
-    learn.add_cb(CsvLogger::new(out.join("history.csv")));
     learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")));
+    let history = out.join("history.csv");
     if let Some(ckpt) = &args.resume {
         let info = fastcandle::train::checkpoint::load_checkpoint(&mut learn, ckpt)
             .with_context(|| format!("resuming from {}", ckpt.display()))?;
+        learn.add_cb(CsvLogger::resume(&history, info.epochs_done)?);
         anyhow::ensure!(
             info.n_epoch == epochs,
             "{} was saved by a fit of {} epochs; resume it with --epochs {}",
@@ -77,6 +78,8 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
                 info.n_epoch
             );
         }
+    } else {
+        learn.add_cb(CsvLogger::new(&history));
     }
     if !args.quiet {
         println!(

@@ -5,7 +5,8 @@ use crate::learner::Learner;
 use std::path::PathBuf;
 
 /// Saves a resumable checkpoint (see [`crate::checkpoint`]) after every `every` epochs and
-/// after the last epoch of each fit.
+/// after the last epoch of each fit. An epoch whose training was cut short (a cancelled fit
+/// passing through) is not saved: a resume must never skip batches.
 #[derive(Debug, Clone)]
 pub struct SaveCheckpoint {
     /// The checkpoint file.
@@ -31,7 +32,8 @@ impl Callback for SaveCheckpoint {
 
     fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
         let done = learn.state.epoch + 1;
-        if done % self.every.max(1) == 0 || done == learn.state.n_epoch {
+        let complete = learn.state.train_iter == done * learn.dls.n_train_batches();
+        if complete && (done % self.every.max(1) == 0 || done == learn.state.n_epoch) {
             save_checkpoint(learn, &self.path, done)?;
         }
         Ok(())

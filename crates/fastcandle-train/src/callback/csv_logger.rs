@@ -23,6 +23,27 @@ impl CsvLogger {
             rows: Vec::new(),
         }
     }
+
+    /// A logger that continues the history already at `path` after its first `keep` epochs
+    /// (those a checkpoint holds), dropping any later rows; a missing file starts afresh.
+    pub fn resume(path: impl Into<PathBuf>, keep: usize) -> Result<Self> {
+        let mut logger = Self::new(path);
+        match std::fs::read_to_string(&logger.path) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                logger.header = lines.next().map(str::to_string);
+                logger.rows = lines.take(keep).map(str::to_string).collect();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::File {
+                    path: logger.path.display().to_string(),
+                    reason: format!("cannot read the history to resume: {e}"),
+                });
+            }
+        }
+        Ok(logger)
+    }
 }
 
 impl Callback for CsvLogger {
@@ -31,6 +52,9 @@ impl Callback for CsvLogger {
     }
 
     fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        if learn.state.no_logging {
+            return Ok(());
+        }
         let Some(rec) = learn.cb::<Recorder>() else {
             return Ok(());
         };

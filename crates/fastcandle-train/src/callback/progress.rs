@@ -24,8 +24,8 @@ pub fn format_time(secs: f64) -> String {
 }
 
 impl ProgressCallback {
-    fn start_bar(&mut self, n: usize, what: &str) {
-        if self.silent {
+    fn start_bar(&mut self, n: usize, what: &str, quiet: bool) {
+        if self.silent || quiet {
             return;
         }
         let bar = ProgressBar::new(n as u64);
@@ -56,12 +56,12 @@ impl Callback for ProgressCallback {
 
     fn before_train(&mut self, learn: &mut Learner) -> Result<()> {
         let what = format!("epoch {}/{}", learn.state.epoch + 1, learn.state.n_epoch);
-        self.start_bar(learn.dls.n_train_batches(), &what);
+        self.start_bar(learn.dls.n_train_batches(), &what, learn.state.no_logging);
         Ok(())
     }
 
     fn before_validate(&mut self, learn: &mut Learner) -> Result<()> {
-        self.start_bar(learn.dls.n_valid_batches(), "valid");
+        self.start_bar(learn.dls.n_valid_batches(), "valid", learn.state.no_logging);
         Ok(())
     }
 
@@ -87,7 +87,7 @@ impl Callback for ProgressCallback {
     }
 
     fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
-        if self.silent {
+        if self.silent || learn.state.no_logging {
             return Ok(());
         }
         let Some(rec) = learn.cb::<Recorder>() else {
