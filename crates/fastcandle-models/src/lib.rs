@@ -3,10 +3,25 @@
 //! Models and the layers they are built from, with PyTorch's parameter names so that
 //! checkpoints load by name. Every model implements [`fastcandle_core::Model`].
 //!
-//! - [`layers`]: `Linear`, `Embedding`, `BatchNorm`, `Dropout`, fastai's `LinBnDrop`.
+//! - [`layers`]: `Linear`, `Conv2d`, `Embedding`, `BatchNorm`, `Dropout`, pooling, fastai's
+//!   `LinBnDrop` and `AdaptiveConcatPool2d`, and the [`layers::Layer`] trait that chains them.
 //! - [`tabular`]: fastai's `TabularModel` and its embedding-size rule.
+//! - [`resnet`], [`mobilenet_v2`]: torchvision's architectures, with their names.
+//! - [`body`], [`head`], [`vision`]: fastai's vision model (a cut body and fastai's head), the
+//!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
+//! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
 
+pub mod body;
+pub mod head;
 pub mod layers;
+pub mod mobilenet_v2;
+pub mod resnet;
 pub mod tabular;
+pub mod vision;
+pub mod weights;
 
+pub use body::Body;
+pub use head::{Head, HeadConfig};
+pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use tabular::{TabularConfig, TabularModel, emb_sz_rule};
+pub use vision::{Arch, ArchSpec, Pretrained, UnknownArch, VisionModel};

@@ -1,12 +1,23 @@
 //! Custom ops with their own backward, where candle lacks a fast or a correct one.
 
+pub mod activation;
+pub mod adaptive_pool;
 pub mod batch_norm;
+pub mod conv2d;
 pub mod cross_entropy;
+pub mod depthwise_conv;
 pub mod dropout;
+pub mod max_pool;
+mod par;
 pub mod running_stats;
 mod storage;
 
+pub use activation::{relu, relu6};
+pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
 pub use batch_norm::batch_norm_train;
+pub use conv2d::conv2d;
 pub use cross_entropy::cross_entropy;
+pub use depthwise_conv::depthwise_conv2d;
 pub use dropout::dropout;
+pub use max_pool::max_pool2d;
 pub use running_stats::update_running;

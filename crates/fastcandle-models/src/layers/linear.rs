@@ -23,6 +23,14 @@ impl Linear {
         })
     }
 
+    /// A layer on existing tensors (registered elsewhere, for example with another
+    /// initialisation).
+    pub fn from_weights(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Self {
+            inner: candle_nn::Linear::new(weight, bias),
+        }
+    }
+
     /// Applies the layer.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.inner.forward(x)?)

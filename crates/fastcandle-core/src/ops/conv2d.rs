@@ -1,0 +1,381 @@
+//! 2D convolution (one group) as im2col and one matrix product, with a backward that
+//! recomputes the columns instead of keeping them.
+//!
+//! candle 0.11's convolution backward is slow on the CPU (the input gradient is a transposed
+//! convolution of dot products, the weight gradient a convolution whose kernel is the whole
+//! output), and fails when height and width leave different remainders under a stride. Here a
+//! chunk of the batch is unfolded into columns `[c_in·k·k, chunk·oh·ow]` and multiplied by the
+//! weight `[c_out, c_in·k·k]` with candle's matrix product: forward `W · cols`; backward
+//! `dW = dY · colsᵀ` and `dcols = Wᵀ · dY`, folded back onto the input. Chunks keep the columns
+//! to a few tens of megabytes. Other devices use candle's convolution.
+
+use super::par::min_len;
+use super::storage::{cpu_f32, with_f32};
+use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+/// Elements of the column buffer per chunk of the batch.
+const COLS_MAX: usize = 1 << 23;
+
+/// PyTorch's `conv2d(x, w, stride=stride, padding=padding)` without bias, for `x`
+/// `[N, C_in, H, W]` and `w` `[C_out, C_in, kh, kw]`: the output is
+/// `[N, C_out, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]`.
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+    let (n, c_in, h, wd) = x.dims4()?;
+    let (c_out, wc, kh, kw) = w.dims4()?;
+    if wc != c_in {
+        bail!(
+            "conv2d: weight {:?} does not fit {c_in} input channels",
+            w.dims()
+        );
+    }
+    if stride == 0 {
+        bail!("conv2d: stride must be positive");
+    }
+    if h + 2 * padding < kh || wd + 2 * padding < kw {
+        bail!("conv2d: input {h}x{wd} with padding {padding} is smaller than kernel {kh}x{kw}");
+    }
+    let g = Geom {
+        n,
+        c_in,
+        h,
+        w: wd,
+        c_out,
+        kh,
+        kw,
+        oh: (h + 2 * padding - kh) / stride + 1,
+        ow: (wd + 2 * padding - kw) / stride + 1,
+        s: stride,
+        p: padding,
+        cols_max: COLS_MAX,
+    };
+    if x.device().is_cpu() && x.dtype() == DType::F32 && w.dtype() == DType::F32 {
+        return x
+            .contiguous()?
+            .apply_op2(&w.contiguous()?, Conv2d { geom: g });
+    }
+    match_remainders(x, &g)?.conv2d(w, padding, stride, 1, 1)
+}
+
+/// `x`, with zero rows or columns appended where needed so that its height and width leave the
+/// same remainder after the last window: candle's convolution backward sizes the input
+/// gradient from the height alone. The appended cells lie where padding or nothing was read
+/// before, so the output is the same.
+fn match_remainders(x: &Tensor, g: &Geom) -> Result<Tensor> {
+    let rh = (g.h + 2 * g.p - g.kh) % g.s;
+    let rw = (g.w + 2 * g.p - g.kw) % g.s;
+    match rh.cmp(&rw) {
+        std::cmp::Ordering::Equal => Ok(x.clone()),
+        std::cmp::Ordering::Less => x.pad_with_zeros(2, 0, rw - rh),
+        std::cmp::Ordering::Greater => x.pad_with_zeros(3, 0, rh - rw),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    n: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+    s: usize,
+    p: usize,
+    /// Elements of the column buffer per chunk of the batch.
+    cols_max: usize,
+}
+
+impl Geom {
+    /// Rows of the columns: one per input channel and kernel cell.
+    fn k(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// Output cells per channel.
+    fn l(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Samples per chunk.
+    fn chunk(&self) -> usize {
+        (self.cols_max / (self.k() * self.l()).max(1)).clamp(1, self.n)
+    }
+
+    /// The input row read by output row `oy` through kernel row `ky`, if inside the input.
+    fn in_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.s + ky)
+            .checked_sub(self.p)
+            .filter(|&r| r < self.h)
+    }
+
+    /// The output columns `lo..hi` whose input column `ox * s + kx - p` is inside the input.
+    fn out_cols(&self, kx: usize) -> (usize, usize) {
+        let lo = if self.p > kx {
+            (self.p - kx).div_ceil(self.s)
+        } else {
+            0
+        };
+        let hi = match (self.w - 1 + self.p).checked_sub(kx) {
+            Some(m) => (m / self.s + 1).min(self.ow),
+            None => 0,
+        };
+        (lo, hi.max(lo))
+    }
+
+    /// Unfolds samples `b0..b0 + nb` of `x` into columns `[k, nb * l]`.
+    fn im2col(&self, x: &[f32], b0: usize, nb: usize) -> Vec<f32> {
+        let (l, plane) = (self.l(), self.h * self.w);
+        let row_len = nb * l;
+        let mut cols = vec![0f32; self.k() * row_len];
+        cols.par_chunks_mut(row_len)
+            .enumerate()
+            .with_min_len(min_len(row_len))
+            .for_each(|(r, row)| {
+                let (ci, kk) = (r / (self.kh * self.kw), r % (self.kh * self.kw));
+                let (ky, kx) = (kk / self.kw, kk % self.kw);
+                let (lo, hi) = self.out_cols(kx);
+                for b in 0..nb {
+                    let xp = &x[((b0 + b) * self.c_in + ci) * plane..][..plane];
+                    let dst = &mut row[b * l..(b + 1) * l];
+                    for oy in 0..self.oh {
+                        let Some(iy) = self.in_row(oy, ky) else {
+                            continue;
+                        };
+                        if lo >= hi {
+                            continue;
+                        }
+                        let xr = &xp[iy * self.w..(iy + 1) * self.w];
+                        let d = &mut dst[oy * self.ow + lo..oy * self.ow + hi];
+                        let start = lo * self.s + kx - self.p;
+                        if self.s == 1 {
+                            d.copy_from_slice(&xr[start..start + (hi - lo)]);
+                        } else {
+                            for (j, v) in d.iter_mut().enumerate() {
+                                *v = xr[start + j * self.s];
+                            }
+                        }
+                    }
+                }
+            });
+        cols
+    }
+
+    /// Folds columns `[k, nb * l]` back onto samples `b0..b0 + nb` of `dx`, adding.
+    fn col2im(&self, cols: &[f32], dx: &mut [f32], b0: usize, nb: usize) {
+        let (l, plane) = (self.l(), self.h * self.w);
+        let row_len = nb * l;
+        let ksz = self.kh * self.kw;
+        dx[b0 * self.c_in * plane..(b0 + nb) * self.c_in * plane]
+            .par_chunks_mut(plane)
+            .enumerate()
+            .with_min_len(min_len(plane + ksz * l))
+            .for_each(|(i, dp)| {
+                let (b, ci) = (i / self.c_in, i % self.c_in);
+                for ky in 0..self.kh {
+                    for kx in 0..self.kw {
+                        let r = (ci * self.kh + ky) * self.kw + kx;
+                        let src = &cols[r * row_len + b * l..][..l];
+                        let (lo, hi) = self.out_cols(kx);
+                        if lo >= hi {
+                            continue;
+                        }
+                        let start = lo * self.s + kx - self.p;
+                        for oy in 0..self.oh {
+                            let Some(iy) = self.in_row(oy, ky) else {
+                                continue;
+                            };
+                            let dr = &mut dp[iy * self.w..(iy + 1) * self.w];
+                            let sr = &src[oy * self.ow + lo..oy * self.ow + hi];
+                            if self.s == 1 {
+                                for (d, &v) in dr[start..start + (hi - lo)].iter_mut().zip(sr) {
+                                    *d += v;
+                                }
+                            } else {
+                                for (j, &v) in sr.iter().enumerate() {
+                                    dr[start + j * self.s] += v;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+    }
+}
+
+struct Conv2d {
+    geom: Geom,
+}
+
+impl CustomOp2 for Conv2d {
+    fn name(&self) -> &'static str {
+        "conv2d-im2col"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = cpu_f32(s1, l1)?;
+        let wt = cpu_f32(s2, l2)?;
+        let g = self.geom;
+        let (k, l) = (g.k(), g.l());
+        let dev = Device::Cpu;
+        let w2d = Tensor::from_slice(wt, (g.c_out, k), &dev)?;
+        let mut y = vec![0f32; g.n * g.c_out * l];
+        let chunk = g.chunk();
+        for b0 in (0..g.n).step_by(chunk) {
+            let nb = chunk.min(g.n - b0);
+            let cols = Tensor::from_vec(g.im2col(x, b0, nb), (k, nb * l), &dev)?;
+            // [c_out, nb * l], then scattered to [nb, c_out, l].
+            let res = w2d.matmul(&cols)?.flatten_all()?.to_vec1::<f32>()?;
+            y[b0 * g.c_out * l..(b0 + nb) * g.c_out * l]
+                .par_chunks_mut(l)
+                .enumerate()
+                .with_min_len(min_len(l))
+                .for_each(|(i, dst)| {
+                    let (b, co) = (i / g.c_out, i % g.c_out);
+                    dst.copy_from_slice(&res[co * nb * l + b * l..][..l]);
+                });
+        }
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.c_out, g.oh, g.ow))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = self.geom;
+        let (k, l) = (g.k(), g.l());
+        let dev = Device::Cpu;
+        let w2d = w.reshape((g.c_out, k))?;
+        let w2d_t = w2d.t()?;
+        let chunk = g.chunk();
+        let (dx, dw) = with_f32(x, |xs| {
+            with_f32(grad, |gs| {
+                let mut dx = vec![0f32; xs.len()];
+                let mut dw: Option<Tensor> = None;
+                for b0 in (0..g.n).step_by(chunk) {
+                    let nb = chunk.min(g.n - b0);
+                    // dY as [c_out, nb * l].
+                    let mut dy = vec![0f32; g.c_out * nb * l];
+                    dy.par_chunks_mut(l)
+                        .enumerate()
+                        .with_min_len(min_len(l))
+                        .for_each(|(i, dst)| {
+                            let (co, b) = (i / nb, i % nb);
+                            dst.copy_from_slice(&gs[((b0 + b) * g.c_out + co) * l..][..l]);
+                        });
+                    let dy = Tensor::from_vec(dy, (g.c_out, nb * l), &dev)?;
+                    let cols = Tensor::from_vec(g.im2col(xs, b0, nb), (k, nb * l), &dev)?;
+                    let dw_chunk = dy.matmul(&cols.t()?)?;
+                    dw = Some(match dw {
+                        None => dw_chunk,
+                        Some(acc) => (acc + dw_chunk)?,
+                    });
+                    drop(cols);
+                    let dcols = w2d_t.matmul(&dy)?.flatten_all()?.to_vec1::<f32>()?;
+                    g.col2im(&dcols, &mut dx, b0, nb);
+                }
+                Ok((dx, dw.expect("a batch has at least one sample")))
+            })
+        })?;
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            Some(dw.reshape(w.shape())?.to_device(w.device())?),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn matches_candles_convolution_with_gradients() {
+        let dev = Device::Cpu;
+        // (n, c_in, h, w, c_out, k, stride, padding)
+        for &(n, ci, h, w, co, k, s, p) in &[
+            (2, 3, 9, 7, 4, 3, 1, 1),
+            (1, 3, 10, 8, 5, 3, 2, 1),
+            (2, 3, 18, 16, 4, 7, 2, 3),
+            (2, 4, 6, 6, 3, 1, 2, 0),
+            (1, 2, 5, 5, 2, 3, 2, 0),
+            (3, 2, 4, 4, 2, 3, 1, 2),
+        ] {
+            let xv: Vec<f32> = (0..n * ci * h * w)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            let wv: Vec<f32> = (0..co * ci * k * k)
+                .map(|i| (i as f32 * 0.71 + 0.3).cos())
+                .collect();
+            let x = Var::from_vec(xv, (n, ci, h, w), &dev).unwrap();
+            let wt = Var::from_vec(wv, (co, ci, k, k), &dev).unwrap();
+            let y = conv2d(&x, &wt, s, p).unwrap();
+            let yr = x.conv2d(&wt, p, s, 1, 1).unwrap();
+            assert_eq!(y.dims(), yr.dims());
+            assert!(max_diff(&y, &yr) < 1e-4);
+            let up = yr.sin().unwrap().detach();
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for t in [x.as_tensor(), wt.as_tensor()] {
+                let d = max_diff(ga.get(t).unwrap(), gb.get(t).unwrap());
+                assert!(d < 1e-3, "{:?}: {d}", (n, ci, h, w, co, k, s, p));
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_of_the_batch_add_up() {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::rand(-1f32, 1., (5, 3, 9, 8), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::rand(-1f32, 1., (2, 3, 3, 3), &dev).unwrap()).unwrap();
+        let g = Geom {
+            n: 5,
+            c_in: 3,
+            h: 9,
+            w: 8,
+            c_out: 2,
+            kh: 3,
+            kw: 3,
+            oh: 5,
+            ow: 4,
+            s: 2,
+            p: 1,
+            // Two samples' columns per chunk: chunks of 2, 2 and 1.
+            cols_max: 2 * 27 * 20,
+        };
+        assert_eq!(g.chunk(), 2);
+        let y = x.apply_op2(&w, Conv2d { geom: g }).unwrap();
+        let yr = conv2d(&x, &w, 2, 1).unwrap();
+        assert!(max_diff(&y, &yr) < 1e-5);
+        let up = yr.cos().unwrap().detach();
+        let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        for t in [x.as_tensor(), w.as_tensor()] {
+            assert!(max_diff(ga.get(t).unwrap(), gb.get(t).unwrap()) < 1e-4);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! 2D max pooling with padding and overlapping windows, with its own backward.
+//!
+//! candle's max pooling has no padding and no backward when the stride differs from the kernel
+//! (ResNet's stem pools with kernel 3, stride 2, padding 1). On the CPU this op keeps the argmax
+//! of every window from the forward and routes each output gradient to it, adding where windows
+//! overlap. Other devices use a composed form (a maximum over the shifted strided views of the
+//! padded input), which candle differentiates.
+
+use super::par::min_len;
+use super::storage::{cpu_f32, with_f32};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+use std::sync::{Arc, Mutex};
+
+/// Max pooling of `x` (`[N, C, H, W]`) over `kernel`×`kernel` windows moved by `stride`, with
+/// `padding` cells of `-inf` on every side, as PyTorch's `max_pool2d` (no dilation, floor
+/// mode): the output is `[N, C, (H + 2p - k) / s + 1, (W + 2p - k) / s + 1]`.
+pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    if kernel == 0 || stride == 0 {
+        bail!("max_pool2d: kernel {kernel} and stride {stride} must be positive");
+    }
+    if 2 * padding > kernel {
+        bail!("max_pool2d: padding {padding} must be at most half the kernel {kernel}");
+    }
+    if h + 2 * padding < kernel || w + 2 * padding < kernel {
+        bail!("max_pool2d: input {h}x{w} with padding {padding} is smaller than kernel {kernel}");
+    }
+    let geom = Geom {
+        n,
+        c,
+        h,
+        w,
+        oh: (h + 2 * padding - kernel) / stride + 1,
+        ow: (w + 2 * padding - kernel) / stride + 1,
+        k: kernel,
+        s: stride,
+        p: padding,
+    };
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        let op = MaxPool2d {
+            geom,
+            argmax: Arc::default(),
+        };
+        return x.contiguous()?.apply_op1(op);
+    }
+    composed(x, &geom)
+}
+
+/// The sizes of one pooling.
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+}
+
+impl Geom {
+    /// The input cells `lo..hi` that output cell `o` of an axis of `len` cells covers.
+    fn window(&self, o: usize, len: usize) -> (usize, usize) {
+        let start = (o * self.s) as isize - self.p as isize;
+        let lo = start.max(0) as usize;
+        let hi = ((start + self.k as isize) as usize).min(len);
+        (lo, hi)
+    }
+}
+
+/// The differentiable form for devices other than the CPU.
+fn composed(x: &Tensor, g: &Geom) -> Result<Tensor> {
+    // Pad with -inf to exactly `k - 1 + s * o` cells per axis, so that every shifted view
+    // `ky, ky + s, ..` of `o` cells is a reshape and a narrow.
+    let hp = g.k - 1 + g.s * g.oh;
+    let wp = g.k - 1 + g.s * g.ow;
+    let xp = pad_neg_inf(x, 2, g.p, hp - g.h - g.p)?;
+    let xp = pad_neg_inf(&xp, 3, g.p, wp - g.w - g.p)?;
+    let mut out: Option<Tensor> = None;
+    for ky in 0..g.k {
+        let rows = xp
+            .narrow(2, ky, g.s * g.oh)?
+            .reshape((g.n, g.c, g.oh, g.s, wp))?
+            .narrow(3, 0, 1)?
+            .squeeze(3)?;
+        for kx in 0..g.k {
+            let v = rows
+                .narrow(3, kx, g.s * g.ow)?
+                .reshape((g.n, g.c, g.oh, g.ow, g.s))?
+                .narrow(4, 0, 1)?
+                .squeeze(4)?;
+            out = Some(match out {
+                None => v,
+                Some(o) => o.maximum(&v)?,
+            });
+        }
+    }
+    out.expect("a kernel has at least one cell").contiguous()
+}
+
+fn pad_neg_inf(x: &Tensor, dim: usize, left: usize, right: usize) -> Result<Tensor> {
+    let mut parts = Vec::with_capacity(3);
+    let mut shape = x.dims().to_vec();
+    if left > 0 {
+        shape[dim] = left;
+        parts.push(
+            Tensor::full(f32::NEG_INFINITY, shape.as_slice(), x.device())?.to_dtype(x.dtype())?,
+        );
+    }
+    parts.push(x.clone());
+    if right > 0 {
+        shape[dim] = right;
+        parts.push(
+            Tensor::full(f32::NEG_INFINITY, shape.as_slice(), x.device())?.to_dtype(x.dtype())?,
+        );
+    }
+    if parts.len() == 1 {
+        return Ok(x.clone());
+    }
+    Tensor::cat(&parts, dim)
+}
+
+struct MaxPool2d {
+    geom: Geom,
+    /// For every output cell, the index of its maximum within its input plane.
+    argmax: Arc<Mutex<Vec<u32>>>,
+}
+
+impl CustomOp1 for MaxPool2d {
+    fn name(&self) -> &'static str {
+        "max-pool2d"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = cpu_f32(s, l)?;
+        let g = self.geom;
+        let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+        let planes = g.n * g.c;
+        let mut y = vec![0f32; planes * oplane];
+        let mut arg = vec![0u32; planes * oplane];
+        y.par_chunks_mut(oplane)
+            .zip(arg.par_chunks_mut(oplane))
+            .zip(x.par_chunks(plane))
+            .with_min_len(min_len(plane))
+            .for_each(|((yp, ap), xp)| {
+                for oy in 0..g.oh {
+                    let (y0, y1) = g.window(oy, g.h);
+                    for ox in 0..g.ow {
+                        let (x0, x1) = g.window(ox, g.w);
+                        let mut best = f32::NEG_INFINITY;
+                        let mut at = y0 * g.w + x0;
+                        for iy in y0..y1 {
+                            let row = &xp[iy * g.w..(iy + 1) * g.w];
+                            for (ix, &v) in row.iter().enumerate().take(x1).skip(x0) {
+                                // The first maximum wins and NaN propagates, as in PyTorch.
+                                if v > best || v.is_nan() {
+                                    best = v;
+                                    at = iy * g.w + ix;
+                                }
+                            }
+                        }
+                        yp[oy * g.ow + ox] = best;
+                        ap[oy * g.ow + ox] = at as u32;
+                    }
+                }
+            });
+        *self.argmax.lock().expect("max pool lock poisoned") = arg;
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.c, g.oh, g.ow))))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let g = self.geom;
+        let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
+        let arg = self.argmax.lock().expect("max pool lock poisoned").clone();
+        let dx = with_f32(grad, |gs| {
+            let mut dx = vec![0f32; g.n * g.c * plane];
+            dx.par_chunks_mut(plane)
+                .zip(gs.par_chunks(oplane).zip(arg.par_chunks(oplane)))
+                .with_min_len(min_len(plane))
+                .for_each(|(dp, (gp, ap))| {
+                    for (&gv, &i) in gp.iter().zip(ap) {
+                        dp[i as usize] += gv;
+                    }
+                });
+            Ok(dx)
+        })?;
+        Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn fast_path_matches_the_composed_form() {
+        let dev = Device::Cpu;
+        for &(n, c, h, w, k, s, p) in &[
+            (2, 3, 9, 7, 3, 2, 1),
+            (1, 2, 8, 8, 2, 2, 0),
+            (1, 1, 5, 6, 3, 1, 1),
+            (2, 2, 7, 5, 3, 3, 0),
+        ] {
+            let len = n * c * h * w;
+            // Distinct values, so that no window has a tie.
+            let v: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919) % len) as f32 * 0.01 - 1.0)
+                .collect();
+            let x = Var::from_vec(v, (n, c, h, w), &dev).unwrap();
+            let y = max_pool2d(&x, k, s, p).unwrap();
+            let geom = Geom {
+                n,
+                c,
+                h,
+                w,
+                oh: y.dims()[2],
+                ow: y.dims()[3],
+                k,
+                s,
+                p,
+            };
+            let yr = composed(&x, &geom).unwrap();
+            assert_eq!(y.dims(), yr.dims());
+            assert_eq!(max_diff(&y, &yr), 0.0);
+            let up = Tensor::arange(0f32, y.elem_count() as f32, &dev)
+                .unwrap()
+                .reshape(y.dims())
+                .unwrap();
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let d = max_diff(ga.get(&x).unwrap(), gb.get(&x).unwrap());
+            assert!(d < 1e-5, "{d}");
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let x = Tensor::zeros((1, 1, 4, 4), DType::F32, &Device::Cpu).unwrap();
+        assert!(max_pool2d(&x, 3, 2, 2).is_err());
+        assert!(max_pool2d(&x, 5, 1, 0).is_err());
+        assert!(max_pool2d(&x, 3, 0, 1).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+use super::Layer;
+use candle_core::Tensor;
+use fastcandle_core::Result;
+
+/// `max(x, 0)` ([`fastcandle_core::ops::relu`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Relu;
+
+impl Layer for Relu {
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        Ok(fastcandle_core::ops::relu(x)?)
+    }
+}
+
+/// `min(max(x, 0), 6)`, MobileNetV2's activation ([`fastcandle_core::ops::relu6`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Relu6;
+
+impl Layer for Relu6 {
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        Ok(fastcandle_core::ops::relu6(x)?)
+    }
+}

@@ -1,0 +1,272 @@
+//! Vision models as fastai's `vision_learner` makes them: a pretrainable body cut from a
+//! torchvision architecture, and fastai's head.
+//!
+//! Architectures are listed once, in the `archs!` invocation below; each names the function
+//! that builds its body, where its pretrained weights live and which keys of a full
+//! checkpoint belong to the classifier the head replaces. `docs/adding-an-architecture.md`
+//! shows how to add one.
+
+use crate::body::Body;
+use crate::head::{Head, HeadConfig};
+use crate::layers::Layer;
+use crate::mobilenet_v2::mobilenet_v2_body;
+use crate::resnet::{ResNetConfig, resnet_body};
+use crate::weights::{hub_file, load_safetensors_into, subset};
+use candle_core::{Device, Tensor};
+use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
+use std::path::PathBuf;
+
+/// Everything the vision learner needs to know of an architecture.
+#[derive(Clone, Copy)]
+pub struct ArchSpec {
+    /// torchvision's name (`resnet34`), which `--arch` and `str::parse::<Arch>` take.
+    pub name: &'static str,
+    /// Builds the body under a builder, in layer groups 0 and 1, with torchvision's names.
+    pub body: fn(&ParamBuilder) -> Result<Body>,
+    /// The Hugging Face hub repository of ImageNet weights (`model.safetensors`), if any.
+    pub hub_repo: Option<&'static str>,
+    /// Prefixes of a full checkpoint's classifier keys, skipped when loading the body.
+    pub classifier: &'static [&'static str],
+}
+
+/// Declares the architectures: one line each, `Variant => ArchSpec`.
+macro_rules! archs {
+    ($($(#[$doc:meta])* $variant:ident => $spec:expr,)*) => {
+        /// The architectures a vision model can be built on, by torchvision's names.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Arch {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Arch {
+            /// Every architecture, in declaration order.
+            pub const ALL: &'static [Arch] = &[$(Arch::$variant,)*];
+
+            /// What the learner needs to know of the architecture.
+            pub fn spec(self) -> ArchSpec {
+                match self {
+                    $(Arch::$variant => $spec,)*
+                }
+            }
+        }
+    };
+}
+
+archs! {
+    /// ResNet18 (basic blocks, 512 features).
+    Resnet18 => ArchSpec {
+        name: "resnet18",
+        body: |pb| resnet_body(pb, &ResNetConfig::RESNET18),
+        hub_repo: Some("timm/resnet18.a1_in1k"),
+        classifier: &["fc."],
+    },
+    /// ResNet34 (basic blocks, 512 features), the lesson's default.
+    Resnet34 => ArchSpec {
+        name: "resnet34",
+        body: |pb| resnet_body(pb, &ResNetConfig::RESNET34),
+        hub_repo: Some("timm/resnet34.a1_in1k"),
+        classifier: &["fc."],
+    },
+    /// ResNet50 (bottlenecks, 2048 features).
+    Resnet50 => ArchSpec {
+        name: "resnet50",
+        body: |pb| resnet_body(pb, &ResNetConfig::RESNET50),
+        hub_repo: Some("timm/resnet50.a1_in1k"),
+        classifier: &["fc."],
+    },
+    /// MobileNetV2 (inverted residuals, 1280 features).
+    MobilenetV2 => ArchSpec {
+        name: "mobilenet_v2",
+        body: mobilenet_v2_body,
+        hub_repo: None,
+        classifier: &["classifier."],
+    },
+}
+
+impl Arch {
+    /// torchvision's name of the architecture.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no known architecture.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown architecture `{name}` (known: {known})")]
+pub struct UnknownArch {
+    /// The name asked for.
+    pub name: String,
+    /// The known names, comma-separated.
+    pub known: String,
+}
+
+impl std::str::FromStr for Arch {
+    type Err = UnknownArch;
+
+    /// Parses torchvision's names (`resnet18`, `resnet34`, `resnet50`, `mobilenet_v2`),
+    /// ignoring case, and `-` for `_`.
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownArch> {
+        let want = s.trim().to_ascii_lowercase().replace('-', "_");
+        Arch::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == want)
+            .ok_or_else(|| UnknownArch {
+                name: s.to_string(),
+                known: Arch::ALL
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+impl serde::Serialize for Arch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Arch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a body's starting weights come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Pretrained {
+    /// Random initialisation, as torchvision's.
+    #[default]
+    No,
+    /// A safetensors file with torchvision's names (a full checkpoint's classifier and
+    /// `num_batches_tracked` keys are skipped).
+    File(PathBuf),
+    /// The architecture's ImageNet weights on the Hugging Face hub (through its cache;
+    /// `HF_HUB_OFFLINE` honoured).
+    Hub,
+}
+
+/// Prefix of the head's parameter names.
+const HEAD: &str = "head";
+
+/// A vision classifier as fastai's `create_vision_model`: a body with torchvision's parameter
+/// names (`conv1.weight`, `layer1.0.conv1.weight`, `features.3.conv.1.0.weight`) in layer groups
+/// 0 and 1, and fastai's [`Head`] (`head.bn1.weight`, `head.lin1.weight`, ...) in group 2.
+///
+/// Input: one `f32` batch `[N, 3, H, W]` normalised with ImageNet statistics; output: `[N, n_out]`.
+pub struct VisionModel {
+    arch: Arch,
+    body: Body,
+    head: Head,
+    params: ParamStore,
+}
+
+impl VisionModel {
+    /// Builds `arch` with fastai's default head for `n_out` outputs on `device`, initialised
+    /// from `seed`, then loads the body's pretrained weights.
+    pub fn new(
+        arch: Arch,
+        n_out: usize,
+        pretrained: &Pretrained,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::with_head(
+            arch,
+            n_out,
+            &HeadConfig::default(),
+            pretrained,
+            device,
+            seed,
+        )
+    }
+
+    /// [`VisionModel::new`] with a head configuration.
+    pub fn with_head(
+        arch: Arch,
+        n_out: usize,
+        head: &HeadConfig,
+        pretrained: &Pretrained,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
+        let pb = ParamBuilder::new(device, seed);
+        let spec = arch.spec();
+        let body = (spec.body)(&pb)?;
+        let head = Head::new(&pb.group(2).pp(HEAD), body.out_channels(), n_out, head)?;
+        let model = Self {
+            arch,
+            body,
+            head,
+            params: pb.store().clone(),
+        };
+        model.load_body(pretrained)?;
+        Ok(model)
+    }
+
+    /// Loads the body's weights (the head is left as it is).
+    pub fn load_body(&self, pretrained: &Pretrained) -> Result<()> {
+        let spec = self.arch.spec();
+        let path = match pretrained {
+            Pretrained::No => return Ok(()),
+            Pretrained::File(p) => p.clone(),
+            Pretrained::Hub => match spec.hub_repo {
+                Some(repo) => hub_file(repo, "model.safetensors")?,
+                None => {
+                    return Err(Error::BadTensor {
+                        name: spec.name.into(),
+                        reason: "no pretrained weights on the Hugging Face hub are known for \
+                                 this architecture; use Pretrained::File"
+                            .into(),
+                    });
+                }
+            },
+        };
+        let head_prefix = format!("{HEAD}.");
+        let body = subset(&self.params, |n| !n.starts_with(&head_prefix))?;
+        load_safetensors_into(&body, &path, |k| {
+            spec.classifier.iter().any(|c| k.starts_with(c))
+        })
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+}
+
+impl Model for VisionModel {
+    fn forward_t(&self, xs: &[Tensor], train: bool) -> Result<Tensor> {
+        let [x] = xs else {
+            return Err(Error::BadTensor {
+                name: "vision inputs".into(),
+                reason: format!("expected one image batch, got {} tensors", xs.len()),
+            });
+        };
+        let f = self.body.forward_t(x, train)?;
+        self.head.forward_t(&f, train)
+    }
+
+    fn params(&self) -> &ParamStore {
+        &self.params
+    }
+}

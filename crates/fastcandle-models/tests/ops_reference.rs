@@ -1,0 +1,141 @@
+//! fastcandle-core's vision ops against PyTorch (`scripts/reference/ops_reference.py`): forward
+//! outputs and the gradients of `sum(y * up)` for max pooling, adaptive average and max
+//! pooling, depthwise and full convolution, on odd shapes (stride 2, padding, batch 1,
+//! non-square, 1×1, kernels 1, 3 and 7).
+//!
+//! The test sits in this crate because it reads JSON, and serde_json is a dev-dependency here.
+
+use candle_core::{Device, Tensor, Var};
+use fastcandle_core::ops;
+use serde_json::Value;
+
+const TOL: f32 = 1e-4;
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn dims(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
+}
+
+fn usize_of(v: &Value) -> usize {
+    v.as_u64().unwrap() as usize
+}
+
+/// The largest error, after checking every value is within `TOL * (1 + |want|)`.
+fn close(what: &str, got: &Tensor, want: &[f32]) -> f32 {
+    let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let mut worst = 0f32;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        assert!(err <= TOL * (1.0 + w.abs()), "{what}[{i}]: {g} vs {w}");
+        worst = worst.max(err);
+    }
+    worst
+}
+
+fn reference() -> Value {
+    serde_json::from_str(include_str!(
+        "../../fastcandle-core/tests/data/ops_reference.json"
+    ))
+    .unwrap()
+}
+
+/// Runs `f` on every case of `op`, checking the output and the input (and weight) gradients.
+fn check(op: &str, f: impl Fn(&Tensor, Option<&Tensor>, &Value) -> Tensor) {
+    let r = reference();
+    let dev = Device::Cpu;
+    let cases = r[op].as_array().unwrap();
+    assert!(!cases.is_empty());
+    let mut worst = 0f32;
+    for (i, c) in cases.iter().enumerate() {
+        let what = format!("{op} case {i} {:?}", dims(&c["shape"]));
+        let x = Var::from_vec(floats(&c["x"]), dims(&c["shape"]), &dev).unwrap();
+        let w = c
+            .get("w")
+            .map(|w| Var::from_vec(floats(w), dims(&c["w_shape"]), &dev).unwrap());
+        let y = f(&x, w.as_ref().map(|w| w.as_tensor()), c);
+        assert_eq!(y.dims(), dims(&c["out_shape"]).as_slice(), "{what}");
+        worst = worst.max(close(&format!("{what} y"), &y, &floats(&c["y"])));
+        let up = Tensor::from_vec(floats(&c["up"]), y.dims(), &dev).unwrap();
+        let grads = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
+        worst = worst.max(close(
+            &format!("{what} dx"),
+            grads.get(&x).unwrap(),
+            &floats(&c["dx"]),
+        ));
+        if let Some(w) = &w {
+            worst = worst.max(close(
+                &format!("{what} dw"),
+                grads.get(w).unwrap(),
+                &floats(&c["dw"]),
+            ));
+        }
+    }
+    println!("{op}: {} cases, largest error {worst:e}", cases.len());
+}
+
+#[test]
+fn max_pool2d_matches_pytorch() {
+    check("max_pool2d", |x, _, c| {
+        ops::max_pool2d(
+            x,
+            usize_of(&c["kernel"]),
+            usize_of(&c["stride"]),
+            usize_of(&c["padding"]),
+        )
+        .unwrap()
+    });
+}
+
+#[test]
+fn adaptive_avg_pool2d_matches_pytorch() {
+    check("adaptive_avg_pool2d", |x, _, c| {
+        let o = dims(&c["output_size"]);
+        ops::adaptive_avg_pool2d(x, (o[0], o[1])).unwrap()
+    });
+}
+
+#[test]
+fn adaptive_max_pool2d_matches_pytorch() {
+    check("adaptive_max_pool2d", |x, _, c| {
+        let o = dims(&c["output_size"]);
+        ops::adaptive_max_pool2d(x, (o[0], o[1])).unwrap()
+    });
+}
+
+#[test]
+fn depthwise_conv2d_matches_pytorch() {
+    check("depthwise_conv2d", |x, w, c| {
+        ops::depthwise_conv2d(
+            x,
+            w.unwrap(),
+            usize_of(&c["stride"]),
+            usize_of(&c["padding"]),
+        )
+        .unwrap()
+    });
+}
+
+#[test]
+fn conv2d_matches_pytorch() {
+    check("conv2d", |x, w, c| {
+        ops::conv2d(
+            x,
+            w.unwrap(),
+            usize_of(&c["stride"]),
+            usize_of(&c["padding"]),
+        )
+        .unwrap()
+    });
+}

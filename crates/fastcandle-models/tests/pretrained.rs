@@ -1,0 +1,249 @@
+//! Loading body weights by name: PyTorch-layout files made here (with a classifier and
+//! `num_batches_tracked` counters, as torchvision and timm save them), mismatches listed key by
+//! key, the Hugging Face hub cache offline, and architecture names.
+
+use candle_core::{DType, Device, Tensor};
+use fastcandle_core::tensor_io::save_safetensors;
+use fastcandle_core::{Model, ParamStore};
+use fastcandle_models::weights::{hub_file_in, load_safetensors_into};
+use fastcandle_models::{Arch, Pretrained, ResNet, ResNetConfig, VisionModel};
+use std::path::Path;
+
+/// A torchvision-style ResNet18 checkpoint: every parameter and buffer, `fc.*` for 1000
+/// classes, and an I64 `num_batches_tracked` per BatchNorm.
+fn torchvision_checkpoint(seed: u64) -> (ResNet, Vec<(String, Tensor)>) {
+    let m = ResNet::new(&ResNetConfig::RESNET18, 1000, &Device::Cpu, seed).unwrap();
+    let mut sd = m.params().state_dict();
+    let counters: Vec<(String, Tensor)> = sd
+        .iter()
+        .filter_map(|(k, _)| k.strip_suffix(".running_var"))
+        .map(|bn| {
+            (
+                format!("{bn}.num_batches_tracked"),
+                Tensor::new(7i64, &Device::Cpu).unwrap(),
+            )
+        })
+        .collect();
+    sd.extend(counters);
+    (m, sd)
+}
+
+fn same_values(a: &Tensor, b: &Tensor) -> bool {
+    let d = (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap();
+    d.to_scalar::<f32>().unwrap() == 0.0
+}
+
+#[test]
+fn a_torchvision_checkpoint_loads_into_the_body_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resnet18.safetensors");
+    let (src, sd) = torchvision_checkpoint(11);
+    save_safetensors(&path, &sd, None).unwrap();
+
+    let m = VisionModel::new(Arch::Resnet18, 3, &Pretrained::File(path), &Device::Cpu, 0).unwrap();
+    let fresh = VisionModel::new(Arch::Resnet18, 3, &Pretrained::No, &Device::Cpu, 0).unwrap();
+    let mut n_body = 0;
+    for p in m.params().all() {
+        if let Some(head) = p.name.strip_prefix("head.") {
+            // The head keeps its own initialisation.
+            let f = fresh.params().get(&p.name).unwrap();
+            assert!(same_values(p.tensor(), f.tensor()), "head.{head} changed");
+        } else {
+            let s = src.params().get(&p.name).unwrap();
+            assert!(same_values(p.tensor(), s.tensor()), "{} not loaded", p.name);
+            n_body += 1;
+        }
+    }
+    // conv1 + bn1 (4) + 8 blocks of 2 convs and 2 BNs + 3 downsamples of a conv and a BN.
+    assert_eq!(n_body, 5 + 8 * 10 + 3 * 5);
+    let y = m
+        .forward_t(
+            &[Tensor::zeros((1, 3, 32, 32), DType::F32, &Device::Cpu).unwrap()],
+            false,
+        )
+        .unwrap();
+    assert_eq!(y.dims(), &[1, 3]);
+}
+
+#[test]
+fn a_full_checkpoint_loads_into_a_full_resnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resnet18.safetensors");
+    let (src, sd) = torchvision_checkpoint(5);
+    save_safetensors(&path, &sd, None).unwrap();
+    let m = ResNet::new(&ResNetConfig::RESNET18, 1000, &Device::Cpu, 0).unwrap();
+    load_safetensors_into(m.params(), &path, |_| false).unwrap();
+    let fc = m.params().get("fc.weight").unwrap();
+    assert!(same_values(
+        fc.tensor(),
+        src.params().get("fc.weight").unwrap().tensor()
+    ));
+}
+
+#[test]
+fn mismatches_are_listed_key_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.safetensors");
+    let (_, mut sd) = torchvision_checkpoint(1);
+    sd.retain(|(k, _)| k != "layer3.1.bn2.running_var");
+    sd.push((
+        "layer9.0.conv1.weight".into(),
+        Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),
+    ));
+    for (k, t) in sd.iter_mut() {
+        if k == "layer1.0.conv2.weight" {
+            *t = Tensor::zeros((64, 64, 1, 1), DType::F32, &Device::Cpu).unwrap();
+        }
+    }
+    save_safetensors(&path, &sd, None).unwrap();
+    let err = VisionModel::new(
+        Arch::Resnet18,
+        2,
+        &Pretrained::File(path.clone()),
+        &Device::Cpu,
+        0,
+    )
+    .err()
+    .expect("a broken checkpoint must not load")
+    .to_string();
+    for needle in [
+        "broken.safetensors",
+        "layer3.1.bn2.running_var",
+        "layer9.0.conv1.weight",
+        "layer1.0.conv2.weight",
+    ] {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    // The classifier and the counters are not reported.
+    assert!(
+        !err.contains("fc.weight") && !err.contains("num_batches_tracked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_named_error() {
+    let err = VisionModel::new(
+        Arch::Resnet18,
+        2,
+        &Pretrained::File("/nonexistent/weights.safetensors".into()),
+        &Device::Cpu,
+        0,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("/nonexistent/weights.safetensors"), "{err}");
+}
+
+/// Lays out a file the way the hub cache does: `models--owner--name/refs/main` holds the
+/// commit, `snapshots/<commit>/<file>` the file.
+fn put_in_cache(cache: &Path, repo: &str, file: &str, bytes: &[u8]) {
+    let root = cache.join(format!("models--{}", repo.replace('/', "--")));
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    std::fs::create_dir_all(root.join("refs")).unwrap();
+    std::fs::write(root.join("refs/main"), commit).unwrap();
+    let snap = root.join("snapshots").join(commit);
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::write(snap.join(file), bytes).unwrap();
+}
+
+#[test]
+fn the_hub_cache_serves_weights_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = hf_hub::Cache::new(dir.path().to_path_buf());
+    let repo = Arch::Resnet18.spec().hub_repo.unwrap();
+    assert_eq!(repo, "timm/resnet18.a1_in1k");
+
+    let err = hub_file_in(&cache, repo, "model.safetensors", true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HF_HUB_OFFLINE") && err.contains("Pretrained::File") && err.contains(repo),
+        "{err}"
+    );
+
+    let (src, sd) = torchvision_checkpoint(3);
+    let tmp = dir.path().join("w.safetensors");
+    save_safetensors(&tmp, &sd, None).unwrap();
+    put_in_cache(
+        dir.path(),
+        repo,
+        "model.safetensors",
+        &std::fs::read(&tmp).unwrap(),
+    );
+    let path = hub_file_in(&cache, repo, "model.safetensors", true).unwrap();
+    let m = VisionModel::new(Arch::Resnet18, 2, &Pretrained::File(path), &Device::Cpu, 0).unwrap();
+    let w = m.params().get("layer4.1.conv2.weight").unwrap();
+    let s = src.params().get("layer4.1.conv2.weight").unwrap();
+    assert!(same_values(w.tensor(), s.tensor()));
+}
+
+#[test]
+fn mobilenet_has_no_hub_weights_and_says_so() {
+    let err = VisionModel::new(Arch::MobilenetV2, 2, &Pretrained::Hub, &Device::Cpu, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("mobilenet_v2") && err.contains("Pretrained::File"),
+        "{err}"
+    );
+}
+
+#[test]
+fn architectures_parse_from_torchvision_names() {
+    for a in Arch::ALL {
+        assert_eq!(a.name().parse::<Arch>().unwrap(), *a);
+        assert_eq!(a.to_string(), a.name());
+        let json = serde_json::to_string(a).unwrap();
+        assert_eq!(serde_json::from_str::<Arch>(&json).unwrap(), *a);
+    }
+    assert_eq!("ResNet34".parse::<Arch>().unwrap(), Arch::Resnet34);
+    assert_eq!("mobilenet-v2".parse::<Arch>().unwrap(), Arch::MobilenetV2);
+    let err = "resnet101".parse::<Arch>().unwrap_err().to_string();
+    assert!(
+        err.contains("resnet101") && err.contains("resnet18, resnet34, resnet50, mobilenet_v2")
+    );
+}
+
+/// Every architecture trains: a training-mode forward and backward reaches every trainable
+/// parameter, in three layer groups.
+#[test]
+fn every_architecture_trains_in_three_groups() {
+    let x = Tensor::rand(-1f32, 1f32, (2, 3, 48, 40), &Device::Cpu).unwrap();
+    for &arch in Arch::ALL {
+        let m = VisionModel::new(arch, 4, &Pretrained::No, &Device::Cpu, 0).unwrap();
+        assert_eq!(m.n_groups(), 3, "{arch}");
+        let y = m.forward_t(std::slice::from_ref(&x), true).unwrap();
+        assert_eq!(y.dims(), &[2, 4]);
+        let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let store: &ParamStore = m.params();
+        for p in store.parameters() {
+            assert!(
+                grads.get(p.tensor()).is_some(),
+                "{arch}: no gradient for {}",
+                p.name
+            );
+        }
+        // fastai's freeze: only the head trains, and BatchNorm everywhere.
+        store.freeze_to(-1, true);
+        assert!(!store.get(conv_name(arch)).unwrap().trainable());
+        assert!(store.get("head.lin1.weight").unwrap().trainable());
+        assert!(m.forward_t(&[], false).is_err());
+    }
+}
+
+fn conv_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::MobilenetV2 => "features.0.0.weight",
+        _ => "conv1.weight",
+    }
+}
