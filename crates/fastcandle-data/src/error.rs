@@ -149,6 +149,56 @@ pub enum Error {
         /// What the CSV reader (polars) said.
         reason: String,
     },
+    /// A folder to search for images does not exist or is not a folder.
+    #[error("{}: no such folder; check the path (untar_data gives the data set's root)", .path.display())]
+    MissingFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A folder holds no image file.
+    #[error(
+        "{}: no image files found (looked recursively for {}); check the path and the files' \
+         extensions",
+        .path.display(),
+        .extensions
+    )]
+    NoImages {
+        /// The folder searched.
+        path: PathBuf,
+        /// The extensions looked for.
+        extensions: String,
+    },
+    /// An image file cannot be read or decoded.
+    #[error(
+        "{}: cannot decode the image ({reason}); remove or replace the file, or build the loader \
+         with skip_bad(true) to skip such files",
+        .path.display()
+    )]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A labeller could not give a label to an item.
+    #[error("{}: no label: {reason}", .path.display())]
+    BadLabel {
+        /// The item.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The labeller gave the same class to every item.
+    #[error(
+        "every one of the {n_items} item(s) has the label `{class}`; a classifier needs at least \
+         two classes: check the label function (and, for folders, the folder layout)"
+    )]
+    SingleLabel {
+        /// The one label found.
+        class: String,
+        /// How many items were labelled.
+        n_items: usize,
+    },
     /// An error from the core layer (tensors, devices).
     #[error(transparent)]
     Core(#[from] fastcandle_core::Error),

@@ -1,6 +1,7 @@
 //! # fastcandle-data
 //!
-//! The data layer of fastcandle: splitting items, and fastai's tabular pipeline on polars.
+//! The data layer of fastcandle: splitting items, fastai's tabular pipeline on polars, and
+//! fastai's image data blocks.
 //!
 //! - [`split`]: [`RandomSplitter`] (fastai's), [`IndexSplitter`] and [`split_by_order`] (a time
 //!   split), for images and tables alike; [`ColumnSplitter`] orders a table by one column.
@@ -9,6 +10,10 @@
 //!   training rows, the processed [`TabularData`], and loaders of batches
 //!   ([`TabularLoader`], which implements [`fastcandle_core::DataLoaders`], and
 //!   [`TabularDataLoader`] for a test set).
+//! - [`vision`]: [`get_image_files`](vision::get_image_files), labellers, path splitters,
+//!   decoding, [`Resize`](vision::Resize) and [`RandomResizedCrop`](vision::RandomResizedCrop),
+//!   [`aug_transforms`](vision::aug_transforms), [`Normalize`](vision::Normalize), and the
+//!   parallel, prefetching [`ImageLoader`] (a [`fastcandle_core::DataLoaders`]).
 //!
 //! Errors ([`Error`]) name the file, the column and the row they are about.
 //!
@@ -44,6 +49,7 @@
 pub mod error;
 pub mod split;
 pub mod tabular;
+pub mod vision;
 
 pub use error::{Error, Result};
 pub use polars::prelude::DataFrame;
@@ -53,6 +59,7 @@ pub use tabular::{
     TabularLoader, TabularProcessor, TabularSpec, Targets, YBlock, drop_missing_targets, read_csv,
     read_csv_default,
 };
+pub use vision::{ImageItems, ImageLoader};
 
 /// The README's example, compiled as a doc-test.
 #[doc = include_str!("../README.md")]

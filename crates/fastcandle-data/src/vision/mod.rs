@@ -1,0 +1,57 @@
+//! Image data: fastai's vision data blocks for classification.
+//!
+//! - Items: [`get_image_files`] (jpg, jpeg, png, bmp, webp; recursive; sorted).
+//! - Labels: [`label_func`] (a function on the path; booleans become `"False"`/`"True"`),
+//!   [`RegexLabeller`] (first group of a regex on the file name), [`parent_label`], a
+//!   [`ListLabeller`]; [`Categories`], the sorted vocabulary.
+//! - Splits ([`ItemSplitter`]): every [`Splitter`](crate::Splitter) such as
+//!   [`RandomSplitter`](crate::RandomSplitter), [`GrandparentSplitter`], [`FileSplitter`]
+//!   (`valid.txt`), [`FuncSplitter`], [`OrderSplitter`].
+//! - Decoding: [`decode_image`] into RGB whatever the mode; [`verify_images`].
+//! - Item transforms ([`ItemTransform`], per item, CPU, 8-bit): [`Resize`] (crop, pad,
+//!   squish), [`RandomResizedCrop`].
+//! - Augmentation: [`aug_transforms`] (flip, rotate, zoom, warp, lighting), run per image on
+//!   the CPU in the loader's workers; [`Normalize`].
+//! - Loading: [`ImageLoader`] (implements [`fastcandle_core::DataLoaders`]), with prefetching
+//!   and parallel decoding; [`ImageLoader::show_batch`].
+//! - Speed: [`bench_loader`].
+
+mod augment;
+mod bench;
+mod buffer;
+mod categories;
+mod collate;
+mod decode;
+mod files;
+mod image;
+mod item_tfms;
+mod label;
+mod lighting;
+mod loader;
+mod normalize;
+mod prefetch;
+mod random_resized_crop;
+mod resample;
+mod show;
+mod split;
+mod warp;
+
+pub use augment::{AugParams, AugTransforms, aug_transforms};
+pub use bench::{bench_loader, measure_loader, pets_like_loader};
+pub use categories::Categories;
+pub use collate::ImageItems;
+pub use decode::{decode_image, verify_images};
+pub use files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
+pub use image::Image;
+pub use item_tfms::{ItemTransform, Resize, ResizeMethod};
+pub use label::{
+    FuncLabeller, IntoLabel, Labeller, ListLabeller, RegexLabeller, label_func, label_items,
+    parent_label,
+};
+pub use lighting::lighting;
+pub use loader::ImageLoader;
+pub use normalize::Normalize;
+pub use random_resized_crop::RandomResizedCrop;
+pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
+pub use show::{batch_images, class_colour, save_grid};
+pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};
