@@ -36,7 +36,7 @@ impl Default for Conv2dConfig {
 /// A 2D convolution on `[N, C, H, W]`, with PyTorch's parameter names (`weight`
 /// `[c_out, c_in / groups, k, k]`, `bias` `[c_out]`).
 ///
-/// A full convolution runs on [`conv2d`] (im2col and one matrix product, with its own backward),
+/// A full convolution runs on [`conv2d()`] (im2col and one matrix product, with its own backward),
 /// a depthwise one (groups equal to the channels) on [`depthwise_conv2d`], other groupings on
 /// candle's grouped convolution.
 #[derive(Debug, Clone)]
