@@ -298,20 +298,8 @@ impl CustomOp2 for Conv2d {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::test_util::max_diff;
     use candle_core::Var;
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     #[test]
     fn matches_candles_convolution_with_gradients() {

@@ -194,20 +194,8 @@ impl CustomOp1 for MaxPool2d {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     #[test]
     fn fast_path_matches_the_composed_form() {

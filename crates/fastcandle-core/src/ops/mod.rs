@@ -21,3 +21,22 @@ pub use depthwise_conv::depthwise_conv2d;
 pub use dropout::dropout;
 pub use max_pool::max_pool2d;
 pub use running_stats::update_running;
+
+#[cfg(test)]
+mod test_util {
+    use candle_core::Tensor;
+
+    /// The largest absolute difference between two tensors of the same shape.
+    pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+}
