@@ -68,24 +68,12 @@ struct Geom {
 impl Geom {
     /// The input row read by output row `oy` through kernel row `ky`, if inside the input.
     fn in_row(&self, oy: usize, ky: usize) -> Option<usize> {
-        (oy * self.s + ky)
-            .checked_sub(self.p)
-            .filter(|&r| r < self.h)
+        super::window::in_index(oy, ky, self.s, self.p, self.h)
     }
 
     /// The output columns `lo..hi` whose input column `ox * s + kx - p` is inside the input.
     fn out_cols(&self, kx: usize) -> (usize, usize) {
-        let lo = if self.p > kx {
-            (self.p - kx).div_ceil(self.s)
-        } else {
-            0
-        };
-        // ox * s + kx - p <= w - 1  <=>  ox <= (w - 1 + p - kx) / s
-        let hi = match (self.w - 1 + self.p).checked_sub(kx) {
-            Some(m) => (m / self.s + 1).min(self.ow),
-            None => 0,
-        };
-        (lo, hi.max(lo))
+        super::window::out_range(kx, self.s, self.p, self.w, self.ow)
     }
 }
 

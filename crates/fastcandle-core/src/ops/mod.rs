@@ -11,6 +11,7 @@ pub mod max_pool;
 mod par;
 pub mod running_stats;
 mod storage;
+mod window;
 
 pub use activation::{relu, relu6};
 pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
