@@ -3,10 +3,12 @@
 The cat and dog silhouettes of animal-shapes (files `Cat_*` and `dog_*`, 2,000 28x28 grey
 PNGs), is_cat labels, valid_pct 0.2, seed 42, Resize(224), bs 64, on the CPU: once with
 aug_transforms() and ImageNet normalisation, once with the normalisation only. Prints images per
-second over the training batches of EPOCHS epochs, after one warm-up batch.
+second over the training batches of EPOCHS epochs, after one warm-up batch. With a third
+argument `json`, prints one JSON object instead (what `cargo xtask bench` reads).
 
-    python scripts/bench/fastai_loader.py [FOLDER [EPOCHS]]
+    python scripts/bench/fastai_loader.py [FOLDER [EPOCHS [json]]]
 """
+import json
 import sys
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from fastai.vision.all import (ImageDataLoaders, Normalize, Resize, aug_transfor
                                get_image_files, imagenet_stats)
 
 here = Path(__file__).resolve()
-folder = Path(sys.argv[1]) if len(sys.argv) > 1 else here.parents[4] / "shared/data/animal-shapes/images"
+folder = Path(sys.argv[1]) if len(sys.argv) > 1 else here.parents[3] / "shared/data/animal-shapes/images"
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 torch.set_num_threads(2)
 
@@ -39,5 +41,9 @@ def measure(batch_tfms):
 
 
 norm = Normalize.from_stats(*imagenet_stats)
-print(f"fastai, Resize 224 + aug_transforms + Normalize: {measure([*aug_transforms(), norm]):.0f} images/s")
-print(f"fastai, Resize 224 + Normalize (no augmentation): {measure([norm]):.0f} images/s")
+with_aug = measure([*aug_transforms(), norm])
+if len(sys.argv) > 3 and sys.argv[3] == "json":
+    print(json.dumps({"with_aug": with_aug, "no_aug": measure([norm])}))
+else:
+    print(f"fastai, Resize 224 + aug_transforms + Normalize: {with_aug:.0f} images/s")
+    print(f"fastai, Resize 224 + Normalize (no augmentation): {measure([norm]):.0f} images/s")

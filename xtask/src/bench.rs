@@ -135,6 +135,46 @@ fn fastai_tabular_epoch(py: &str, runs: usize) -> Result<Stats> {
     Ok(Stats::of(times))
 }
 
+/// The cat and dog silhouettes of `../shared/data/animal-shapes` (the Pets stand-in), if present.
+fn animal_shapes() -> Option<PathBuf> {
+    let p = crate::workspace_root().join("../shared/data/animal-shapes/images");
+    p.exists().then_some(p)
+}
+
+/// Images per second through the image loader: decode, Resize 224, aug_transforms, Normalize,
+/// collate, batch 64, over 2 training epochs of 1,600 images, once per run.
+fn image_loader(folder: &Path, runs: usize) -> Result<Stats> {
+    let dls =
+        fastcandle::data::vision::pets_like_loader(folder, fastcandle::core::candle::Device::Cpu)?;
+    let rates = (0..runs)
+        .map(|_| fastcandle::data::vision::measure_loader(&dls, 2).map_err(anyhow::Error::from))
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(Stats::of(rates))
+}
+
+fn fastai_image_loader(py: &str, folder: &Path) -> Result<Stats> {
+    let script = crate::workspace_root().join("scripts/bench/fastai_loader.py");
+    let out = Command::new(py)
+        .arg(&script)
+        .args([&folder.display().to_string(), "2", "json"])
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the fastai loader figures")?;
+    let rate = v["with_aug"].as_f64().context("with_aug")?;
+    Ok(Stats {
+        median: rate,
+        min: rate,
+        max: rate,
+    })
+}
+
 fn rayon_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -164,8 +204,26 @@ pub fn run(args: BenchArgs) -> Result<()> {
         higher_is_better: false,
     });
 
+    match animal_shapes() {
+        Some(folder) => {
+            let ours = image_loader(&folder, runs.min(3))?;
+            let theirs = match &py {
+                Some(py) => Some(("fastai".to_string(), fastai_image_loader(py, &folder)?)),
+                None => None,
+            };
+            rows.push(Row {
+                name: "image_loader_224".into(),
+                ours,
+                theirs,
+                unit: "images/s",
+                higher_is_better: true,
+            });
+        }
+        None => println!("image_loader_224: skipped, ../shared/data/animal-shapes is absent"),
+    }
+
     let mut md = String::from(
-        "| name | ours | spread | reference | spread | ratio | unit |\n|---|---|---|---|---|---|---|\n",
+        "| name | ours | spread | reference | spread | ratio (higher: ours better) | unit |\n|---|---|---|---|---|---|---|\n",
     );
     let mut js = Vec::new();
     for r in &rows {
