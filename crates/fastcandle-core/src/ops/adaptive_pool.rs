@@ -7,6 +7,7 @@
 //! plane. Other devices use a composed form (a reshape and a reduction where bins are equal and
 //! disjoint, one reduction per bin otherwise), which candle differentiates.
 
+use super::max_pool::scatter_to_argmax;
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
@@ -215,19 +216,7 @@ impl CustomOp1 for AdaptiveMax {
             .lock()
             .expect("adaptive max pool lock poisoned")
             .clone();
-        let dx = with_f32(grad, |gs| {
-            let mut dx = vec![0f32; g.n * g.c * plane];
-            dx.par_chunks_mut(plane)
-                .zip(gs.par_chunks(oplane).zip(arg.par_chunks(oplane)))
-                .with_min_len(min_len(plane))
-                .for_each(|(dp, (gp, ap))| {
-                    for (&gv, &i) in gp.iter().zip(ap) {
-                        dp[i as usize] += gv;
-                    }
-                });
-            Ok(dx)
-        })?;
-        Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+        Ok(Some(scatter_to_argmax(x, grad, &arg, plane, oplane)?))
     }
 }
 

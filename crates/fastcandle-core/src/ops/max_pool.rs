@@ -175,20 +175,32 @@ impl CustomOp1 for MaxPool2d {
         let g = self.geom;
         let (plane, oplane) = (g.h * g.w, g.oh * g.ow);
         let arg = self.argmax.lock().expect("max pool lock poisoned").clone();
-        let dx = with_f32(grad, |gs| {
-            let mut dx = vec![0f32; g.n * g.c * plane];
-            dx.par_chunks_mut(plane)
-                .zip(gs.par_chunks(oplane).zip(arg.par_chunks(oplane)))
-                .with_min_len(min_len(plane))
-                .for_each(|(dp, (gp, ap))| {
-                    for (&gv, &i) in gp.iter().zip(ap) {
-                        dp[i as usize] += gv;
-                    }
-                });
-            Ok(dx)
-        })?;
-        Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+        Ok(Some(scatter_to_argmax(x, grad, &arg, plane, oplane)?))
     }
+}
+
+/// The backward of a max pool: each output gradient added to the input position that won its
+/// window (`argmax`, per plane of `oplane` outputs over `plane` inputs); overlapping windows add.
+pub(super) fn scatter_to_argmax(
+    x: &Tensor,
+    grad: &Tensor,
+    argmax: &[u32],
+    plane: usize,
+    oplane: usize,
+) -> Result<Tensor> {
+    let dx = with_f32(grad, |gs| {
+        let mut dx = vec![0f32; x.elem_count()];
+        dx.par_chunks_mut(plane)
+            .zip(gs.par_chunks(oplane).zip(argmax.par_chunks(oplane)))
+            .with_min_len(min_len(plane))
+            .for_each(|(dp, (gp, ap))| {
+                for (&gv, &i) in gp.iter().zip(ap) {
+                    dp[i as usize] += gv;
+                }
+            });
+        Ok(dx)
+    })?;
+    Tensor::from_vec(dx, x.shape(), x.device())
 }
 
 #[cfg(test)]
