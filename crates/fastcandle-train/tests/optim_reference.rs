@@ -177,3 +177,26 @@ fn set_hyper_checks_group_count() {
     assert!(opt.set_hyper("lr", &[1.0, 2.0]).is_err());
     assert!(opt.set_hyper("nope", &[1.0]).is_err());
 }
+
+#[test]
+fn sgd_momentum_raised_after_the_state_exists_still_applies() {
+    let pb = ParamBuilder::new(&Device::Cpu, 0);
+    let p = pb
+        .param("p", &[1], ParamKind::Weight, Init::Const(1.0))
+        .unwrap();
+    let h = Hypers {
+        lr: 0.1,
+        mom: 0.0,
+        sqr_mom: 0.99,
+        eps: 1e-5,
+        wd: 0.0,
+    };
+    let mut opt = Optimizer::for_store(pb.store(), OptFunc::Sgd, h);
+    let grad = || p.sum_all().unwrap().backward().unwrap(); // gradient 1
+    opt.step(&grad()).unwrap();
+    assert!((p.to_vec1::<f32>().unwrap()[0] - 0.9).abs() < 1e-7);
+    // A schedule raises the momentum: buf = 0.9 * 1 + 1 = 1.9, p = 0.9 - 0.1 * 1.9.
+    opt.set_hyper("mom", &[0.9]).unwrap();
+    opt.step(&grad()).unwrap();
+    assert!((p.to_vec1::<f32>().unwrap()[0] - 0.71).abs() < 1e-6);
+}

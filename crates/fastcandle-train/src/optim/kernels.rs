@@ -30,12 +30,13 @@ pub enum OptFunc {
 }
 
 impl OptFunc {
-    /// How many state buffers each parameter needs.
-    pub fn n_state(self, h: &Hypers) -> usize {
+    /// How many state buffers each parameter needs. SGD always keeps its momentum buffer, as
+    /// schedules can raise `mom` from 0 after the state is made (with `mom` 0 the buffer is the
+    /// gradient and the step is plain SGD).
+    pub fn n_state(self) -> usize {
         match self {
             OptFunc::Adam => 2,
-            OptFunc::Sgd if h.mom != 0.0 => 1,
-            OptFunc::Sgd => 0,
+            OptFunc::Sgd => 1,
         }
     }
 
@@ -88,19 +89,15 @@ impl OptFunc {
                 }
             }
             OptFunc::Sgd => {
-                if let [buf] = state {
-                    let mom = h.mom as f32;
-                    for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-                        let g = g + l2 * *p;
-                        *p *= decay;
-                        *b = mom * *b + g;
-                        *p -= lr * *b;
-                    }
-                } else {
-                    for (p, &g) in p.iter_mut().zip(g) {
-                        let g = g + l2 * *p;
-                        *p = *p * decay - lr * g;
-                    }
+                let [buf] = state else {
+                    unreachable!("SGD keeps one buffer")
+                };
+                let mom = h.mom as f32;
+                for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                    let g = g + l2 * *p;
+                    *p *= decay;
+                    *b = mom * *b + g;
+                    *p -= lr * *b;
                 }
             }
         }
@@ -142,13 +139,13 @@ impl OptFunc {
                 let denom = ((&*v / debias2)?.sqrt()? + h.eps)?;
                 p - ((&*m / &denom)? * (h.lr / debias1))?
             }
-            OptFunc::Sgd => match state {
-                [buf] => {
-                    *buf = ((&*buf * h.mom)? + &g)?;
-                    p - (&*buf * h.lr)?
-                }
-                _ => p - (g * h.lr)?,
-            },
+            OptFunc::Sgd => {
+                let [buf] = state else {
+                    unreachable!("SGD keeps one buffer")
+                };
+                *buf = ((&*buf * h.mom)? + &g)?;
+                p - (&*buf * h.lr)?
+            }
         }
     }
 }

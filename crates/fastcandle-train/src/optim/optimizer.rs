@@ -178,7 +178,6 @@ impl Optimizer {
 
     /// Updates every trainable parameter that has a gradient in `grads`.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
-        let n_state = 2;
         for group in &self.groups {
             let h = group.hypers;
             for p in &group.params {
@@ -193,7 +192,7 @@ impl Optimizer {
                 } else {
                     0.0
                 };
-                let n_buf = self.opt_func.n_state(&h).min(n_state);
+                let n_buf = self.opt_func.n_state();
                 let t = p.var.as_tensor();
                 let on_cpu = t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
                 let state = self.state.entry(p.name.clone()).or_insert_with(|| {
