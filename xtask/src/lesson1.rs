@@ -38,6 +38,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         pretrained: None,
         size: None,
         resume: None,
+        only: Vec::new(),
         quiet: false,
     })?;
     println!(

@@ -13,6 +13,11 @@ mod train;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+/// jemalloc that keeps freed memory: about twice as fast a CPU training step as the system
+/// allocator (see `fastcandle::core::alloc`).
+#[global_allocator]
+static ALLOC: fastcandle::core::alloc::Allocator = fastcandle::core::alloc::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",

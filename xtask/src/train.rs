@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub enum Task {
     /// UCI Adult census income (fastai's ADULT_SAMPLE): salary above or below 50K.
     Adult,
+    /// Cat or dog from the file name (fastai's PETS lesson): `vision_learner`, `fine_tune`.
+    Pets,
 }
 
 /// Options of `cargo xtask train`.
@@ -25,10 +27,12 @@ pub struct TrainArgs {
     /// A labelled test set scored after training (adult: a CSV, or UCI's `adult.test`).
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Epochs: fit_one_cycle(N) for tabular tasks.
+    /// Epochs: fit_one_cycle(N) for tabular tasks, fine_tune(N) for vision tasks (the frozen
+    /// epoch comes on top).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// The peak learning rate (default: fastai's, 1e-3 for tabular).
+    /// The peak learning rate (default: fastai's, 1e-3 for tabular, base_lr 2e-3 for
+    /// fine_tune).
     #[arg(long)]
     pub lr: Option<f64>,
     /// The batch size (default 64).
@@ -43,19 +47,25 @@ pub struct TrainArgs {
     /// Where the run writes (default `runs/<task>/<timestamp>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The architecture (vision tasks; the tabular model has one).
+    /// The architecture (vision tasks: resnet18, resnet34, resnet50, mobilenet_v2; default
+    /// mobilenet_v2).
     #[arg(long)]
     pub arch: Option<String>,
-    /// Pretrained weights: hub, none or a file (vision tasks).
+    /// Pretrained weights: hub, none or a safetensors file (vision tasks; default: the
+    /// embedded ImageNet MobileNetV2 for mobilenet_v2, hub for the ResNets).
     #[arg(long)]
     pub pretrained: Option<String>,
-    /// The image size (vision tasks).
+    /// The image size (vision tasks; default 224).
     #[arg(long)]
     pub size: Option<usize>,
     /// Resume from a checkpoint that an earlier run with the same options wrote
     /// (`<out>/checkpoint.safetensors`, saved after every epoch).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Keep only images whose file name starts with one of these prefixes (vision tasks;
+    /// `--only Cat_,dog_` picks the cats and dogs of animal-shapes).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Print no progress bar and no epoch table.
     #[arg(long)]
     pub quiet: bool,
@@ -81,7 +91,11 @@ pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
                     bail!("{flag} does not apply to the adult task (a tabular model)");
                 }
             }
+            if !args.only.is_empty() {
+                bail!("--only does not apply to the adult task");
+            }
             tasks::adult::run(&args)
         }
+        Task::Pets => tasks::pets::run(&args),
     }
 }

@@ -7,10 +7,14 @@
 //! - [`rng`]: seeded randomness, reproducible per seed and per step.
 //! - [`init`]: PyTorch's and fastai's weight initialisations on a seeded generator.
 //! - [`ops`]: custom ops with their own backward where candle lacks a fast or correct one.
+//! - `alloc`: a global allocator that makes CPU training about twice as fast (feature
+//!   `jemalloc`, on by default).
 //! - [`model`] and [`batch`]: the contracts between the data, models and training layers.
 //!
 //! This crate imports nothing else of fastcandle.
 
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+pub mod alloc;
 pub mod batch;
 pub mod device;
 pub mod error;

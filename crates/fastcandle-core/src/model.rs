@@ -8,7 +8,7 @@ use candle_core::Tensor;
 ///
 /// `train` selects training behaviour (BatchNorm on batch statistics and updating its running
 /// statistics, dropout active) or evaluation behaviour.
-pub trait Model: Send {
+pub trait Model: Send + Sync {
     /// Runs the model on a batch's inputs.
     fn forward_t(&self, xs: &[Tensor], train: bool) -> Result<Tensor>;
     /// The parameters and buffers of the model, by name.

@@ -58,6 +58,17 @@ impl Param {
         self.var.as_tensor()
     }
 
+    /// The values for a forward pass: the variable itself while trainable, a detached handle
+    /// on the same storage while frozen, so that backward computes no gradient for it (a
+    /// frozen body's convolutions then skip their weight gradients).
+    pub fn forward_tensor(&self) -> Tensor {
+        if self.trainable() {
+            self.var.as_tensor().clone()
+        } else {
+            self.var.as_tensor().detach()
+        }
+    }
+
     /// Whether weight decay applies by fastai's default (`wd_bn_bias=False`).
     pub fn decays(&self) -> bool {
         self.kind == ParamKind::Weight
@@ -334,6 +345,18 @@ impl ParamBuilder {
         kind: ParamKind,
         init: Init,
     ) -> Result<Tensor> {
+        Ok(self.param_ref(name, shape, kind, init)?.var.as_tensor().clone())
+    }
+
+    /// [`ParamBuilder::param`], giving the registered [`Param`] (whose
+    /// [`Param::forward_tensor`] follows its trainable flag).
+    pub fn param_ref(
+        &self,
+        name: &str,
+        shape: &[usize],
+        kind: ParamKind,
+        init: Init,
+    ) -> Result<Param> {
         let n = shape.iter().product();
         let values = {
             let mut rng = self.rng.lock().expect("init rng lock poisoned");
@@ -341,8 +364,7 @@ impl ParamBuilder {
         };
         let t = Tensor::from_vec(values, shape, &self.device)?.to_dtype(self.dtype)?;
         let var = Var::from_tensor(&t)?;
-        let p = self.store.insert(self.path(name), self.group, kind, var)?;
-        Ok(p.var.as_tensor().clone())
+        self.store.insert(self.path(name), self.group, kind, var)
     }
 
     /// Registers a buffer (saved, never trained) and returns its variable so the layer can update it.

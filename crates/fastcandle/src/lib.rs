@@ -25,10 +25,13 @@
 //! lower crates.
 
 pub mod error;
+mod prediction;
 pub mod prelude;
 pub mod tabular;
+pub mod vision;
 
 pub use error::{Error, Result};
+pub use prediction::Prediction;
 pub use fastcandle_core as core;
 pub use fastcandle_data as data;
 pub use fastcandle_models as models;

@@ -1,3 +1,4 @@
 //! One file per task.
 
 pub mod adult;
+pub mod pets;

@@ -243,14 +243,19 @@ impl CustomOp2 for Conv2d {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.geom;
+        // Only the gradients backward will use: none for an input image, none for a frozen
+        // (detached) weight.
+        let (need_dx, need_dw) = (x.track_op(), w.track_op());
+        if !need_dx && !need_dw {
+            return Ok((None, None));
+        }
         let (k, l) = (g.k(), g.l());
         let dev = Device::Cpu;
-        let w2d = w.reshape((g.c_out, k))?;
-        let w2d_t = w2d.t()?;
+        let w2d_t = w.reshape((g.c_out, k))?.t()?;
         let chunk = g.chunk();
         let (dx, dw) = with_f32(x, |xs| {
             with_f32(grad, |gs| {
-                let mut dx = vec![0f32; xs.len()];
+                let mut dx = if need_dx { vec![0f32; xs.len()] } else { Vec::new() };
                 let mut dw: Option<Tensor> = None;
                 for b0 in (0..g.n).step_by(chunk) {
                     let nb = chunk.min(g.n - b0);
@@ -264,23 +269,31 @@ impl CustomOp2 for Conv2d {
                             dst.copy_from_slice(&gs[((b0 + b) * g.c_out + co) * l..][..l]);
                         });
                     let dy = Tensor::from_vec(dy, (g.c_out, nb * l), &dev)?;
-                    let cols = Tensor::from_vec(g.im2col(xs, b0, nb), (k, nb * l), &dev)?;
-                    let dw_chunk = dy.matmul(&cols.t()?)?;
-                    dw = Some(match dw {
-                        None => dw_chunk,
-                        Some(acc) => (acc + dw_chunk)?,
-                    });
-                    drop(cols);
-                    let dcols = w2d_t.matmul(&dy)?.flatten_all()?.to_vec1::<f32>()?;
-                    g.col2im(&dcols, &mut dx, b0, nb);
+                    if need_dw {
+                        let cols = Tensor::from_vec(g.im2col(xs, b0, nb), (k, nb * l), &dev)?;
+                        let dw_chunk = dy.matmul(&cols.t()?)?;
+                        dw = Some(match dw {
+                            None => dw_chunk,
+                            Some(acc) => (acc + dw_chunk)?,
+                        });
+                    }
+                    if need_dx {
+                        let dcols = w2d_t.matmul(&dy)?.flatten_all()?.to_vec1::<f32>()?;
+                        g.col2im(&dcols, &mut dx, b0, nb);
+                    }
                 }
-                Ok((dx, dw.expect("a batch has at least one sample")))
+                Ok((dx, dw))
             })
         })?;
-        Ok((
-            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            Some(dw.reshape(w.shape())?.to_device(w.device())?),
-        ))
+        let dx = match need_dx {
+            true => Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            false => None,
+        };
+        let dw = match dw {
+            Some(dw) => Some(dw.reshape(w.shape())?.to_device(w.device())?),
+            None => None,
+        };
+        Ok((dx, dw))
     }
 }
 

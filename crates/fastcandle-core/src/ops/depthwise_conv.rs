@@ -179,13 +179,18 @@ impl CustomOp2 for DepthwiseConv2d {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = self.geom;
+        // Only the gradients backward will use (none for a frozen, detached weight).
+        let (need_dx, need_dw) = (x.track_op(), w.track_op());
+        if !need_dx && !need_dw {
+            return Ok((None, None));
+        }
         let (plane, oplane, ksz) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
         let cols: Vec<(usize, usize)> = (0..g.kw).map(|kx| g.out_cols(kx)).collect();
         let (dx, dw) = with_f32(x, |xs| {
             with_f32(w, |wt| {
                 with_f32(grad, |gs| {
                     // Input gradient: scatter every output row back through the kernel.
-                    let mut dx = vec![0f32; xs.len()];
+                    let mut dx = if need_dx { vec![0f32; xs.len()] } else { Vec::new() };
                     dx.par_chunks_mut(plane)
                         .zip(gs.par_chunks(oplane))
                         .enumerate()
@@ -220,6 +225,9 @@ impl CustomOp2 for DepthwiseConv2d {
                                 }
                             }
                         });
+                    if !need_dw {
+                        return Ok((dx, Vec::new()));
+                    }
                     // Weight gradient: per channel, correlate the output gradient with the input.
                     let dw: Vec<Vec<f32>> = (0..g.c)
                         .into_par_iter()
@@ -251,10 +259,15 @@ impl CustomOp2 for DepthwiseConv2d {
                 })
             })
         })?;
-        Ok((
-            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
-        ))
+        let dx = match need_dx {
+            true => Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            false => None,
+        };
+        let dw = match need_dw {
+            true => Some(Tensor::from_vec(dw, w.shape(), w.device())?),
+            false => None,
+        };
+        Ok((dx, dw))
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod adaptive_pool;
 pub mod batch_norm;
+pub mod channel_affine;
 pub mod conv2d;
 pub mod cross_entropy;
 pub mod depthwise_conv;
@@ -16,6 +17,7 @@ mod window;
 pub use activation::{relu, relu6};
 pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
 pub use batch_norm::batch_norm_train;
+pub use channel_affine::channel_affine;
 pub use conv2d::conv2d;
 pub use cross_entropy::cross_entropy;
 pub use depthwise_conv::depthwise_conv2d;

@@ -36,10 +36,37 @@ pub trait ItemTransform: Send + Sync + std::fmt::Debug {
     ) -> Option<(CropPlan, PadMode)> {
         None
     }
+
+    /// The transform as data, so that an exported learner can rebuild it; `None` (the default)
+    /// for a transform that cannot be saved.
+    fn config(&self) -> Option<ItemTfmConfig> {
+        None
+    }
+}
+
+/// A saved item transform: what [`ItemTransform::config`] gives and [`ItemTfmConfig::build`]
+/// turns back into the transform.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type")]
+pub enum ItemTfmConfig {
+    /// A [`Resize`].
+    Resize(Resize),
+    /// A [`RandomResizedCrop`](super::RandomResizedCrop).
+    RandomResizedCrop(super::RandomResizedCrop),
+}
+
+impl ItemTfmConfig {
+    /// The transform.
+    pub fn build(&self) -> std::sync::Arc<dyn ItemTransform> {
+        match *self {
+            ItemTfmConfig::Resize(t) => std::sync::Arc::new(t),
+            ItemTfmConfig::RandomResizedCrop(t) => std::sync::Arc::new(t),
+        }
+    }
 }
 
 /// fastai's `ResizeMethod`: how `Resize` makes an image of another shape fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ResizeMethod {
     /// Scale the short side to the size, keeping the aspect, then crop the long side (a random
     /// window in training, the centre in validation). fastai's default.
@@ -54,7 +81,7 @@ pub enum ResizeMethod {
 
 /// fastai's `Resize(size)`: every item becomes `width x height` (see [`ResizeMethod`]),
 /// bilinear (Pillow's filter) unless told [`Interpolation::Nearest`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resize {
     /// The output width.
     pub width: usize,
@@ -156,6 +183,10 @@ impl ItemTransform for Resize {
 
     fn output_size(&self) -> Option<(usize, usize)> {
         Some((self.width, self.height))
+    }
+
+    fn config(&self) -> Option<ItemTfmConfig> {
+        Some(ItemTfmConfig::Resize(*self))
     }
 
     fn window(

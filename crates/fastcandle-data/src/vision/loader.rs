@@ -176,6 +176,12 @@ impl ImageLoader {
         self
     }
 
+    /// Appends an item transform already shared (as [`Self::item_transforms`] gives them).
+    pub fn add_item_tfm_arc(mut self, tfm: Arc<dyn ItemTransform>) -> Self {
+        self.item_tfms.push(tfm);
+        self
+    }
+
     /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`); `None`
     /// removes them.
     pub fn aug_transforms(mut self, aug: impl Into<Option<AugTransforms>>) -> Self {
@@ -269,6 +275,16 @@ impl ImageLoader {
     /// The batch size.
     pub fn batch_size(&self) -> usize {
         self.bs
+    }
+
+    /// The item transforms, in order.
+    pub fn item_transforms(&self) -> &[Arc<dyn ItemTransform>] {
+        &self.item_tfms
+    }
+
+    /// The seed of the shuffle and augmentations.
+    pub fn seed_value(&self) -> u64 {
+        self.seed
     }
 
     /// The normalisation applied to batches, if any.

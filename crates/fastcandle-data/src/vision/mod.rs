@@ -34,6 +34,7 @@ mod random_resized_crop;
 mod resample;
 mod show;
 mod split;
+mod test_dl;
 mod warp;
 
 pub use augment::{AugParams, AugTransforms, aug_transforms};
@@ -43,7 +44,7 @@ pub use collate::ImageItems;
 pub use decode::{decode_image, verify_images};
 pub use files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
 pub use image::Image;
-pub use item_tfms::{ItemTransform, Resize, ResizeMethod};
+pub use item_tfms::{ItemTfmConfig, ItemTransform, Resize, ResizeMethod};
 pub use label::{
     FuncLabeller, IntoLabel, Labeller, ListLabeller, RegexLabeller, label_func, label_items,
     parent_label,
@@ -54,4 +55,5 @@ pub use normalize::Normalize;
 pub use random_resized_crop::RandomResizedCrop;
 pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
 pub use show::{batch_images, class_colour, save_grid};
+pub use test_dl::TestImages;
 pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};

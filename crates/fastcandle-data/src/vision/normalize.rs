@@ -9,7 +9,7 @@ use fastcandle_core::error::Context;
 ///
 /// The image loader folds it into the table that writes each batch, so its batches come out
 /// already normalised; [`Normalize::apply`] does the same on any tensor, on any device.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Normalize {
     /// The mean of each channel (of values in `0..1`).
     pub mean: [f32; 3],

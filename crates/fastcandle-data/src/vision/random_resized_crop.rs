@@ -11,7 +11,7 @@ use rand::Rng;
 /// `max_scale` of the area with an aspect drawn log-uniformly in `ratio`, resized to the size;
 /// in validation, the whole image squished to the size plus `val_xtra` (rounded up to a
 /// multiple of 8 pixels), then its centre.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RandomResizedCrop {
     /// The output width.
     pub width: usize,
@@ -133,6 +133,10 @@ impl ItemTransform for RandomResizedCrop {
 
     fn output_size(&self) -> Option<(usize, usize)> {
         Some((self.width, self.height))
+    }
+
+    fn config(&self) -> Option<super::item_tfms::ItemTfmConfig> {
+        Some(super::item_tfms::ItemTfmConfig::RandomResizedCrop(*self))
     }
 
     fn window(

@@ -11,7 +11,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use std::cell::RefCell;
 
 /// How pixel values are interpolated when resizing: bilinear for images, nearest for masks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Interpolation {
     /// Pillow's bilinear filter (fastai's default for images).
     #[default]
@@ -21,7 +21,7 @@ pub enum Interpolation {
 }
 
 /// fastai's `PadMode`: how the area outside an image is filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PadMode {
     /// Black (zero) pixels.
     Zeros,

@@ -55,13 +55,10 @@ impl BatchNorm {
             }
             return Ok(y);
         }
-        let mut shape = vec![1usize; x.rank()];
-        shape[1] = c;
         let inv = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
         let scale = (&self.weight * &inv)?;
         let shift = (&self.bias - (&scale * self.running_mean.as_tensor())?)?;
-        Ok(x.broadcast_mul(&scale.reshape(shape.as_slice())?)?
-            .broadcast_add(&shift.reshape(shape.as_slice())?)?)
+        Ok(fastcandle_core::ops::channel_affine(x, &scale, &shift)?)
     }
 }
 

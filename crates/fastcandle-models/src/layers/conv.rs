@@ -2,7 +2,7 @@ use super::Layer;
 use candle_core::Tensor;
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::{conv2d, depthwise_conv2d};
-use fastcandle_core::{Error, ParamBuilder, ParamKind, Result};
+use fastcandle_core::{Error, Param, ParamBuilder, ParamKind, Result};
 
 /// The options of a [`Conv2d`], with PyTorch's defaults (stride 1, no padding, one group,
 /// a bias, `kaiming_uniform_(a=sqrt(5))` initialisation).
@@ -41,7 +41,7 @@ impl Default for Conv2dConfig {
 /// candle's grouped convolution.
 #[derive(Debug, Clone)]
 pub struct Conv2d {
-    weight: Tensor,
+    weight: Param,
     bias: Option<Tensor>,
     c_in: usize,
     c_out: usize,
@@ -66,7 +66,7 @@ impl Conv2d {
         }
         let fan_in = c_in / g * kernel * kernel;
         let default = Init::PytorchDefault { fan_in };
-        let weight = pb.param(
+        let weight = pb.param_ref(
             "weight",
             &[c_out, c_in / g, kernel, kernel],
             ParamKind::Weight,
@@ -93,7 +93,7 @@ impl Conv2d {
 
     /// The weight, `[c_out, c_in / groups, k, k]`.
     pub fn weight(&self) -> &Tensor {
-        &self.weight
+        self.weight.tensor()
     }
 
     /// The number of output channels.
@@ -109,12 +109,14 @@ impl Conv2d {
             groups,
             ..
         } = self.cfg;
+        // Detached while frozen: no weight gradient is computed.
+        let weight = self.weight.forward_tensor();
         let y = if groups == 1 {
-            conv2d(x, &self.weight, stride, padding)?
+            conv2d(x, &weight, stride, padding)?
         } else if groups > 1 && groups == self.c_in && groups == self.c_out {
-            depthwise_conv2d(x, &self.weight, stride, padding)?
+            depthwise_conv2d(x, &weight, stride, padding)?
         } else {
-            x.conv2d(&self.weight, padding, stride, 1, groups)?
+            x.conv2d(&weight, padding, stride, 1, groups)?
         };
         match &self.bias {
             Some(b) => Ok(y.broadcast_add(&b.reshape((1, self.c_out, 1, 1))?)?),

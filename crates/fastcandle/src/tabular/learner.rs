@@ -2,6 +2,7 @@
 
 use super::TabularDataLoaders;
 use crate::error::{Error, Result};
+pub use crate::prediction::Prediction;
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::Model;
 use fastcandle_data::{DataFrame, TabularProcessor};
@@ -151,17 +152,6 @@ impl TabularLearnerBuilder<'_> {
     }
 }
 
-/// What the model says about one row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    /// The predicted class (classification), or the value as text (regression).
-    pub label: String,
-    /// The index of the predicted class (0 for regression).
-    pub index: usize,
-    /// The probability of each class (classification), or the predicted values (regression).
-    pub probs: Vec<f32>,
-}
-
 pub(crate) fn predict_rows(
     model: &dyn Model,
     processor: &TabularProcessor,
@@ -184,19 +174,7 @@ pub(crate) fn predict_rows(
     Ok(rows
         .into_iter()
         .map(|probs| match processor.classes() {
-            Some(classes) => {
-                let index = probs
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(i, _)| i)
-                    .unwrap_or(0);
-                Prediction {
-                    label: classes.get(index).cloned().unwrap_or_default(),
-                    index,
-                    probs,
-                }
-            }
+            Some(classes) => Prediction::from_probs(classes, probs),
             None => Prediction {
                 label: format!("{}", probs[0]),
                 index: 0,

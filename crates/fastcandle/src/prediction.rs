@@ -1,0 +1,45 @@
+//! What a model says about one item: shared by the tabular and vision applications.
+
+/// A prediction for one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The predicted class (classification), or the value as text (regression).
+    pub label: String,
+    /// The index of the predicted class (0 for regression).
+    pub index: usize,
+    /// The probability of each class (classification), or the predicted values (regression).
+    pub probs: Vec<f32>,
+}
+
+impl Prediction {
+    /// The most probable of `classes` given their probabilities `probs` (ties: the first).
+    pub fn from_probs(classes: &[String], probs: Vec<f32>) -> Self {
+        let index = probs
+            .iter()
+            .enumerate()
+            .fold(None::<(usize, f32)>, |best, (i, &p)| match best {
+                Some((_, b)) if b >= p => best,
+                _ => Some((i, p)),
+            })
+            .map_or(0, |(i, _)| i);
+        Prediction {
+            label: classes.get(index).cloned().unwrap_or_default(),
+            index,
+            probs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_most_probable_class_and_the_first_of_ties() {
+        let classes = vec!["a".to_string(), "b".into(), "c".into()];
+        let p = Prediction::from_probs(&classes, vec![0.2, 0.5, 0.3]);
+        assert_eq!((p.label.as_str(), p.index), ("b", 1));
+        let p = Prediction::from_probs(&classes, vec![0.4, 0.4, 0.2]);
+        assert_eq!((p.label.as_str(), p.index), ("a", 0));
+    }
+}

@@ -1,0 +1,345 @@
+//! `ImageDataLoaders`: image files labelled, split, transformed and batched, with fastai's
+//! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`).
+
+use crate::error::{Error, Result};
+use fastcandle_core::{DataLoaders, DeviceChoice};
+use fastcandle_data::RandomSplitter;
+use fastcandle_data::vision::{
+    AugTransforms, GrandparentSplitter, ImageLoader, IntoLabel, ItemSplitter, ItemTransform,
+    Labeller, ListLabeller, Normalize, RegexLabeller, TestImages, file_name, get_image_files,
+    label_func, parent_label,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the items come from.
+enum Items {
+    /// Given files (relative ones are taken under the data set's path).
+    Files(Vec<PathBuf>),
+    /// Every image under the path (fastai's `from_folder`).
+    Folder,
+}
+
+/// How items are labelled.
+enum Labels {
+    Labeller(Box<dyn Labeller>),
+    Regex(String),
+    Lists(Vec<String>),
+}
+
+/// The options of [`ImageDataLoaders`], with fastai's defaults: a 20% random validation split,
+/// batch size 64, no item transform, no augmentation, no normalisation (a pretrained
+/// [`vision_learner`](super::vision_learner) adds ImageNet's), the device chosen automatically.
+pub struct ImageDataLoadersBuilder {
+    path: PathBuf,
+    items: Items,
+    labels: Labels,
+    splitter: Option<Box<dyn ItemSplitter>>,
+    valid_pct: Option<f64>,
+    seed: Option<u64>,
+    bs: usize,
+    item_tfms: Vec<Arc<dyn ItemTransform>>,
+    batch_tfms: Option<AugTransforms>,
+    normalize: Option<Normalize>,
+    device: DeviceChoice,
+    skip_bad: bool,
+    verify: bool,
+}
+
+/// fastai's `ImageDataLoaders`: the training and validation loaders of an image
+/// classification set, and its classes. It dereferences to the [`ImageLoader`] underneath.
+#[derive(Clone)]
+pub struct ImageDataLoaders {
+    loader: ImageLoader,
+    path: PathBuf,
+}
+
+impl ImageDataLoaders {
+    /// Labels each file by `label_func` applied to its name (`"Cat_17.png"`), as fastai's
+    /// `from_name_func`. A `bool` label becomes `"True"`/`"False"`.
+    ///
+    /// ```no_run
+    /// # use fastcandle::vision::prelude::*;
+    /// # fn main() -> fastcandle::Result<()> {
+    /// let path = std::path::Path::new("datasets/pets_sample/images");
+    /// let is_cat = |name: &str| name.starts_with(char::is_uppercase);
+    /// let dls = ImageDataLoaders::from_name_func(path, get_image_files(path)?, is_cat)
+    ///     .valid_pct(0.2)
+    ///     .seed(42)
+    ///     .item_tfms(Resize::new(224))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_name_func<F, L>(
+        path: impl AsRef<Path>,
+        fnames: Vec<PathBuf>,
+        f: F,
+    ) -> ImageDataLoadersBuilder
+    where
+        F: Fn(&str) -> L + Send + Sync + 'static,
+        L: IntoLabel,
+    {
+        let labeller = label_func(move |p: &Path| f(file_name(p)));
+        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Labeller(Box::new(labeller)))
+    }
+
+    /// Labels each file by `label_func` applied to its whole path, as fastai's `from_path_func`.
+    pub fn from_path_func<F, L>(
+        path: impl AsRef<Path>,
+        fnames: Vec<PathBuf>,
+        f: F,
+    ) -> ImageDataLoadersBuilder
+    where
+        F: Fn(&Path) -> L + Send + Sync + 'static,
+        L: IntoLabel,
+    {
+        ImageDataLoadersBuilder::new(
+            path,
+            Items::Files(fnames),
+            Labels::Labeller(Box::new(label_func(f))),
+        )
+    }
+
+    /// Labels each file by the first group of the regular expression `pat` matched on its name,
+    /// as fastai's `from_name_re` (`r"^(.*)_\d+.jpg$"` gives the Pets breed). A name it does
+    /// not match is an error naming the file.
+    pub fn from_name_re(
+        path: impl AsRef<Path>,
+        fnames: Vec<PathBuf>,
+        pat: &str,
+    ) -> ImageDataLoadersBuilder {
+        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Regex(pat.to_string()))
+    }
+
+    /// Every image under `path`, labelled by its parent folder and split by its grandparent
+    /// (`train/<class>/...` and `valid/<class>/...`), as fastai's `from_folder`; with
+    /// [`ImageDataLoadersBuilder::valid_pct`], a random split of every image instead.
+    pub fn from_folder(path: impl AsRef<Path>) -> ImageDataLoadersBuilder {
+        ImageDataLoadersBuilder::new(
+            path,
+            Items::Folder,
+            Labels::Labeller(Box::new(label_func(parent_label))),
+        )
+        .splitter(GrandparentSplitter::default())
+    }
+
+    /// Files and their labels given as two lists of the same length, as fastai's `from_lists`.
+    pub fn from_lists<L: IntoLabel>(
+        path: impl AsRef<Path>,
+        fnames: Vec<PathBuf>,
+        labels: Vec<L>,
+    ) -> ImageDataLoadersBuilder {
+        let labels = labels.into_iter().map(IntoLabel::into_label).collect();
+        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Lists(labels))
+    }
+
+    /// The loaders underneath.
+    pub fn loader(&self) -> &ImageLoader {
+        &self.loader
+    }
+
+    /// The loaders as the training layer takes them.
+    pub fn loaders(&self) -> Arc<dyn DataLoaders> {
+        Arc::new(self.loader.clone())
+    }
+
+    /// The device the batches go to.
+    pub fn device(&self) -> &candle_core::Device {
+        DataLoaders::device(&self.loader)
+    }
+
+    /// The data set's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The class names, sorted (fastai's `dls.vocab`).
+    pub fn vocab(&self) -> &[String] {
+        self.loader.classes()
+    }
+
+    /// The number of classes (fastai's `dls.c`).
+    pub fn c(&self) -> usize {
+        self.vocab().len()
+    }
+
+    /// New images batched as the validation set (fastai's `dls.test_dl`).
+    pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
+        Ok(self.loader.test_dl(paths)?)
+    }
+
+    /// Writes a grid of the first `n` training images of a batch, with their labels, as a PNG
+    /// (fastai's `dls.show_batch`).
+    pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
+        Ok(self.loader.show_batch(path, n)?)
+    }
+
+    /// The same loaders with `normalize` applied to their batches.
+    pub(crate) fn with_normalize(&self, normalize: Normalize) -> Self {
+        Self {
+            loader: self.loader.clone().normalize(normalize),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for ImageDataLoaders {
+    type Target = ImageLoader;
+    fn deref(&self) -> &ImageLoader {
+        &self.loader
+    }
+}
+
+impl ImageDataLoadersBuilder {
+    fn new(path: impl AsRef<Path>, items: Items, labels: Labels) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            items,
+            labels,
+            splitter: None,
+            valid_pct: None,
+            seed: None,
+            bs: 64,
+            item_tfms: Vec::new(),
+            batch_tfms: None,
+            normalize: None,
+            device: DeviceChoice::Auto,
+            skip_bad: false,
+            verify: false,
+        }
+    }
+
+    /// The fraction of items put aside at random for validation (fastai: 0.2). For
+    /// `from_folder`, it replaces the `train/`/`valid/` split.
+    pub fn valid_pct(mut self, valid_pct: f64) -> Self {
+        self.valid_pct = Some(valid_pct);
+        self.splitter = None;
+        self
+    }
+
+    /// Splits with `splitter` instead of at random.
+    pub fn splitter(mut self, splitter: impl ItemSplitter + 'static) -> Self {
+        self.splitter = Some(Box::new(splitter));
+        self.valid_pct = None;
+        self
+    }
+
+    /// The folder names of [`ImageDataLoaders::from_folder`]'s split (fastai: `train`, `valid`).
+    pub fn folders(self, train: &str, valid: &str) -> Self {
+        self.splitter(GrandparentSplitter::new(train, valid))
+    }
+
+    /// The seed of the random split, the shuffle and the augmentations (default: a random seed,
+    /// as fastai's `seed=None`).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The batch size (fastai: 64).
+    pub fn bs(mut self, bs: usize) -> Self {
+        self.bs = bs;
+        self
+    }
+
+    /// Sets the item transform (fastai's `item_tfms=Resize(224)`).
+    pub fn item_tfms(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.item_tfms = vec![Arc::new(tfm)];
+        self
+    }
+
+    /// Appends an item transform, run after the others.
+    pub fn add_item_tfm(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.item_tfms.push(Arc::new(tfm));
+        self
+    }
+
+    /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`).
+    pub fn batch_tfms(mut self, aug: AugTransforms) -> Self {
+        self.batch_tfms = Some(aug);
+        self
+    }
+
+    /// Normalises batches (fastai's `Normalize.from_stats(...)` in `batch_tfms`).
+    pub fn normalize(mut self, normalize: Normalize) -> Self {
+        self.normalize = Some(normalize);
+        self
+    }
+
+    /// Where the batches go (default: the best device this build has).
+    pub fn device(mut self, device: DeviceChoice) -> Self {
+        self.device = device;
+        self
+    }
+
+    /// Skips images that cannot be decoded instead of failing (see
+    /// [`ImageLoader::n_skipped`]).
+    pub fn skip_bad(mut self, skip_bad: bool) -> Self {
+        self.skip_bad = skip_bad;
+        self
+    }
+
+    /// Decodes every image once while building, so that a bad file is found (and, with
+    /// `skip_bad`, removed) before training.
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Labels, splits and builds the loaders.
+    pub fn build(self) -> Result<ImageDataLoaders> {
+        let items = match self.items {
+            Items::Folder => get_image_files(&self.path)?,
+            Items::Files(files) => files
+                .into_iter()
+                .map(|f| {
+                    if f.is_absolute() || f.starts_with(&self.path) {
+                        f
+                    } else {
+                        self.path.join(f)
+                    }
+                })
+                .collect(),
+        };
+        if items.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no image file was given",
+                self.path.display()
+            )));
+        }
+        let labeller: Box<dyn Labeller> = match self.labels {
+            Labels::Labeller(l) => l,
+            Labels::Regex(pat) => Box::new(RegexLabeller::new(&pat)?),
+            Labels::Lists(labels) => Box::new(ListLabeller::new(&items, labels)?),
+        };
+        let seed = self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+        let splitter: Box<dyn ItemSplitter> = match self.splitter {
+            Some(s) => s,
+            None => Box::new(RandomSplitter::new(self.valid_pct.unwrap_or(0.2), seed)),
+        };
+        let device = self.device.device()?;
+        let mut loader = ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?
+            .seed(seed)
+            .bs(self.bs)
+            .aug_transforms(self.batch_tfms)
+            .skip_bad(self.skip_bad);
+        for t in self.item_tfms {
+            loader = loader.add_item_tfm_arc(t);
+        }
+        if let Some(n) = self.normalize {
+            loader = loader.normalize(n);
+        }
+        if self.verify {
+            loader = loader.verify()?;
+        }
+        Ok(ImageDataLoaders {
+            loader,
+            path: self.path,
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Exporting a trained vision learner for inference in another process, and loading it back
+//! (fastai's `learn.export()` and `load_learner`).
+
+use super::learner::{VisionLearner, item_tfm_configs, predict_images, test_images};
+use crate::error::{Error, Result};
+use crate::prediction::Prediction;
+use candle_core::Device;
+use fastcandle_core::{DeviceChoice, Model};
+use fastcandle_data::vision::{ItemTfmConfig, Normalize};
+use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What `config.json` of an exported vision learner holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExportedVision {
+    format: String,
+    arch: Arch,
+    head: HeadConfig,
+    vocab: Vec<String>,
+    item_tfms: Vec<ItemTfmConfig>,
+    normalize: Option<Normalize>,
+}
+
+const FORMAT: &str = "fastcandle-vision-1";
+
+fn file_err(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl VisionLearner {
+    /// fastai's `learn.export()`: writes `model.safetensors` (weights and BatchNorm statistics)
+    /// and `config.json` (architecture, head, classes, the validation item transforms and the
+    /// normalisation) into `dir`, each atomically.
+    pub fn export(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        let config = ExportedVision {
+            format: FORMAT.into(),
+            arch: self.arch,
+            head: self.head.clone(),
+            vocab: self.vocab().to_vec(),
+            item_tfms: item_tfm_configs(self.dls.item_transforms())?,
+            normalize: self.dls.normalization().copied(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
+        fastcandle_core::tensor_io::save_safetensors(
+            &dir.join("model.safetensors"),
+            &self.learn.model.params().state_dict(),
+            None,
+        )?;
+        let text =
+            serde_json::to_string_pretty(&config).map_err(|e| Error::Invalid(e.to_string()))?;
+        let path = dir.join("config.json");
+        fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes())
+            .map_err(|e| file_err(&path, e))
+    }
+}
+
+/// An exported vision learner, loaded for inference (fastai's `load_learner`).
+pub struct VisionPredictor {
+    model: VisionModel,
+    config: ExportedVision,
+    device: Device,
+}
+
+impl VisionPredictor {
+    /// The label of the image at `path` and the probability of each class.
+    pub fn predict(&self, path: impl AsRef<Path>) -> Result<Prediction> {
+        Ok(self
+            .predict_many(vec![path.as_ref().to_path_buf()])?
+            .remove(0))
+    }
+
+    /// [`VisionPredictor::predict`] on many images, batched.
+    pub fn predict_many(&self, paths: Vec<PathBuf>) -> Result<Vec<Prediction>> {
+        let images = test_images(
+            paths,
+            &self.config.item_tfms,
+            self.config.normalize,
+            &self.device,
+        )?;
+        predict_images(&self.model, &images, &self.config.vocab)
+    }
+
+    /// The class names.
+    pub fn vocab(&self) -> &[String] {
+        &self.config.vocab
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.config.arch
+    }
+
+    /// The model.
+    pub fn model(&self) -> &VisionModel {
+        &self.model
+    }
+}
+
+/// Loads what [`VisionLearner::export`] wrote into `dir`, onto `device`.
+pub fn load_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<VisionPredictor> {
+    let dir = dir.as_ref();
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
+    let config: ExportedVision = serde_json::from_str(&text)
+        .map_err(|e| file_err(&path, format!("not an exported vision learner: {e}")))?;
+    if config.format != FORMAT {
+        return Err(file_err(
+            &path,
+            format!("format `{}`, expected `{FORMAT}`", config.format),
+        ));
+    }
+    let device = device.device()?;
+    let model = VisionModel::with_head(
+        config.arch,
+        config.vocab.len(),
+        &config.head,
+        &Pretrained::No,
+        &device,
+        0,
+    )?;
+    let weights = dir.join("model.safetensors");
+    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(&weights, &device)?;
+    let tensors: HashMap<_, _> = tensors.into_iter().collect();
+    model
+        .params()
+        .load_state_dict(&tensors, true)
+        .map_err(|e| file_err(&weights, e))?;
+    Ok(VisionPredictor {
+        model,
+        config,
+        device,
+    })
+}

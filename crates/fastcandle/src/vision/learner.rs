@@ -1,0 +1,241 @@
+//! `vision_learner` (and its old name `cnn_learner`): a pretrainable body and fastai's head on an
+//! [`ImageDataLoaders`], ready to `fine_tune`.
+
+use super::ImageDataLoaders;
+use crate::error::{Error, Result};
+use crate::prediction::Prediction;
+use candle_core::{DType, Device};
+use fastcandle_core::{DataLoaders, Model};
+use fastcandle_data::vision::{ItemTfmConfig, ItemTransform, Normalize, TestImages};
+use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
+use fastcandle_train::{CrossEntropyLossFlat, Learner, Metric};
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A [`Learner`] for image classification that also knows how to turn a new image into a
+/// prediction. It dereferences to the [`Learner`], so `fine_tune`, `fit_one_cycle`, `lr_find`,
+/// `validate`, `freeze`... apply.
+pub struct VisionLearner {
+    /// The learner.
+    pub learn: Learner,
+    pub(crate) dls: ImageDataLoaders,
+    pub(crate) arch: Arch,
+    pub(crate) head: HeadConfig,
+}
+
+/// The options of [`vision_learner`], with fastai's defaults: the default head, the data's
+/// seed, ImageNet normalisation added to the data when the body is pretrained, no metric.
+pub struct VisionLearnerBuilder<'a> {
+    dls: &'a ImageDataLoaders,
+    arch: Arch,
+    pretrained: Pretrained,
+    head: HeadConfig,
+    metrics: Vec<Box<dyn Metric>>,
+    seed: Option<u64>,
+    normalize: bool,
+}
+
+/// fastai's `vision_learner(dls, arch, pretrained)`: `arch`'s body (its ImageNet weights loaded
+/// from `pretrained`), fastai's head for the data's classes, cross-entropy, Adam. A pretrained
+/// learner starts frozen (only the head and the BatchNorm layers train) and its data gets
+/// ImageNet's normalisation if it has none.
+pub fn vision_learner(
+    dls: &ImageDataLoaders,
+    arch: Arch,
+    pretrained: Pretrained,
+) -> Result<VisionLearner> {
+    VisionLearner::builder(dls, arch)
+        .pretrained(pretrained)
+        .build()
+}
+
+/// fastai's old name for [`vision_learner`].
+pub fn cnn_learner(
+    dls: &ImageDataLoaders,
+    arch: Arch,
+    pretrained: Pretrained,
+) -> Result<VisionLearner> {
+    vision_learner(dls, arch, pretrained)
+}
+
+impl VisionLearner {
+    /// The options of a learner on `dls` with body `arch` (not pretrained unless told).
+    pub fn builder(dls: &ImageDataLoaders, arch: Arch) -> VisionLearnerBuilder<'_> {
+        VisionLearnerBuilder {
+            dls,
+            arch,
+            pretrained: Pretrained::No,
+            head: HeadConfig::default(),
+            metrics: Vec::new(),
+            seed: None,
+            normalize: true,
+        }
+    }
+
+    /// Replaces the metrics (`[error_rate()]` in the lesson).
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
+        self.learn.metrics = metrics.into_iter().collect();
+        self
+    }
+
+    /// The architecture of the body.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The data the learner trains on (with the normalisation it added, if any).
+    pub fn dls(&self) -> &ImageDataLoaders {
+        &self.dls
+    }
+
+    /// The class names.
+    pub fn vocab(&self) -> &[String] {
+        self.dls.vocab()
+    }
+
+    /// fastai's `learn.predict(path)`: the label of one image and the probability of each class.
+    /// The image goes through the validation transforms of the data.
+    pub fn predict(&self, path: impl AsRef<Path>) -> Result<Prediction> {
+        Ok(self
+            .predict_many(vec![path.as_ref().to_path_buf()])?
+            .remove(0))
+    }
+
+    /// [`VisionLearner::predict`] on many images, batched.
+    pub fn predict_many(&self, paths: Vec<PathBuf>) -> Result<Vec<Prediction>> {
+        let images = self.dls.test_dl(paths)?;
+        predict_images(self.learn.model.as_ref(), &images, self.vocab())
+    }
+}
+
+impl Deref for VisionLearner {
+    type Target = Learner;
+    fn deref(&self) -> &Learner {
+        &self.learn
+    }
+}
+
+impl DerefMut for VisionLearner {
+    fn deref_mut(&mut self) -> &mut Learner {
+        &mut self.learn
+    }
+}
+
+impl VisionLearnerBuilder<'_> {
+    /// Where the body's starting weights come from (default: none, a random body).
+    pub fn pretrained(mut self, pretrained: Pretrained) -> Self {
+        self.pretrained = pretrained;
+        self
+    }
+
+    /// The head's options (fastai's `lin_ftrs`, `ps`, `concat_pool`).
+    pub fn head(mut self, head: HeadConfig) -> Self {
+        self.head = head;
+        self
+    }
+
+    /// The metrics shown after each epoch.
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
+        self.metrics = metrics.into_iter().collect();
+        self
+    }
+
+    /// The seed of the head's initial weights and of dropout (default: the data's seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Whether a pretrained learner adds ImageNet's normalisation to data that has none
+    /// (fastai's `normalize=True`).
+    pub fn normalize(mut self, normalize: bool) -> Self {
+        self.normalize = normalize;
+        self
+    }
+
+    /// Builds the model (loading the pretrained weights) and the learner.
+    pub fn build(self) -> Result<VisionLearner> {
+        let n_out = self.dls.c();
+        let seed = self.seed.unwrap_or(self.dls.loader().seed_value());
+        let device = self.dls.loader().device().clone();
+        let pretrained = self.pretrained != Pretrained::No;
+        let model =
+            VisionModel::with_head(self.arch, n_out, &self.head, &self.pretrained, &device, seed)?;
+        let dls = if pretrained && self.normalize && self.dls.normalization().is_none() {
+            self.dls.with_normalize(Normalize::imagenet())
+        } else {
+            self.dls.clone()
+        };
+        let mut learn = Learner::new(
+            Box::new(model),
+            dls.loaders(),
+            Box::new(CrossEntropyLossFlat::default()),
+        )
+        .seed(seed)
+        .metrics(self.metrics);
+        if pretrained {
+            learn.freeze();
+        }
+        Ok(VisionLearner {
+            learn,
+            dls,
+            arch: self.arch,
+            head: self.head,
+        })
+    }
+}
+
+/// The prediction of every image of `images` by `model` over `classes`.
+pub(crate) fn predict_images(
+    model: &dyn Model,
+    images: &TestImages,
+    classes: &[String],
+) -> Result<Vec<Prediction>> {
+    fastcandle_core::threads::run_in_pool(|| {
+        let mut out = Vec::with_capacity(images.len());
+        for batch in images.batches() {
+            let batch = batch?;
+            let logits = model.forward_t(&batch.xs, false)?;
+            let probs: Vec<Vec<f32>> = candle_nn::ops::softmax_last_dim(&logits)?
+                .to_dtype(DType::F32)?
+                .to_vec2()?;
+            out.extend(
+                probs
+                    .into_iter()
+                    .map(|p| Prediction::from_probs(classes, p)),
+            );
+        }
+        Ok(out)
+    })
+}
+
+/// The saved form of the item transforms, or an error naming the one that cannot be saved.
+pub(crate) fn item_tfm_configs(tfms: &[Arc<dyn ItemTransform>]) -> Result<Vec<ItemTfmConfig>> {
+    tfms.iter()
+        .map(|t| {
+            t.config().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "export: the item transform {t:?} cannot be saved (only Resize and \
+                     RandomResizedCrop can); predict with the learner itself instead"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `TestImages` for `paths` with a saved pipeline.
+pub(crate) fn test_images(
+    paths: Vec<PathBuf>,
+    item_tfms: &[ItemTfmConfig],
+    normalize: Option<Normalize>,
+    device: &Device,
+) -> Result<TestImages> {
+    Ok(TestImages::new(
+        paths,
+        item_tfms.iter().map(ItemTfmConfig::build).collect(),
+        normalize,
+        64,
+        device.clone(),
+    )?)
+}

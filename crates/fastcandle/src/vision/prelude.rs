@@ -1,0 +1,12 @@
+//! `use fastcandle::vision::prelude::*;` brings the vision lesson's names.
+
+pub use super::{
+    ImageDataLoaders, VisionLearner, VisionPredictor, cnn_learner, load_learner, vision_learner,
+};
+pub use crate::Prediction;
+pub use crate::data::vision::{
+    Normalize, RandomResizedCrop, Resize, ResizeMethod, aug_transforms, file_name, file_stem,
+    get_image_files, parent_label,
+};
+pub use crate::models::{Arch, HeadConfig, Pretrained};
+pub use crate::prelude::*;

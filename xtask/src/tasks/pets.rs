@@ -1,0 +1,185 @@
+//! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
+//! `fine_tune(N)`.
+
+use crate::run_dir::{default_out, write_json};
+use crate::train::TrainArgs;
+use anyhow::{Context, Result, bail};
+use fastcandle::vision::prelude::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The embedded sample: cat and dog silhouettes named like Oxford-IIIT Pets.
+pub fn embedded_data() -> PathBuf {
+    crate::workspace_root().join("datasets/pets_sample/images")
+}
+
+/// The embedded ImageNet MobileNetV2 backbone (torchvision's `features.*`).
+pub fn embedded_weights() -> PathBuf {
+    crate::workspace_root().join("datasets/weights/mobilenet_v2-imagenet-features.safetensors")
+}
+
+/// The lesson's label function: a cat's file name starts with a capital letter.
+pub fn is_cat(name: &str) -> bool {
+    name.starts_with(char::is_uppercase)
+}
+
+/// The image size of the embedded lesson (fastai's is 224).
+pub const DEFAULT_SIZE: usize = 224;
+
+/// The architecture and weights asked for: by default the embedded pretrained MobileNetV2
+/// (offline); `--pretrained hub|none|FILE` otherwise.
+fn arch_and_weights(args: &TrainArgs) -> Result<(Arch, Pretrained)> {
+    let arch: Arch = match &args.arch {
+        Some(a) => a.parse()?,
+        None => Arch::MobilenetV2,
+    };
+    let pretrained = match args.pretrained.as_deref() {
+        Some("none") => Pretrained::No,
+        Some("hub") => Pretrained::Hub,
+        Some(file) => Pretrained::File(PathBuf::from(file)),
+        None if arch == Arch::MobilenetV2 && embedded_weights().is_file() => {
+            Pretrained::File(embedded_weights())
+        }
+        None if arch == Arch::MobilenetV2 => Pretrained::No,
+        None => Pretrained::Hub,
+    };
+    Ok((arch, pretrained))
+}
+
+/// The images of `folder` (kept when their name starts with one of `only`, if given).
+fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
+    let files: Vec<PathBuf> = get_image_files(folder)?
+        .into_iter()
+        .filter(|p| only.is_empty() || only.iter().any(|o| file_name(p).starts_with(o.as_str())))
+        .collect();
+    if files.is_empty() {
+        bail!(
+            "{}: no image file name starts with any of {}",
+            folder.display(),
+            only.join(", ")
+        );
+    }
+    Ok(files)
+}
+
+/// Trains, scores, and writes the run's files; returns the summary.
+pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+    let start = Instant::now();
+    let data = args.data.clone().unwrap_or_else(embedded_data);
+    let out = args.out.clone().unwrap_or_else(|| default_out("pets"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let epochs = args.epochs.unwrap_or(1);
+    let size = args.size.unwrap_or(DEFAULT_SIZE);
+    let (arch, pretrained) = arch_and_weights(args)?;
+
+    let files = images(&data, &args.only)?;
+    let dls = ImageDataLoaders::from_name_func(&data, files, is_cat)
+        .valid_pct(0.2)
+        .seed(args.seed)
+        .bs(args.bs)
+        .item_tfms(Resize::new(size))
+        .device(args.device()?)
+        .build()?;
+    let mut learn = VisionLearner::builder(&dls, arch)
+        .pretrained(pretrained.clone())
+        .metrics([error_rate()])
+        .seed(args.seed)
+        .build()?;
+    learn.quiet(args.quiet);
+    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    if args.resume.is_some() {
+        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
+    }
+    let pretrained_text = match &pretrained {
+        Pretrained::No => "none".to_string(),
+        Pretrained::Hub => "hub".to_string(),
+        Pretrained::File(p) => p.display().to_string(),
+    };
+    if !args.quiet {
+        println!(
+            "pets: {} ({} train / {} valid images, classes {:?}), {arch} pretrained {pretrained_text}, \
+             Resize({size}), fine_tune({epochs}), bs {}, seed {}, device {}",
+            data.display(),
+            dls.train_items().len(),
+            dls.valid_items().len(),
+            dls.vocab(),
+            args.bs,
+            args.seed,
+            fastcandle::core::device::device_name(dls.device())
+        );
+    }
+    match args.lr {
+        Some(lr) => learn.fine_tune_with(
+            epochs,
+            &FineTuneOptions {
+                base_lr: lr,
+                ..FineTuneOptions::default()
+            },
+        )?,
+        None => learn.fine_tune(epochs)?,
+    }
+
+    let rec = learn.recorder().context("the Recorder is present")?;
+    let last: serde_json::Map<String, serde_json::Value> = rec
+        .last_row()
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    let epoch_times: Vec<f64> = rec
+        .fits
+        .iter()
+        .flat_map(|f| f.epoch_times.clone())
+        .collect();
+    let test = match &args.test {
+        Some(folder) => {
+            let files = images(folder, &args.only)?;
+            let codes = files
+                .iter()
+                .map(|p| {
+                    let label = if is_cat(file_name(p)) { "True" } else { "False" };
+                    learn.vocab().iter().position(|c| c == label).map(|i| i as u32)
+                })
+                .collect::<Option<Vec<u32>>>()
+                .context("a test label is not among the training classes")?;
+            let n = files.len();
+            let images = learn.dls().test_dl(files)?.with_codes(codes)?;
+            let scores = learn.validate(Some(images.batches()))?;
+            if !args.quiet {
+                let text: Vec<String> = scores.iter().map(|(k, v)| format!("{k} {v:.6}")).collect();
+                println!("test ({n} images): {}", text.join(", "));
+            }
+            let m: serde_json::Map<String, serde_json::Value> = scores
+                .into_iter()
+                .map(|(k, v)| {
+                    let k = k.strip_prefix("valid_").map(|s| format!("test_{s}")).unwrap_or(k);
+                    (k, json!(v))
+                })
+                .collect();
+            Some(json!({ "folder": folder.display().to_string(), "images": n, "metrics": m }))
+        }
+        None => None,
+    };
+    learn.export(&out)?;
+    let summary = json!({
+        "task": "pets",
+        "data": data.display().to_string(),
+        "arch": arch.name(),
+        "pretrained": pretrained_text,
+        "size": size,
+        "seed": args.seed,
+        "device": fastcandle::core::device::device_name(dls.device()),
+        "epochs": epochs,
+        "bs": args.bs,
+        "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
+        "metrics": last,
+        "test": test,
+        "epoch_times_s": epoch_times,
+        "wall_s": start.elapsed().as_secs_f64(),
+    });
+    write_json(&out.join("summary.json"), &summary)?;
+    if !args.quiet {
+        println!("wrote {}", out.display());
+    }
+    Ok(summary)
+}
