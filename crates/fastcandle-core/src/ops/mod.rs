@@ -10,6 +10,7 @@ pub mod depthwise_conv;
 pub mod dropout;
 pub mod max_pool;
 mod par;
+mod pointwise_conv;
 pub mod running_stats;
 mod storage;
 mod window;

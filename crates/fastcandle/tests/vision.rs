@@ -1,0 +1,267 @@
+//! The vision application end to end on small generated images: data blocks, errors for bad
+//! input, vision_learner training with frozen groups, predict, export and load_learner.
+
+use fastcandle::vision::prelude::*;
+use fastcandle::{Error, core::Model};
+use std::path::{Path, PathBuf};
+
+/// A 12x12 RGB PNG: cats are bright on the left half, dogs on the right half.
+fn write_png(path: &Path, cat: bool, k: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let img = image::RgbImage::from_fn(12, 12, |x, y| {
+        let bright = (x < 6) == cat;
+        let v = if bright { 200 } else { 30 } + ((x * 7 + y * 3 + k) % 20) as u8;
+        image::Rgb([v, v / 2 + 10, 255 - v])
+    });
+    img.save(path).unwrap();
+}
+
+/// `n` images named like Pets (`Cat_3.png`, `dog_3.png`) in `dir`.
+fn pets_folder(dir: &Path, n: u32) -> Vec<PathBuf> {
+    (0..n)
+        .map(|k| {
+            let cat = k % 2 == 0;
+            let p = dir.join(format!("{}_{k}.png", if cat { "Cat" } else { "dog" }));
+            write_png(&p, cat, k);
+            p
+        })
+        .collect()
+}
+
+fn is_cat(name: &str) -> bool {
+    name.starts_with(char::is_uppercase)
+}
+
+fn dls(dir: &Path, n: u32) -> ImageDataLoaders {
+    let files = pets_folder(dir, n);
+    ImageDataLoaders::from_name_func(dir, files, is_cat)
+        .valid_pct(0.25)
+        .seed(7)
+        .bs(4)
+        .item_tfms(Resize::new(16))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn from_name_func_labels_splits_and_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(dir.path(), 16);
+    assert_eq!(d.vocab(), ["False", "True"]);
+    assert_eq!(d.c(), 2);
+    assert_eq!((d.train_items().len(), d.valid_items().len()), (12, 4));
+    let b = fastcandle::core::DataLoaders::train(d.loader(), 0)
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.xs[0].dims(), [4, 3, 16, 16]);
+    // The same seed gives the same split.
+    let again = dls(dir.path(), 16);
+    assert_eq!(again.valid_items(), d.valid_items());
+}
+
+#[test]
+fn from_name_re_from_lists_and_from_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pets_folder(dir.path(), 8);
+    let d = ImageDataLoaders::from_name_re(dir.path(), files.clone(), r"^(.*)_\d+\.png$")
+        .valid_pct(0.25)
+        .seed(1)
+        .item_tfms(Resize::new(8))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    assert_eq!(d.vocab(), ["Cat", "dog"]);
+    // A name the pattern does not match is an error naming the file.
+    let err = ImageDataLoaders::from_name_re(dir.path(), files.clone(), r"^(bird)_\d+\.png$")
+        .device(DeviceChoice::Cpu)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("Cat_0.png"), "{err}");
+
+    let labels: Vec<&str> = (0..8).map(|k| ["a", "b"][k % 2]).collect();
+    let d = ImageDataLoaders::from_lists(dir.path(), files.clone(), labels)
+        .valid_pct(0.25)
+        .seed(1)
+        .item_tfms(Resize::new(8))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    assert_eq!(d.vocab(), ["a", "b"]);
+    let err = ImageDataLoaders::from_lists(dir.path(), files, vec!["a"; 3])
+        .device(DeviceChoice::Cpu)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains('3') && err.contains('8'), "{err}");
+
+    // train/<class>/ and valid/<class>/, as MNIST_SAMPLE.
+    let root = dir.path().join("folder");
+    for (split, n) in [("train", 6), ("valid", 2)] {
+        for class in ["3", "7"] {
+            for k in 0..n {
+                write_png(&root.join(split).join(class).join(format!("{k}.png")), class == "3", k);
+            }
+        }
+    }
+    let d = ImageDataLoaders::from_folder(&root)
+        .item_tfms(Resize::new(8))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    assert_eq!(d.vocab(), ["3", "7"]);
+    assert_eq!((d.train_items().len(), d.valid_items().len()), (12, 4));
+    let d = ImageDataLoaders::from_folder(&root)
+        .valid_pct(0.5)
+        .seed(3)
+        .item_tfms(Resize::new(8))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    assert_eq!(d.valid_items().len(), 8);
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // An empty folder.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = ImageDataLoaders::from_folder(&empty)
+        .device(DeviceChoice::Cpu)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("empty"), "{err}");
+    // A label function with a single class.
+    let files = pets_folder(&dir.path().join("pets"), 8);
+    let err = ImageDataLoaders::from_name_func(dir.path(), files.clone(), |_: &str| "cat")
+        .device(DeviceChoice::Cpu)
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("class"), "{err}");
+    // A corrupt image: an error naming it, or with skip_bad a counted skip.
+    let bad = dir.path().join("pets/Cat_99.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\n not really").unwrap();
+    let mut all = files;
+    all.push(bad);
+    let build = |skip: bool| {
+        ImageDataLoaders::from_name_func(dir.path(), all.clone(), is_cat)
+            .valid_pct(0.25)
+            .seed(1)
+            .item_tfms(Resize::new(8))
+            .device(DeviceChoice::Cpu)
+            .skip_bad(skip)
+            .verify(true)
+            .build()
+    };
+    let err = build(false).err().unwrap().to_string();
+    assert!(err.contains("Cat_99.png"), "{err}");
+    let d = build(true).unwrap();
+    assert_eq!(d.n_skipped(), 1);
+    assert_eq!(d.train_items().len() + d.valid_items().len(), 8);
+}
+
+#[test]
+fn frozen_training_moves_only_the_head_and_batchnorm_then_predicts_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(dir.path(), 16);
+    let mut learn = VisionLearner::builder(&d, Arch::Resnet18)
+        .seed(3)
+        .build()
+        .unwrap()
+        .metrics([error_rate()]);
+    learn.quiet(true);
+    learn.freeze();
+    let before = learn.model.params().state_dict();
+    learn.fit_one_cycle(1, Some(1e-2)).unwrap();
+    let after: std::collections::HashMap<_, _> =
+        learn.model.params().state_dict().into_iter().collect();
+    let moved = |name: &str, t: &candle_core::Tensor| {
+        let d = (t - &after[name]).unwrap().abs().unwrap();
+        d.flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap() > 0.0
+    };
+    for (name, t) in &before {
+        let frozen_body = !name.starts_with("head.") && !name.contains("bn") && !name.contains("downsample.1");
+        if name.ends_with("running_mean") || name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        if frozen_body {
+            assert!(!moved(name, t), "{name} moved while frozen");
+        } else if name.ends_with(".weight") {
+            assert!(moved(name, t), "{name} did not train");
+        }
+    }
+
+    // predict: a label of the vocabulary and probabilities summing to 1.
+    let img = dir.path().join("Cat_0.png");
+    let p = learn.predict(&img).unwrap();
+    assert!(learn.vocab().contains(&p.label));
+    assert!((p.probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert_eq!(p.label, learn.vocab()[p.index]);
+    let err = learn.predict(dir.path().join("nope.png")).unwrap_err().to_string();
+    assert!(err.contains("nope.png"), "{err}");
+
+    // export, then load_learner in "another process": the same probabilities.
+    let out = dir.path().join("export");
+    learn.export(&out).unwrap();
+    let loaded = load_learner(&out, DeviceChoice::Cpu).unwrap();
+    assert_eq!(loaded.vocab(), learn.vocab());
+    let q = loaded.predict(&img).unwrap();
+    assert_eq!(q.label, p.label);
+    for (a, b) in p.probs.iter().zip(&q.probs) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    // A damaged export is an error naming the file.
+    std::fs::write(out.join("config.json"), "{}").unwrap();
+    let err = load_learner(&out, DeviceChoice::Cpu).err().unwrap().to_string();
+    assert!(err.contains("config.json"), "{err}");
+}
+
+/// The shared pretrained MobileNetV2 backbone, when `../shared/data` is present (always under CI).
+fn shared_weights() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/weights/mobilenet_v2-imagenet-features.safetensors");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {} is missing",
+        p.display()
+    );
+    eprintln!("skipping: {} is absent", p.display());
+    None
+}
+
+#[test]
+fn a_pretrained_learner_starts_frozen_with_imagenet_normalisation() {
+    let Some(weights) = shared_weights() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(dir.path(), 8);
+    assert!(d.normalization().is_none());
+    let learn = vision_learner(&d, Arch::MobilenetV2, Pretrained::File(weights.clone())).unwrap();
+    assert_eq!(learn.dls().normalization(), Some(&Normalize::imagenet()));
+    let params = learn.model.params();
+    let conv = params.get("features.3.conv.0.0.weight").unwrap();
+    let bn = params.get("features.3.conv.0.1.weight").unwrap();
+    let head = params.get("head.lin1.weight").unwrap();
+    assert!(!conv.trainable() && bn.trainable() && head.trainable());
+    // The pretrained values were loaded.
+    let (tensors, _) = fastcandle::core::tensor_io::load_safetensors(&weights, &candle_core::Device::Cpu).unwrap();
+    let want = tensors.iter().find(|(n, _)| n == "features.3.conv.0.0.weight").unwrap();
+    let diff = (&want.1 - conv.tensor()).unwrap().abs().unwrap().sum_all().unwrap();
+    assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
+    // A file of the wrong architecture is an error listing keys.
+    let err = vision_learner(&d, Arch::Resnet18, Pretrained::File(weights)).err().unwrap();
+    let text = err.to_string();
+    assert!(text.contains("conv1.weight") || text.contains("features."), "{text}");
+    let _: &Error = &err;
+}
