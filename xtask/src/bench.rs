@@ -175,6 +175,83 @@ fn fastai_image_loader(py: &str, folder: &Path) -> Result<Stats> {
     })
 }
 
+/// Images per second of one training step (forward, cross-entropy, backward; no optimizer step)
+/// and of one inference pass (evaluation mode), on random `[bs, 3, size, size]` inputs, 2
+/// classes, on the CPU: each run times one of each, after one warm-up.
+fn model_speed(arch: &str, bs: usize, size: usize, runs: usize) -> Result<(Stats, Stats)> {
+    use fastcandle::core::candle::{DType, Device, Tensor};
+    use fastcandle::core::{Model, ops::cross_entropy};
+    use fastcandle::models::{Arch, Pretrained, VisionModel};
+    let dev = Device::Cpu;
+    let arch: Arch = arch.parse()?;
+    let model = VisionModel::new(arch, 2, &Pretrained::No, &dev, 0)?;
+    let x = Tensor::randn(0f32, 1., (bs, 3, size, size), &dev)?;
+    let y = Tensor::from_vec((0..bs as u32).map(|i| i % 2).collect::<Vec<_>>(), bs, &dev)?;
+    let (mut train, mut infer) = (Vec::new(), Vec::new());
+    fastcandle::core::threads::run_in_pool(|| -> Result<()> {
+        for i in 0..=runs {
+            let t0 = Instant::now();
+            let out = model.forward_t(std::slice::from_ref(&x), true)?;
+            let grads = cross_entropy(&out, &y, None)?.backward()?;
+            let t1 = t0.elapsed().as_secs_f64();
+            drop(grads);
+            let t2 = Instant::now();
+            model
+                .forward_t(std::slice::from_ref(&x), false)?
+                .to_dtype(DType::F32)?
+                .sum_all()?
+                .to_scalar::<f32>()?;
+            let t3 = t2.elapsed().as_secs_f64();
+            if i > 0 {
+                train.push(bs as f64 / t1);
+                infer.push(bs as f64 / t3);
+            }
+        }
+        Ok(())
+    })?;
+    Ok((Stats::of(train), Stats::of(infer)))
+}
+
+/// PyTorch's figures for [`model_speed`], from `scripts/bench/torch_vision_step.py`.
+fn torch_model_speed(
+    py: &str,
+    arch: &str,
+    bs: usize,
+    size: usize,
+    runs: usize,
+) -> Result<(Stats, Stats)> {
+    let script = crate::workspace_root().join("scripts/bench/torch_vision_step.py");
+    let out = Command::new(py)
+        .arg(&script)
+        .args([
+            arch.to_string(),
+            bs.to_string(),
+            size.to_string(),
+            runs.to_string(),
+        ])
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the PyTorch model figures")?;
+    let list = |k: &str| -> Result<Stats> {
+        let xs: Vec<f64> = v[k]
+            .as_array()
+            .with_context(|| format!("`{k}` in the PyTorch figures"))?
+            .iter()
+            .filter_map(|x| x.as_f64())
+            .collect();
+        anyhow::ensure!(!xs.is_empty(), "no `{k}` figure from PyTorch");
+        Ok(Stats::of(xs))
+    };
+    Ok((list("train")?, list("infer")?))
+}
+
 fn rayon_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -220,6 +297,25 @@ pub fn run(args: BenchArgs) -> Result<()> {
             });
         }
         None => println!("image_loader_224: skipped, ../shared/data/animal-shapes is absent"),
+    }
+
+    // Models: ResNet34 (the lesson's architecture) and MobileNetV2 (the offline pretrained one).
+    for (arch, bs, size) in [("resnet34", 32, 224), ("mobilenet_v2", 64, 224)] {
+        let model_runs = runs.min(3);
+        let (train, infer) = model_speed(arch, bs, size, model_runs)?;
+        let theirs = match &py {
+            Some(py) => Some(torch_model_speed(py, arch, bs, size, model_runs)?),
+            None => None,
+        };
+        for (what, ours, i) in [("train_step", train, 0), ("inference", infer, 1)] {
+            rows.push(Row {
+                name: format!("{arch}_{what}_bs{bs}_{size}"),
+                ours,
+                theirs: theirs.map(|t| ("pytorch".to_string(), if i == 0 { t.0 } else { t.1 })),
+                unit: "images/s",
+                higher_is_better: true,
+            });
+        }
     }
 
     let mut md = String::from(

@@ -345,7 +345,11 @@ impl ParamBuilder {
         kind: ParamKind,
         init: Init,
     ) -> Result<Tensor> {
-        Ok(self.param_ref(name, shape, kind, init)?.var.as_tensor().clone())
+        Ok(self
+            .param_ref(name, shape, kind, init)?
+            .var
+            .as_tensor()
+            .clone())
     }
 
     /// [`ParamBuilder::param`], giving the registered [`Param`] (whose

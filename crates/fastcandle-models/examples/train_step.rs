@@ -19,7 +19,10 @@ fn main() -> Res<()> {
     // SAFETY: first thing in main, before any other thread exists.
     unsafe { fastcandle_core::threads::set_thread_env() };
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arch: Arch = args.first().map_or("mobilenet_v2", String::as_str).parse()?;
+    let arch: Arch = args
+        .first()
+        .map_or("mobilenet_v2", String::as_str)
+        .parse()?;
     let bs: usize = args.get(1).map_or(Ok(64), |s| s.parse())?;
     let size: usize = args.get(2).map_or(Ok(224), |s| s.parse())?;
     let steps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;

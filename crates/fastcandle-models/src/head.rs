@@ -69,7 +69,7 @@ impl Head {
                     Init::KaimingNormal { fan: ni },
                 )?;
                 Ok(Block {
-                    bn: BatchNorm::new(&pb.pp(format!("bn{}", i + 1)), ni)?,
+                    bn: BatchNorm::fastai(&pb.pp(format!("bn{}", i + 1)), ni)?,
                     drop: Dropout::new(pb, p),
                     lin: Linear::from_weights(w, None),
                     relu: i + 1 < n,

@@ -31,8 +31,8 @@ pub mod tabular;
 pub mod vision;
 
 pub use error::{Error, Result};
-pub use prediction::Prediction;
 pub use fastcandle_core as core;
 pub use fastcandle_data as data;
 pub use fastcandle_models as models;
 pub use fastcandle_train as train;
+pub use prediction::Prediction;

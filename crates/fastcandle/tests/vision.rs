@@ -104,7 +104,11 @@ fn from_name_re_from_lists_and_from_folder() {
     for (split, n) in [("train", 6), ("valid", 2)] {
         for class in ["3", "7"] {
             for k in 0..n {
-                write_png(&root.join(split).join(class).join(format!("{k}.png")), class == "3", k);
+                write_png(
+                    &root.join(split).join(class).join(format!("{k}.png")),
+                    class == "3",
+                    k,
+                );
             }
         }
     }
@@ -186,10 +190,17 @@ fn frozen_training_moves_only_the_head_and_batchnorm_then_predicts_and_exports()
         learn.model.params().state_dict().into_iter().collect();
     let moved = |name: &str, t: &candle_core::Tensor| {
         let d = (t - &after[name]).unwrap().abs().unwrap();
-        d.flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap() > 0.0
+        d.flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            > 0.0
     };
     for (name, t) in &before {
-        let frozen_body = !name.starts_with("head.") && !name.contains("bn") && !name.contains("downsample.1");
+        let frozen_body =
+            !name.starts_with("head.") && !name.contains("bn") && !name.contains("downsample.1");
         if name.ends_with("running_mean") || name.ends_with("num_batches_tracked") {
             continue;
         }
@@ -206,7 +217,10 @@ fn frozen_training_moves_only_the_head_and_batchnorm_then_predicts_and_exports()
     assert!(learn.vocab().contains(&p.label));
     assert!((p.probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     assert_eq!(p.label, learn.vocab()[p.index]);
-    let err = learn.predict(dir.path().join("nope.png")).unwrap_err().to_string();
+    let err = learn
+        .predict(dir.path().join("nope.png"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope.png"), "{err}");
 
     // export, then load_learner in "another process": the same probabilities.
@@ -221,7 +235,10 @@ fn frozen_training_moves_only_the_head_and_batchnorm_then_predicts_and_exports()
     }
     // A damaged export is an error naming the file.
     std::fs::write(out.join("config.json"), "{}").unwrap();
-    let err = load_learner(&out, DeviceChoice::Cpu).err().unwrap().to_string();
+    let err = load_learner(&out, DeviceChoice::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("config.json"), "{err}");
 }
 
@@ -243,7 +260,9 @@ fn shared_weights() -> Option<PathBuf> {
 
 #[test]
 fn a_pretrained_learner_starts_frozen_with_imagenet_normalisation() {
-    let Some(weights) = shared_weights() else { return };
+    let Some(weights) = shared_weights() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dls(dir.path(), 8);
     assert!(d.normalization().is_none());
@@ -255,13 +274,77 @@ fn a_pretrained_learner_starts_frozen_with_imagenet_normalisation() {
     let head = params.get("head.lin1.weight").unwrap();
     assert!(!conv.trainable() && bn.trainable() && head.trainable());
     // The pretrained values were loaded.
-    let (tensors, _) = fastcandle::core::tensor_io::load_safetensors(&weights, &candle_core::Device::Cpu).unwrap();
-    let want = tensors.iter().find(|(n, _)| n == "features.3.conv.0.0.weight").unwrap();
-    let diff = (&want.1 - conv.tensor()).unwrap().abs().unwrap().sum_all().unwrap();
+    let (tensors, _) =
+        fastcandle::core::tensor_io::load_safetensors(&weights, &candle_core::Device::Cpu).unwrap();
+    let (_, want) = tensors
+        .iter()
+        .find(|(n, _)| n.as_str() == "features.3.conv.0.0.weight")
+        .unwrap();
+    let diff = (want - conv.tensor())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .sum_all()
+        .unwrap();
     assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
     // A file of the wrong architecture is an error listing keys.
-    let err = vision_learner(&d, Arch::Resnet18, Pretrained::File(weights)).err().unwrap();
+    let err = vision_learner(&d, Arch::Resnet18, Pretrained::File(weights))
+        .err()
+        .unwrap();
     let text = err.to_string();
-    assert!(text.contains("conv1.weight") || text.contains("features."), "{text}");
+    assert!(
+        text.contains("conv1.weight") || text.contains("features."),
+        "{text}"
+    );
     let _: &Error = &err;
+}
+
+#[test]
+fn fine_tune_gives_each_group_fastais_rates_and_groups_split_the_body() {
+    // MobileNetV2's groups: features.0-6, features.7-18, the head.
+    let m = fastcandle::models::VisionModel::new(
+        Arch::MobilenetV2,
+        2,
+        &Pretrained::No,
+        &candle_core::Device::Cpu,
+        0,
+    )
+    .unwrap();
+    for p in m.params().parameters() {
+        let want = if p.name.starts_with("head.") {
+            2
+        } else {
+            let i: usize = p.name.split('.').nth(1).unwrap().parse().unwrap();
+            usize::from(i >= 7)
+        };
+        assert_eq!(p.group, want, "{}", p.name);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(dir.path(), 16);
+    let mut learn = VisionLearner::builder(&d, Arch::Resnet18)
+        .seed(1)
+        .build()
+        .unwrap();
+    learn.quiet(true);
+    learn.fine_tune(1).unwrap();
+    let rec = learn.recorder().unwrap();
+    assert_eq!(rec.fits.len(), 2);
+    // Frozen phase: slice(2e-3) → [2e-4, 2e-4, 2e-3] at the peak (pct_start 0.99: the last
+    // batch); unfrozen: from 1e-3/100 to 1e-3 across groups, peaking after 30%.
+    let peak = |lrs: &[Vec<f64>]| -> Vec<f64> {
+        (0..3)
+            .map(|g| lrs.iter().map(|l| l[g]).fold(0.0, f64::max))
+            .collect()
+    };
+    let frozen = peak(&rec.fits[0].lrs);
+    let unfrozen = peak(&rec.fits[1].lrs);
+    // Rates relative to the last group's, and the last group's peak (with 3 batches an
+    // epoch the schedule does not reach its very top).
+    let ratios = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x / v[2]).collect() };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * y);
+    assert!(close(&ratios(&frozen), &[0.1, 0.1, 1.0]), "{frozen:?}");
+    assert!(frozen[2] <= 2e-3 && frozen[2] > 1e-3, "{frozen:?}");
+    assert!(close(&ratios(&unfrozen), &[0.01, 0.1, 1.0]), "{unfrozen:?}");
+    assert!(unfrozen[2] <= 1e-3 && unfrozen[2] > 0.7e-3, "{unfrozen:?}");
 }

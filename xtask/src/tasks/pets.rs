@@ -137,8 +137,16 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             let codes = files
                 .iter()
                 .map(|p| {
-                    let label = if is_cat(file_name(p)) { "True" } else { "False" };
-                    learn.vocab().iter().position(|c| c == label).map(|i| i as u32)
+                    let label = if is_cat(file_name(p)) {
+                        "True"
+                    } else {
+                        "False"
+                    };
+                    learn
+                        .vocab()
+                        .iter()
+                        .position(|c| c == label)
+                        .map(|i| i as u32)
                 })
                 .collect::<Option<Vec<u32>>>()
                 .context("a test label is not among the training classes")?;
@@ -152,7 +160,10 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             let m: serde_json::Map<String, serde_json::Value> = scores
                 .into_iter()
                 .map(|(k, v)| {
-                    let k = k.strip_prefix("valid_").map(|s| format!("test_{s}")).unwrap_or(k);
+                    let k = k
+                        .strip_prefix("valid_")
+                        .map(|s| format!("test_{s}"))
+                        .unwrap_or(k);
                     (k, json!(v))
                 })
                 .collect();

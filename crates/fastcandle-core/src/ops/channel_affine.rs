@@ -25,9 +25,11 @@ pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tens
     }
     let all_f32 = [x, scale, shift].iter().all(|t| t.dtype() == DType::F32);
     if x.device().is_cpu() && all_f32 {
-        return x
-            .contiguous()?
-            .apply_op3(&scale.contiguous()?, &shift.contiguous()?, ChannelAffine);
+        return x.contiguous()?.apply_op3(
+            &scale.contiguous()?,
+            &shift.contiguous()?,
+            ChannelAffine,
+        );
     }
     let mut shape = vec![1usize; dims.len()];
     shape[1] = dims[1];
@@ -133,8 +135,8 @@ mod tests {
     fn matches_the_broadcast_form_with_gradients() {
         let dev = Device::Cpu;
         for dims in [vec![3usize, 4, 5, 6], vec![5, 4]] {
-            let x = Var::from_tensor(&Tensor::randn(0f32, 1., dims.as_slice(), &dev).unwrap())
-                .unwrap();
+            let x =
+                Var::from_tensor(&Tensor::randn(0f32, 1., dims.as_slice(), &dev).unwrap()).unwrap();
             let a = Var::from_tensor(&Tensor::randn(0f32, 1., 4, &dev).unwrap()).unwrap();
             let b = Var::from_tensor(&Tensor::randn(0f32, 1., 4, &dev).unwrap()).unwrap();
             let mut shape = vec![1usize; dims.len()];

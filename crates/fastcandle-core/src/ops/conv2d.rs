@@ -258,7 +258,11 @@ impl CustomOp2 for Conv2d {
         let chunk = g.chunk();
         let (dx, dw) = with_f32(x, |xs| {
             with_f32(grad, |gs| {
-                let mut dx = if need_dx { vec![0f32; xs.len()] } else { Vec::new() };
+                let mut dx = if need_dx {
+                    vec![0f32; xs.len()]
+                } else {
+                    Vec::new()
+                };
                 let mut dw: Option<Tensor> = None;
                 for b0 in (0..g.n).step_by(chunk) {
                     let nb = chunk.min(g.n - b0);

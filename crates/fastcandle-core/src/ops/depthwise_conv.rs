@@ -190,7 +190,11 @@ impl CustomOp2 for DepthwiseConv2d {
             with_f32(w, |wt| {
                 with_f32(grad, |gs| {
                     // Input gradient: scatter every output row back through the kernel.
-                    let mut dx = if need_dx { vec![0f32; xs.len()] } else { Vec::new() };
+                    let mut dx = if need_dx {
+                        vec![0f32; xs.len()]
+                    } else {
+                        Vec::new()
+                    };
                     dx.par_chunks_mut(plane)
                         .zip(gs.par_chunks(oplane))
                         .enumerate()

@@ -61,7 +61,9 @@ fn split(n: usize) -> (bool, Parallelism) {
 /// Runs `f(b, out_b)` for every sample `b` of `out` (chunks of `len`), in parallel or not.
 fn per_sample(out: &mut [f32], len: usize, parallel: bool, f: impl Fn(usize, &mut [f32]) + Sync) {
     if parallel {
-        out.par_chunks_mut(len).enumerate().for_each(|(b, o)| f(b, o));
+        out.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(b, o)| f(b, o));
     } else {
         out.chunks_mut(len).enumerate().for_each(|(b, o)| f(b, o));
     }
@@ -218,10 +220,10 @@ mod tests {
         let dev = Device::Cpu;
         // Few samples (products spread over the pool) and many (one sample per task).
         for &(n, ci, co, h, w) in &[(1, 3, 5, 4, 6), (9, 4, 3, 5, 5), (2, 16, 8, 7, 3)] {
-            let x = Var::from_tensor(&Tensor::randn(0f32, 1., (n, ci, h, w), &dev).unwrap())
-                .unwrap();
-            let wt = Var::from_tensor(&Tensor::randn(0f32, 1., (co, ci, 1, 1), &dev).unwrap())
-                .unwrap();
+            let x =
+                Var::from_tensor(&Tensor::randn(0f32, 1., (n, ci, h, w), &dev).unwrap()).unwrap();
+            let wt =
+                Var::from_tensor(&Tensor::randn(0f32, 1., (co, ci, 1, 1), &dev).unwrap()).unwrap();
             let y = pointwise_conv2d(&x, &wt).unwrap();
             let yr = x.conv2d(&wt, 0, 1, 1, 1).unwrap();
             assert!(max_diff(&y, &yr) < 1e-4);

@@ -55,5 +55,5 @@ pub use normalize::Normalize;
 pub use random_resized_crop::RandomResizedCrop;
 pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
 pub use show::{batch_images, class_colour, save_grid};
-pub use test_dl::TestImages;
 pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};
+pub use test_dl::TestImages;

@@ -19,8 +19,17 @@ impl BatchNorm {
     /// Registers `weight`, `bias` (trainable, kind `Norm`), `running_mean` and `running_var`
     /// (buffers) under `pb`.
     pub fn new(pb: &ParamBuilder, c: usize) -> Result<Self> {
+        Self::with_bias(pb, c, 0.0)
+    }
+
+    /// fastai's `BatchNorm(nf)` (its heads and tabular model): the bias starts at 1e-3.
+    pub fn fastai(pb: &ParamBuilder, c: usize) -> Result<Self> {
+        Self::with_bias(pb, c, 1e-3)
+    }
+
+    fn with_bias(pb: &ParamBuilder, c: usize, bias: f64) -> Result<Self> {
         let weight = pb.param("weight", &[c], ParamKind::Norm, Init::Const(1.0))?;
-        let bias = pb.param("bias", &[c], ParamKind::Norm, Init::Const(0.0))?;
+        let bias = pb.param("bias", &[c], ParamKind::Norm, Init::Const(bias))?;
         let dev = pb.device();
         let running_mean = pb.buffer("running_mean", &Tensor::zeros(c, DType::F32, dev)?)?;
         let running_var = pb.buffer("running_var", &Tensor::ones(c, DType::F32, dev)?)?;

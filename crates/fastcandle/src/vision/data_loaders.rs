@@ -80,7 +80,11 @@ impl ImageDataLoaders {
         L: IntoLabel,
     {
         let labeller = label_func(move |p: &Path| f(file_name(p)));
-        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Labeller(Box::new(labeller)))
+        ImageDataLoadersBuilder::new(
+            path,
+            Items::Files(fnames),
+            Labels::Labeller(Box::new(labeller)),
+        )
     }
 
     /// Labels each file by `label_func` applied to its whole path, as fastai's `from_path_func`.
@@ -323,11 +327,12 @@ impl ImageDataLoadersBuilder {
             None => Box::new(RandomSplitter::new(self.valid_pct.unwrap_or(0.2), seed)),
         };
         let device = self.device.device()?;
-        let mut loader = ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?
-            .seed(seed)
-            .bs(self.bs)
-            .aug_transforms(self.batch_tfms)
-            .skip_bad(self.skip_bad);
+        let mut loader =
+            ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?
+                .seed(seed)
+                .bs(self.bs)
+                .aug_transforms(self.batch_tfms)
+                .skip_bad(self.skip_bad);
         for t in self.item_tfms {
             loader = loader.add_item_tfm_arc(t);
         }

@@ -105,8 +105,8 @@ impl VisionPredictor {
 pub fn load_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<VisionPredictor> {
     let dir = dir.as_ref();
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
     let config: ExportedVision = serde_json::from_str(&text)
         .map_err(|e| file_err(&path, format!("not an exported vision learner: {e}")))?;
     if config.format != FORMAT {

@@ -160,8 +160,14 @@ impl VisionLearnerBuilder<'_> {
         let seed = self.seed.unwrap_or(self.dls.loader().seed_value());
         let device = self.dls.loader().device().clone();
         let pretrained = self.pretrained != Pretrained::No;
-        let model =
-            VisionModel::with_head(self.arch, n_out, &self.head, &self.pretrained, &device, seed)?;
+        let model = VisionModel::with_head(
+            self.arch,
+            n_out,
+            &self.head,
+            &self.pretrained,
+            &device,
+            seed,
+        )?;
         let dls = if pretrained && self.normalize && self.dls.normalization().is_none() {
             self.dls.with_normalize(Normalize::imagenet())
         } else {
