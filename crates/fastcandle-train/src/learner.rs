@@ -189,9 +189,13 @@ impl Learner {
         }
     }
 
-    /// fastai's `freeze_to(n)` on the model's groups (BatchNorm stays trainable with `train_bn`).
+    /// fastai's `freeze_to(n)` on the model's groups (BatchNorm stays trainable with
+    /// `train_bn`). As fastai's, it clears the optimizer's state (moments and step counts), so
+    /// the next fit starts its statistics afresh: `fine_tune`'s unfrozen phase does not carry
+    /// the head's moments over from the frozen one.
     pub fn freeze_to(&mut self, n: isize) {
         self.model.params().freeze_to(n, self.train_bn);
+        self.opt.clear_state();
     }
 
     /// Freezes every group but the last.

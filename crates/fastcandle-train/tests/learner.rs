@@ -219,6 +219,10 @@ fn freezing_moves_only_the_head_and_batchnorm() {
         let should = name.starts_with("head") || name.starts_with("body.1");
         assert_eq!(moved, should, "{name} moved: {moved}");
     }
+    // As fastai's, unfreezing clears the optimizer's moments and step counts.
+    assert!(!l.opt.state_tensors().unwrap().1.is_empty());
+    l.unfreeze();
+    assert!(l.opt.state_tensors().unwrap().1.is_empty());
 }
 
 #[test]
