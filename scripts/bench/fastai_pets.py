@@ -10,7 +10,9 @@ The body is torchvision's `mobilenet_v2().features` with the shared ImageNet wei
 split as fastcandle does (groups features[:7], features[7:], head). Prints the epoch table and,
 last, one JSON line: per-epoch losses, error rates and seconds.
 
-    python scripts/bench/fastai_pets.py [FOLDER [EPOCHS [WEIGHTS]]]
+    python scripts/bench/fastai_pets.py [FOLDER [EPOCHS [WEIGHTS [SEED]]]]
+
+SEED (default 42) seeds the split and torch.
 """
 import json
 import sys
@@ -29,8 +31,9 @@ shared = here.parents[3] / "shared/data"
 folder = Path(sys.argv[1]) if len(sys.argv) > 1 else shared / "animal-shapes/images"
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 weights = Path(sys.argv[3]) if len(sys.argv) > 3 else shared / "weights/mobilenet_v2-imagenet-features.safetensors"
+seed = int(sys.argv[4]) if len(sys.argv) > 4 else 42
 torch.set_num_threads(2)
-torch.manual_seed(42)
+torch.manual_seed(seed)
 
 
 def mobilenet_v2(pretrained=False, **kwargs):
@@ -68,7 +71,7 @@ class Times(Callback):
 
 
 files = [f for f in get_image_files(folder) if f.name.startswith(("Cat_", "dog_"))]
-dls = ImageDataLoaders.from_name_func(folder, files, valid_pct=0.2, seed=42, label_func=is_cat,
+dls = ImageDataLoaders.from_name_func(folder, files, valid_pct=0.2, seed=seed, label_func=is_cat,
                                       item_tfms=Resize(224), device="cpu")
 learn = vision_learner(dls, mobilenet_v2, metrics=error_rate)
 times = Times()

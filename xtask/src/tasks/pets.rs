@@ -65,6 +65,9 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+    if args.resume.is_some() {
+        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
+    }
     let start = Instant::now();
     let data = args.data.clone().unwrap_or_else(embedded_data);
     let out = args.out.clone().unwrap_or_else(|| default_out("pets"));
@@ -88,9 +91,6 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    if args.resume.is_some() {
-        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
-    }
     let pretrained_text = match &pretrained {
         Pretrained::No => "none".to_string(),
         Pretrained::Hub => "hub".to_string(),
