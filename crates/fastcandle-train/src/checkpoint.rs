@@ -25,6 +25,9 @@ pub struct CheckpointInfo {
     pub opt_func: String,
     /// The learner's seed.
     pub seed: u64,
+    /// Epochs run by the learner's earlier fits ([`Learner::epochs_before`]).
+    #[serde(default)]
+    pub epochs_before: usize,
 }
 
 const FORMAT_KEY: &str = "fastcandle_checkpoint";
@@ -50,6 +53,7 @@ pub fn save_checkpoint(learn: &Learner, path: &Path, epochs_done: usize) -> Resu
         train_iter: learn.state.train_iter,
         opt_func: learn.opt.opt_func.name().into(),
         seed: learn.seed,
+        epochs_before: learn.epochs_before,
     };
     let json = |v: serde_json::Result<String>| v.map_err(|e| Error::Invalid(e.to_string()));
     let meta = HashMap::from([
@@ -104,6 +108,7 @@ pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInf
         })?;
     learn.opt.load_state(&opt, &steps)?;
     learn.seed = info.seed;
+    learn.epochs_before = info.epochs_before;
     learn.state.resume_epoch = Some(info.epochs_done);
     Ok(info)
 }

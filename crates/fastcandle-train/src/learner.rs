@@ -67,6 +67,10 @@ pub struct Learner {
     pub train_bn: bool,
     /// The default learning rate for `fit` and `fit_one_cycle` (fastai: 1e-3).
     pub lr: f64,
+    /// Epochs run by earlier fits. Epoch `e` of a fit draws its shuffle and dropout masks as
+    /// epoch `epochs_before + e`, so a second fit (`fine_tune`'s unfrozen phase) sees new ones,
+    /// as fastai's random generator moves on.
+    pub epochs_before: usize,
     cbs: Vec<(u64, Box<dyn Callback>)>,
     next_cb_id: u64,
 }
@@ -94,6 +98,7 @@ impl Learner {
             seed: 0,
             train_bn: true,
             lr: 1e-3,
+            epochs_before: 0,
             cbs: Vec::new(),
             next_cb_id: 0,
         };
@@ -312,6 +317,7 @@ impl Learner {
         for id in ids {
             self.remove_cb(id);
         }
+        self.epochs_before += n_epoch;
         self.batch = None;
         self.pred = None;
         self.loss = None;
@@ -329,7 +335,7 @@ impl Learner {
                 l.state.training = true;
                 l.state.pct_train = l.state.epoch as f64 / l.state.n_epoch.max(1) as f64;
                 l.state.n_iter = l.dls.n_train_batches();
-                let epoch = l.state.epoch;
+                let epoch = l.epochs_before + l.state.epoch;
                 l.all_batches(true, epoch)
             },
         )?;
@@ -365,7 +371,7 @@ impl Learner {
         if self.state.training {
             let s = fastcandle_core::rng::mix(&[
                 self.seed,
-                self.state.epoch as u64,
+                (self.epochs_before + self.state.epoch) as u64,
                 self.state.iter as u64,
             ]);
             self.model.params().reseed(s);

@@ -131,8 +131,10 @@ impl Learner {
             best: f32::INFINITY,
         };
         let was_quiet = std::mem::replace(&mut self.state.no_logging, true);
+        let epochs_before = self.epochs_before;
         let fit = self.fit_with(n_epoch, None, vec![Box::new(finder)]);
         self.state.no_logging = was_quiet;
+        self.epochs_before = epochs_before;
         // Restore whatever happened.
         self.model.params().load_state_dict(&weights, true)?;
         self.opt.load_state(&opt_tensors, &steps)?;

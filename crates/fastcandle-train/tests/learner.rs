@@ -231,6 +231,9 @@ fn lr_find_restores_the_weights_and_suggests_a_rate_in_range() {
     let before = weights(&l);
     let s = l.lr_find().unwrap();
     assert_eq!(weights(&l), before);
+    // lr_find leaves the epoch count alone; a fit moves it on, so a second fit draws new
+    // shuffles and dropout masks.
+    assert_eq!(l.epochs_before, 0);
     assert!(s.lrs.len() <= 100 && s.lrs.len() > 10);
     assert!(s.valley > 1e-7 && s.valley < 10.0, "{}", s.valley);
     assert!(s.minimum > 1e-8 && s.minimum < 1.0);
@@ -239,6 +242,7 @@ fn lr_find_restores_the_weights_and_suggests_a_rate_in_range() {
     assert!((s.lrs[1] / s.lrs[0] - 1e8f64.powf(0.01)).abs() < 1e-9);
     // The learner still trains normally afterwards.
     l.fit_one_cycle(1, Some(1e-2)).unwrap();
+    assert_eq!(l.epochs_before, 1);
 }
 
 /// Stops the fit after the given epoch (after the checkpoint is written).
