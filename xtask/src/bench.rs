@@ -104,18 +104,12 @@ fn reference_python(args: &BenchArgs) -> Option<String> {
     ok.then_some(py)
 }
 
-fn fastai_tabular_epoch(py: &str, runs: usize) -> Result<Stats> {
-    let script = crate::workspace_root().join("scripts/bench/fastai_tabular.py");
+/// Runs `scripts/bench/<name>` with `py` and `args` and reads the JSON object it prints.
+fn reference_json(py: &str, name: &str, args: &[String]) -> Result<serde_json::Value> {
+    let script = crate::workspace_root().join("scripts/bench").join(name);
     let out = Command::new(py)
         .arg(&script)
-        .args([
-            "--data",
-            &adult_data().display().to_string(),
-            "--runs",
-            &runs.to_string(),
-            "--threads",
-            &rayon_threads().to_string(),
-        ])
+        .args(args)
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     anyhow::ensure!(
@@ -124,8 +118,23 @@ fn fastai_tabular_epoch(py: &str, runs: usize) -> Result<Stats> {
         script.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the fastai timings")?;
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("reading the JSON that {} printed", script.display()))
+}
+
+fn fastai_tabular_epoch(py: &str, runs: usize) -> Result<Stats> {
+    let v = reference_json(
+        py,
+        "fastai_tabular.py",
+        &[
+            "--data".into(),
+            adult_data().display().to_string(),
+            "--runs".into(),
+            runs.to_string(),
+            "--threads".into(),
+            rayon_threads().to_string(),
+        ],
+    )?;
     let times: Vec<f64> = v["epoch_s"]
         .as_array()
         .context("epoch_s")?
@@ -153,20 +162,11 @@ fn image_loader(folder: &Path, runs: usize) -> Result<Stats> {
 }
 
 fn fastai_image_loader(py: &str, folder: &Path) -> Result<Stats> {
-    let script = crate::workspace_root().join("scripts/bench/fastai_loader.py");
-    let out = Command::new(py)
-        .arg(&script)
-        .args([&folder.display().to_string(), "2", "json"])
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the fastai loader figures")?;
+    let v = reference_json(
+        py,
+        "fastai_loader.py",
+        &[folder.display().to_string(), "2".into(), "json".into()],
+    )?;
     let rate = v["with_aug"].as_f64().context("with_aug")?;
     Ok(Stats {
         median: rate,
@@ -220,25 +220,16 @@ fn torch_model_speed(
     size: usize,
     runs: usize,
 ) -> Result<(Stats, Stats)> {
-    let script = crate::workspace_root().join("scripts/bench/torch_vision_step.py");
-    let out = Command::new(py)
-        .arg(&script)
-        .args([
+    let v = reference_json(
+        py,
+        "torch_vision_step.py",
+        &[
             arch.to_string(),
             bs.to_string(),
             size.to_string(),
             runs.to_string(),
-        ])
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the PyTorch model figures")?;
+        ],
+    )?;
     let list = |k: &str| -> Result<Stats> {
         let xs: Vec<f64> = v[k]
             .as_array()

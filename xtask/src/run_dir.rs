@@ -41,6 +41,46 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The last epoch's metrics by name, and every epoch's seconds (all fits), from the Recorder.
+pub fn recorded(
+    rec: &fastcandle::train::callback::Recorder,
+) -> (serde_json::Map<String, serde_json::Value>, Vec<f64>) {
+    let last = rec
+        .last_row()
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::json!(v)))
+        .collect();
+    let times = rec
+        .fits
+        .iter()
+        .flat_map(|f| f.epoch_times.clone())
+        .collect();
+    (last, times)
+}
+
+/// Scores of a labelled test set (`validate`'s `valid_loss`, metrics...) under test names
+/// (`test_loss`, ...), printed as one line unless `quiet`; `what` names the set in the line.
+pub fn test_scores(
+    scores: Vec<(String, f64)>,
+    what: &str,
+    quiet: bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    if !quiet {
+        let text: Vec<String> = scores.iter().map(|(k, v)| format!("{k} {v:.6}")).collect();
+        println!("test ({what}): {}", text.join(", "));
+    }
+    scores
+        .into_iter()
+        .map(|(k, v)| {
+            let k = k
+                .strip_prefix("valid_")
+                .map(|s| format!("test_{s}"))
+                .unwrap_or(k);
+            (k, serde_json::json!(v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -49,5 +89,17 @@ mod tests {
         assert_eq!(t.len(), 15);
         assert!(t.starts_with("20"));
         assert_eq!(&t[8..9], "-");
+    }
+
+    #[test]
+    fn test_scores_take_test_names() {
+        let m = super::test_scores(
+            vec![("valid_loss".into(), 0.5), ("accuracy".into(), 0.8)],
+            "x",
+            true,
+        );
+        assert_eq!(m["test_loss"], 0.5);
+        assert_eq!(m["accuracy"], 0.8);
+        assert_eq!(m.len(), 2);
     }
 }

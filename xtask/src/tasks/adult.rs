@@ -1,6 +1,6 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
-use crate::run_dir::{default_out, write_json};
+use crate::run_dir::{default_out, recorded, test_scores, write_json};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result};
 use fastcandle::tabular::prelude::*;
@@ -93,36 +93,12 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     }
     learn.fit_one_cycle(epochs, args.lr)?;
 
-    let rec = learn.recorder().context("the Recorder is present")?;
-    let last: serde_json::Map<String, serde_json::Value> = rec
-        .last_row()
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
-    let epoch_times: Vec<f64> = rec
-        .fits
-        .iter()
-        .flat_map(|f| f.epoch_times.clone())
-        .collect();
+    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
     let test = match &args.test {
         Some(path) => {
             let tdl = dls.test_dl_csv(path, true)?;
             let scores = learn.validate(Some(tdl.batches()))?;
-            if !args.quiet {
-                let text: Vec<String> = scores.iter().map(|(k, v)| format!("{k} {v:.6}")).collect();
-                println!("test ({} rows): {}", tdl.len(), text.join(", "));
-            }
-            let m: serde_json::Map<String, serde_json::Value> = scores
-                .into_iter()
-                .map(|(k, v)| {
-                    (
-                        k.strip_prefix("valid_")
-                            .map(|s| format!("test_{s}"))
-                            .unwrap_or(k),
-                        json!(v),
-                    )
-                })
-                .collect();
+            let m = test_scores(scores, &format!("{} rows", tdl.len()), args.quiet);
             Some(json!({ "file": path.display().to_string(), "rows": tdl.len(), "metrics": m }))
         }
         None => None,

@@ -1,7 +1,7 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use crate::run_dir::{default_out, write_json};
+use crate::run_dir::{default_out, recorded, test_scores, write_json};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
@@ -120,17 +120,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         None => learn.fine_tune(epochs)?,
     }
 
-    let rec = learn.recorder().context("the Recorder is present")?;
-    let last: serde_json::Map<String, serde_json::Value> = rec
-        .last_row()
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
-    let epoch_times: Vec<f64> = rec
-        .fits
-        .iter()
-        .flat_map(|f| f.epoch_times.clone())
-        .collect();
+    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
     let test = match &args.test {
         Some(folder) => {
             let files = images(folder, &args.only)?;
@@ -153,20 +143,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             let n = files.len();
             let images = learn.dls().test_dl(files)?.with_codes(codes)?;
             let scores = learn.validate(Some(images.batches()))?;
-            if !args.quiet {
-                let text: Vec<String> = scores.iter().map(|(k, v)| format!("{k} {v:.6}")).collect();
-                println!("test ({n} images): {}", text.join(", "));
-            }
-            let m: serde_json::Map<String, serde_json::Value> = scores
-                .into_iter()
-                .map(|(k, v)| {
-                    let k = k
-                        .strip_prefix("valid_")
-                        .map(|s| format!("test_{s}"))
-                        .unwrap_or(k);
-                    (k, json!(v))
-                })
-                .collect();
+            let m = test_scores(scores, &format!("{n} images"), args.quiet);
             Some(json!({ "folder": folder.display().to_string(), "images": n, "metrics": m }))
         }
         None => None,

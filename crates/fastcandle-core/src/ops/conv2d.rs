@@ -10,7 +10,7 @@
 //! to a few tens of megabytes. Other devices use candle's convolution.
 
 use super::par::min_len;
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
@@ -292,15 +292,11 @@ impl CustomOp2 for Conv2d {
                 Ok((dx, dw))
             })
         })?;
-        let dx = match need_dx {
-            true => Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            false => None,
-        };
         let dw = match dw {
             Some(dw) => Some(dw.reshape(w.shape())?.to_device(w.device())?),
             None => None,
         };
-        Ok((dx, dw))
+        Ok((grad_if(need_dx, dx, x)?, dw))
     }
 }
 

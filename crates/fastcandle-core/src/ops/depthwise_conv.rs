@@ -7,7 +7,7 @@
 //! devices use candle's grouped convolution, which candle differentiates.
 
 use super::par::min_len;
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
@@ -263,15 +263,7 @@ impl CustomOp2 for DepthwiseConv2d {
                 })
             })
         })?;
-        let dx = match need_dx {
-            true => Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            false => None,
-        };
-        let dw = match need_dw {
-            true => Some(Tensor::from_vec(dw, w.shape(), w.device())?),
-            false => None,
-        };
-        Ok((dx, dw))
+        Ok((grad_if(need_dx, dx, x)?, grad_if(need_dw, dw, w)?))
     }
 }
 

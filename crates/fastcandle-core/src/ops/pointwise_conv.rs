@@ -8,7 +8,7 @@
 //! backward is `dX_b = Wᵀ · dY_b` and `dW = Σ_b dY_b · X_bᵀ`, each gradient computed only when
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -197,15 +197,7 @@ impl CustomOp2 for PointwiseConv {
                 })
             })
         })?;
-        let dx = match need_dx {
-            true => Some(Tensor::from_vec(dx, x.shape(), x.device())?),
-            false => None,
-        };
-        let dw = match need_dw {
-            true => Some(Tensor::from_vec(dw, w.shape(), w.device())?),
-            false => None,
-        };
-        Ok((dx, dw))
+        Ok((grad_if(need_dx, dx, x)?, grad_if(need_dw, dw, w)?))
     }
 }
 

@@ -20,3 +20,12 @@ pub(crate) fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<T>) -> Re
         _ => bail!("expected a CPU tensor"),
     }
 }
+
+/// The gradient of `like` built from `values` when backward needs it (`need`), else `None`:
+/// ops skip the gradients of inputs that track nothing (an input image, a frozen weight).
+pub(crate) fn grad_if(need: bool, values: Vec<f32>, like: &Tensor) -> Result<Option<Tensor>> {
+    if !need {
+        return Ok(None);
+    }
+    Ok(Some(Tensor::from_vec(values, like.shape(), like.device())?))
+}
