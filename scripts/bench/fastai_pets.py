@@ -12,7 +12,8 @@ last, one JSON line: per-epoch losses, error rates and seconds.
 
     python scripts/bench/fastai_pets.py [FOLDER [EPOCHS [WEIGHTS [SEED]]]]
 
-SEED (default 42) seeds the split and torch.
+SEED (default 42) seeds the split and torch. The files are sorted, so the split holds the same
+images as fastcandle's for the same seed.
 """
 import json
 import sys
@@ -70,7 +71,9 @@ class Times(Callback):
         self.rows = []
 
 
-files = [f for f in get_image_files(folder) if f.name.startswith(("Cat_", "dog_"))]
+# Sorted, as fastcandle's get_image_files sorts (fastai keeps the directory's order): with the
+# same seed, both then put the same images in the validation set.
+files = sorted(f for f in get_image_files(folder) if f.name.startswith(("Cat_", "dog_")))
 dls = ImageDataLoaders.from_name_func(folder, files, valid_pct=0.2, seed=seed, label_func=is_cat,
                                       item_tfms=Resize(224), device="cpu")
 learn = vision_learner(dls, mobilenet_v2, metrics=error_rate)

@@ -17,8 +17,9 @@ pub trait Splitter {
 /// `int(valid_pct * n)` in the validation set, the rest in the training set (both in shuffled
 /// order, as fastai returns them).
 ///
-/// Our generator is not torch's, so the rows chosen differ from fastai's for the same seed; the
-/// split is deterministic per seed.
+/// The shuffle is torch's `randperm` after `torch.manual_seed(seed)`
+/// ([`rng::torch_permutation`]), as in fastai: the same seed puts the same items in the
+/// validation set as fastai does, so results can be compared split for split.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RandomSplitter {
     /// The fraction of items for validation, in `[0, 1)`.
@@ -37,7 +38,7 @@ impl RandomSplitter {
 impl Splitter for RandomSplitter {
     fn split(&self, n: usize) -> Result<(Vec<usize>, Vec<usize>)> {
         let cut = valid_count(self.valid_pct, n)?;
-        let mut idx = rng::permutation(n, &mut rng::rng(self.seed));
+        let mut idx = rng::torch_permutation(n, self.seed);
         let train = idx.split_off(cut);
         Ok((train, idx))
     }
@@ -140,9 +141,12 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a.1, c.1);
         // fastai's order: the validation set is the head of the seeded permutation.
-        let perm = rng::permutation(1000, &mut rng::rng(42));
+        let perm = rng::torch_permutation(1000, 42);
         assert_eq!(a.1, perm[..200]);
         assert_eq!(a.0, perm[200..]);
+        // fastai: `RandomSplitter(0.2, seed=42)(range(10))` is ([1, 8, 4, 5, 0, 9, 3, 7], [2, 6]).
+        let (t, v) = RandomSplitter::new(0.2, 42).split(10).unwrap();
+        assert_eq!((t, v), (vec![1, 8, 4, 5, 0, 9, 3, 7], vec![2, 6]));
     }
 
     #[test]
