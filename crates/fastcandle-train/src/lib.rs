@@ -24,6 +24,9 @@ pub use error::{Cancel, Error, Result};
 pub use learner::Learner;
 pub use loss::{CrossEntropyLossFlat, Loss, MseLossFlat};
 pub use lr_find::{LrFindOptions, LrSuggestion};
-pub use metrics::{Metric, accuracy, error_rate};
+pub use metrics::{
+    DiceMulti, Metric, SegAccuracy, accuracy, dice_multi, error_rate, foreground_acc,
+    pixel_accuracy,
+};
 pub use one_cycle::{FineTuneOptions, OneCycleOptions};
 pub use optim::{Hypers, OptFunc, Optimizer};

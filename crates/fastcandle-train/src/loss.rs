@@ -15,41 +15,112 @@ pub trait Loss: Send + Sync {
     fn name(&self) -> &str;
 }
 
-/// fastai's `CrossEntropyLossFlat`: cross-entropy over the last axis, with the output and the
-/// target flattened to `[N, C]` and `[N]` (so it also serves segmentation). Targets are class
-/// indices (`u32`). An optional code is ignored (excluded from the mean).
-#[derive(Debug, Clone, Default)]
+/// fastai's `CrossEntropyLossFlat`: cross-entropy over the class axis `axis` (by default the
+/// last), the mean over every position of the output without that axis. Targets are class
+/// indices (`u32`), one per position. With `axis(1)` it is fastai's
+/// `CrossEntropyLossFlat(axis=1)` for segmentation: `[B, C, H, W]` logits against `[B, H, W]`
+/// codes, read in place (no transposed copy on the CPU). An optional code is ignored: those
+/// positions count neither in the sum nor in the mean, as PyTorch's `ignore_index`.
+#[derive(Debug, Clone)]
 pub struct CrossEntropyLossFlat {
     /// A target code to ignore, as PyTorch's `ignore_index`.
     pub ignore_index: Option<u32>,
+    /// The class axis of the output, as fastai's `axis`: a negative one counts from the end
+    /// (the default, -1, is the last axis).
+    pub axis: isize,
+}
+
+impl Default for CrossEntropyLossFlat {
+    fn default() -> Self {
+        Self {
+            ignore_index: None,
+            axis: -1,
+        }
+    }
+}
+
+impl CrossEntropyLossFlat {
+    /// The loss over the last axis with nothing ignored (fastai's defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the class axis (1 for segmentation's `[B, C, H, W]`; negative counts from the end).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// Ignores the positions whose target is `code` (PyTorch's `ignore_index`).
+    pub fn ignore_index(mut self, code: u32) -> Self {
+        self.ignore_index = Some(code);
+        self
+    }
 }
 
 impl Loss for CrossEntropyLossFlat {
     fn loss(&self, pred: &Tensor, target: &Tensor) -> Result<Tensor> {
-        let c = *pred.dims().last().unwrap_or(&0);
-        let n = target.elem_count();
-        if pred.elem_count() != n * c {
-            return Err(Error::Invalid(format!(
-                "cross-entropy: output {:?} does not match target {:?}",
-                pred.dims(),
-                target.dims()
-            )));
-        }
-        let pred = pred.reshape((n, c))?;
-        Ok(fastcandle_core::ops::cross_entropy(
-            &pred,
+        let (axis, _) = class_axis(pred, target, self.axis, "cross-entropy")?;
+        Ok(fastcandle_core::ops::cross_entropy_axis(
+            pred,
             target,
+            axis,
             self.ignore_index,
         )?)
     }
 
     fn activation(&self, pred: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::softmax_last_dim(pred)?)
+        let axis = resolve_axis(pred, self.axis, "cross-entropy")?;
+        Ok(if axis + 1 == pred.rank() {
+            candle_nn::ops::softmax_last_dim(pred)?
+        } else {
+            candle_nn::ops::softmax(pred, axis)?
+        })
     }
 
     fn name(&self) -> &str {
         "CrossEntropyLossFlat"
     }
+}
+
+/// `axis` of `pred` as an index, a negative one counting from the end.
+fn resolve_axis(pred: &Tensor, axis: isize, what: &str) -> Result<usize> {
+    let rank = pred.rank() as isize;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 0 || a >= rank {
+        return Err(Error::Invalid(format!(
+            "{what}: no class axis {axis} in an output of shape {:?}",
+            pred.dims()
+        )));
+    }
+    Ok(a as usize)
+}
+
+/// The class axis of `pred` (`axis`, negative from the end) and its number of classes, after
+/// checking that `target` holds one code per position of `pred` without that axis: its shape
+/// is `pred`'s without the axis, up to axes of size 1 (`[B]` and `[B, 1]` both fit `[B, C]`,
+/// `[B, H, W]` and `[B, 1, H, W]` both fit `[B, C, H, W]`).
+pub(crate) fn class_axis(
+    pred: &Tensor,
+    target: &Tensor,
+    axis: isize,
+    what: &str,
+) -> Result<(usize, usize)> {
+    let a = resolve_axis(pred, axis, what)?;
+    let non_unit = |dims: &[usize], skip: Option<usize>| -> Vec<usize> {
+        let kept = dims.iter().enumerate().filter(|&(i, _)| Some(i) != skip);
+        kept.map(|(_, &d)| d).filter(|&d| d != 1).collect()
+    };
+    let dims = pred.dims();
+    let positions = non_unit(dims, Some(a));
+    let codes = non_unit(target.dims(), None);
+    if positions != codes || dims[a] == 0 {
+        return Err(Error::Invalid(format!(
+            "{what}: output {dims:?} with classes on axis {a} does not match target {:?}",
+            target.dims()
+        )));
+    }
+    Ok((a, dims[a]))
 }
 
 /// fastai's `MSELossFlat`: mean squared error with output and target flattened.
@@ -93,9 +164,7 @@ mod tests {
         let lse = |v: [f32; 3]| v.iter().map(|x| x.exp()).sum::<f32>().ln();
         let expect = ((lse([1., 2., 0.5]) - 2.) + (lse([0.1, -1., 3.]) - 3.)) / 2.;
         assert!((l - expect).abs() < 1e-6, "{l} vs {expect}");
-        let ign = CrossEntropyLossFlat {
-            ignore_index: Some(2),
-        };
+        let ign = CrossEntropyLossFlat::new().ignore_index(2);
         let l2 = ign.loss(&pred, &t).unwrap().to_scalar::<f32>().unwrap();
         assert!((l2 - (lse([1., 2., 0.5]) - 2.)).abs() < 1e-6);
         assert!(
@@ -103,6 +172,52 @@ mod tests {
                 .loss(&pred, &Tensor::new(&[1u32], &d).unwrap())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn segmentation_loss_reads_the_class_axis() {
+        let d = Device::Cpu;
+        // [1, 3, 1, 2] logits: pixel 0 is (1, 2, 0.5), pixel 1 is (0.1, -1, 3).
+        let pred = Tensor::new(&[[[[1f32, 0.1]], [[2., -1.]], [[0.5, 3.]]]], &d).unwrap();
+        let t = Tensor::new(&[[[1u32, 2]]], &d).unwrap();
+        let seg = CrossEntropyLossFlat::new().axis(1);
+        let l = seg.loss(&pred, &t).unwrap().to_scalar::<f32>().unwrap();
+        let lse = |v: [f32; 3]| v.iter().map(|x| x.exp()).sum::<f32>().ln();
+        let expect = ((lse([1., 2., 0.5]) - 2.) + (lse([0.1, -1., 3.]) - 3.)) / 2.;
+        assert!((l - expect).abs() < 1e-6, "{l} vs {expect}");
+        // A unit axis in the target ([B, 1, H, W]) is fine.
+        let l1 = seg.loss(&pred, &t.unsqueeze(1).unwrap()).unwrap();
+        assert_eq!(l1.to_scalar::<f32>().unwrap(), l);
+        let soft = seg.activation(&pred).unwrap().sum(1).unwrap();
+        for v in soft.flatten_all().unwrap().to_vec1::<f32>().unwrap() {
+            assert!((v - 1.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn a_code_outside_the_classes_is_an_error_naming_it() {
+        let d = Device::Cpu;
+        let pred = Tensor::zeros((2, 3, 2, 2), candle_core::DType::F32, &d).unwrap();
+        let t = Tensor::new(&[[[0u32, 1], [2, 0]], [[1, 5], [0, 0]]], &d).unwrap();
+        let seg = CrossEntropyLossFlat::new().axis(1);
+        let e = seg.loss(&pred, &t).unwrap_err().to_string();
+        assert!(e.contains("target 5"), "{e}");
+        assert!(seg.clone().ignore_index(5).loss(&pred, &t).is_ok());
+    }
+
+    #[test]
+    fn output_and_target_shapes_must_fit() {
+        let d = Device::Cpu;
+        let pred = Tensor::zeros((2, 3, 2, 4), candle_core::DType::F32, &d).unwrap();
+        let seg = CrossEntropyLossFlat::new().axis(1);
+        for bad in [(2, 4, 2), (2, 2, 3), (1, 2, 4)] {
+            let t = Tensor::zeros(bad, candle_core::DType::U32, &d).unwrap();
+            let e = seg.loss(&pred, &t).unwrap_err().to_string();
+            assert!(e.contains("does not match"), "{bad:?}: {e}");
+        }
+        let t = Tensor::zeros((2, 2, 4), candle_core::DType::U32, &d).unwrap();
+        assert!(seg.clone().axis(4).loss(&pred, &t).is_err());
+        assert!(seg.axis(-3).loss(&pred, &t).is_ok());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
 pub use batch_norm::batch_norm_train;
 pub use channel_affine::channel_affine;
 pub use conv2d::conv2d;
-pub use cross_entropy::cross_entropy;
+pub use cross_entropy::{cross_entropy, cross_entropy_axis};
 pub use depthwise_conv::depthwise_conv2d;
 pub use dropout::dropout;
 pub use max_pool::max_pool2d;
