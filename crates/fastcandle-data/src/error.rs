@@ -180,6 +180,17 @@ pub enum Error {
         /// What the decoder said.
         reason: String,
     },
+    /// A segmentation mask is missing, cannot be decoded, or does not fit its image or the
+    /// codes.
+    #[error("{}{}: {reason}", .mask.display(), of_image(.image))]
+    BadMask {
+        /// The mask file.
+        mask: PathBuf,
+        /// The image the mask belongs to, when known.
+        image: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
     /// A labeller could not give a label to an item.
     #[error("{}: no label: {reason}", .path.display())]
     BadLabel {
@@ -212,6 +223,13 @@ fn join_rows(rows: &[usize]) -> String {
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn of_image(image: &Option<PathBuf>) -> String {
+    image
+        .as_ref()
+        .map(|i| format!(" (the mask of {})", i.display()))
+        .unwrap_or_default()
 }
 
 /// The result type of the data layer.

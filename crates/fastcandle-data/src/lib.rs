@@ -13,7 +13,8 @@
 //! - [`vision`]: [`get_image_files`](vision::get_image_files), labellers, path splitters,
 //!   decoding, [`Resize`](vision::Resize) and [`RandomResizedCrop`](vision::RandomResizedCrop),
 //!   [`aug_transforms`](vision::aug_transforms), [`Normalize`](vision::Normalize), and the
-//!   parallel, prefetching [`ImageLoader`] (a [`fastcandle_core::DataLoaders`]).
+//!   parallel, prefetching [`ImageLoader`] (a [`fastcandle_core::DataLoaders`]); for
+//!   segmentation, [`Codes`] and the [`SegmentationLoader`] of images and masks.
 //!
 //! Errors ([`Error`]) name the file, the column and the row they are about.
 //!
@@ -59,7 +60,7 @@ pub use tabular::{
     TabularLoader, TabularProcessor, TabularSpec, Targets, YBlock, drop_missing_targets, read_csv,
     read_csv_default,
 };
-pub use vision::{ImageItems, ImageLoader};
+pub use vision::{Codes, ImageItems, ImageLoader, SegmentationLoader};
 
 /// The README's example, compiled as a doc-test.
 #[doc = include_str!("../README.md")]

@@ -6,6 +6,8 @@ use fastcandle_data::vision::*;
 use fastcandle_data::{IndexSplitter, RandomSplitter};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 /// Writes `n` PNG files `{i:02}_{cls}.png` of `w x h`: red = i (the item's id), green = 100 *
 /// class, blue a horizontal ramp; class is `i % 2` named `a`/`b`.
 fn write_items(dir: &Path, n: usize, w: u32, h: u32) -> Vec<PathBuf> {
@@ -315,23 +317,7 @@ fn show_batch_writes_a_labelled_grid() {
 }
 
 fn animal_shapes() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/animal-shapes/images"
-    ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is missing on CI",
-        dir.display()
-    );
-    eprintln!(
-        "note: {} is absent; skipping the real-data test",
-        dir.display()
-    );
-    None
+    common::shared_data("animal-shapes/images")
 }
 
 #[test]

@@ -37,6 +37,14 @@ pub trait ItemTransform: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The transform as it applies to an item's segmentation mask: the same random choices
+    /// (drawn from a copy of the item's generator, in the same order, for a mask of the image's
+    /// size), with nearest interpolation so that no new code appears (fastai's `resamples[1]`).
+    /// `None` (the default) for a transform that cannot transform masks.
+    fn for_mask(&self) -> Option<std::sync::Arc<dyn ItemTransform>> {
+        None
+    }
+
     /// The transform as data, so that an exported learner can rebuild it; `None` (the default)
     /// for a transform that cannot be saved.
     fn config(&self) -> Option<ItemTfmConfig> {
@@ -183,6 +191,12 @@ impl ItemTransform for Resize {
 
     fn output_size(&self) -> Option<(usize, usize)> {
         Some((self.width, self.height))
+    }
+
+    fn for_mask(&self) -> Option<std::sync::Arc<dyn ItemTransform>> {
+        Some(std::sync::Arc::new(
+            self.interpolation(Interpolation::Nearest),
+        ))
     }
 
     fn config(&self) -> Option<ItemTfmConfig> {

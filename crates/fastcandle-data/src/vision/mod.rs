@@ -1,4 +1,4 @@
-//! Image data: fastai's vision data blocks for classification.
+//! Image data: fastai's vision data blocks for classification and segmentation.
 //!
 //! - Items: [`get_image_files`] (jpg, jpeg, png, bmp, webp; recursive; sorted).
 //! - Labels: [`label_func`] (a function on the path; booleans become `"False"`/`"True"`),
@@ -14,24 +14,34 @@
 //!   the CPU in the loader's workers; [`Normalize`].
 //! - Loading: [`ImageLoader`] (implements [`fastcandle_core::DataLoaders`]), with prefetching
 //!   and parallel decoding; [`ImageLoader::show_batch`].
+//! - Segmentation (fastai's `MaskBlock`): [`Codes`] (`codes.txt`), [`decode_mask`] (grey
+//!   values or palette indices) and [`save_mask`], and [`SegmentationLoader`], whose masks get
+//!   their images' item transforms and augmentation (nearest); [`SegmentationLoader::show_batch`].
 //! - Speed: [`bench_loader`].
 
 mod augment;
 mod bench;
 mod buffer;
 mod categories;
+mod codes;
 mod collate;
 mod decode;
 mod files;
 mod image;
+mod item;
 mod item_tfms;
 mod label;
 mod lighting;
 mod loader;
+mod loader_core;
+mod mask;
+mod mask_warp;
 mod normalize;
 mod prefetch;
 mod random_resized_crop;
 mod resample;
+mod seg_loader;
+mod seg_show;
 mod show;
 mod split;
 mod test_dl;
@@ -40,6 +50,7 @@ mod warp;
 pub use augment::{AugParams, AugTransforms, aug_transforms};
 pub use bench::{bench_loader, measure_loader, pets_like_loader};
 pub use categories::Categories;
+pub use codes::Codes;
 pub use collate::ImageItems;
 pub use decode::{decode_image, verify_images};
 pub use files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
@@ -51,9 +62,12 @@ pub use label::{
 };
 pub use lighting::lighting;
 pub use loader::ImageLoader;
+pub use mask::{decode_mask, save_mask};
 pub use normalize::Normalize;
 pub use random_resized_crop::RandomResizedCrop;
 pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
+pub use seg_loader::SegmentationLoader;
+pub use seg_show::overlay_mask;
 pub use show::{batch_images, class_colour, save_grid};
 pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};
 pub use test_dl::TestImages;

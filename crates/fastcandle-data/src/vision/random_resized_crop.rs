@@ -135,6 +135,12 @@ impl ItemTransform for RandomResizedCrop {
         Some((self.width, self.height))
     }
 
+    fn for_mask(&self) -> Option<std::sync::Arc<dyn ItemTransform>> {
+        Some(std::sync::Arc::new(
+            self.interpolation(Interpolation::Nearest),
+        ))
+    }
+
     fn config(&self) -> Option<super::item_tfms::ItemTfmConfig> {
         Some(super::item_tfms::ItemTfmConfig::RandomResizedCrop(*self))
     }

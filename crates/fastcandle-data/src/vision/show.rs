@@ -33,17 +33,7 @@ impl ImageLoader {
     /// fastai's `show_batch`: writes a PNG grid of the first `n` images of the first training
     /// batch (augmented, as the model sees them) with their labels.
     pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
-        let batch = match self.train(0).next() {
-            Some(b) => b?,
-            None => {
-                return Err(Error::BadData {
-                    what: "show_batch".into(),
-                    reason: "the training set gives no batch (fewer items than the batch size?)"
-                        .into(),
-                });
-            }
-        };
-        let images = batch_images(&batch, self.normalization())?;
+        let (batch, images) = first_batch(self, self.normalization())?;
         let codes = batch
             .ys
             .to_device(&Device::Cpu)
@@ -55,6 +45,24 @@ impl ImageLoader {
             .map(|&c| self.classes()[c as usize].clone())
             .collect();
         save_grid(&images[..n], &labels, &codes[..n], path.as_ref())
+    }
+}
+
+/// The first training batch of `dls` and its images (see [`batch_images`]), for pictures.
+pub(crate) fn first_batch(
+    dls: &dyn DataLoaders,
+    normalize: Option<&Normalize>,
+) -> Result<(Batch, Vec<Image>)> {
+    match dls.train(0).next() {
+        Some(b) => {
+            let b = b?;
+            let images = batch_images(&b, normalize)?;
+            Ok((b, images))
+        }
+        None => Err(Error::BadData {
+            what: "show_batch".into(),
+            reason: "the training set gives no batch (fewer items than the batch size?)".into(),
+        }),
     }
 }
 

@@ -43,6 +43,7 @@ impl TestImages {
         Ok(Self {
             pipeline: Pipeline {
                 items: Arc::new(ImageItems::new(paths, codes)?),
+                masks: None,
                 item_tfms,
                 aug: None,
                 normalize,

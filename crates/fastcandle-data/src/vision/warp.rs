@@ -55,7 +55,7 @@ unsafe fn render_avx2(
     render_body(img, plan, aug, table, out, Some(&padded))
 }
 
-fn resamples(plan: Option<&CropPlan>, aug: Option<&AugParams>) -> bool {
+pub(crate) fn resamples(plan: Option<&CropPlan>, aug: Option<&AugParams>) -> bool {
     plan.is_some() || aug.is_some_and(|a| a.moves_pixels())
 }
 
@@ -193,7 +193,7 @@ impl Window {
 /// The source pixel of every output pixel, a row at a time: the affine map (then the
 /// perspective) in `[-1, 1]` coordinates, turned into output pixels (align-corners), folded
 /// back into the image (reflection or border), then through the resize window if any.
-struct Grid {
+pub(crate) struct Grid {
     m: [f64; 6],
     warp: Option<[f64; 8]>,
     pad: PadMode,
@@ -206,7 +206,7 @@ struct Grid {
 
 impl Grid {
     #[inline(always)]
-    fn new(aug: &AugParams, plan: Option<&CropPlan>, w: usize, h: usize) -> Self {
+    pub(crate) fn new(aug: &AugParams, plan: Option<&CropPlan>, w: usize, h: usize) -> Self {
         let step = |n: usize| if n > 1 { 2.0 / (n - 1) as f64 } else { 0.0 };
         Self {
             m: aug.affine.unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
@@ -227,7 +227,7 @@ impl Grid {
 
     /// Fills `px`, `py` with the source coordinates (in pixels) of output row `i`.
     #[inline(always)]
-    fn row(&self, i: usize, px: &mut [f32], py: &mut [f32]) {
+    pub(crate) fn row(&self, i: usize, px: &mut [f32], py: &mut [f32]) {
         let m = &self.m;
         let yo = -1.0 + i as f64 * self.dyo;
         // Along a row the affine map is linear in the column: x' = xa0 + j * dxa.
