@@ -8,11 +8,14 @@ pub mod conv2d;
 pub mod cross_entropy;
 pub mod depthwise_conv;
 pub mod dropout;
+pub mod interpolate_bilinear;
 pub mod max_pool;
 mod par;
+pub mod pixel_shuffle;
 mod pointwise_conv;
 pub mod running_stats;
 mod storage;
+pub mod upsample_nearest;
 mod window;
 
 pub use activation::{relu, relu6};
@@ -23,8 +26,11 @@ pub use conv2d::conv2d;
 pub use cross_entropy::{cross_entropy, cross_entropy_axis};
 pub use depthwise_conv::depthwise_conv2d;
 pub use dropout::dropout;
+pub use interpolate_bilinear::interpolate_bilinear;
 pub use max_pool::max_pool2d;
+pub use pixel_shuffle::pixel_shuffle;
 pub use running_stats::update_running;
+pub use upsample_nearest::upsample_nearest2d;
 
 #[cfg(test)]
 mod test_util {
