@@ -34,7 +34,7 @@ fn task_args(
         test: None,
         epochs: Some(epochs),
         lr: None,
-        bs: 64,
+        bs: None,
         seed: 42,
         device: device.to_string(),
         out: Some(out),

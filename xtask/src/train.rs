@@ -13,6 +13,9 @@ pub enum Task {
     Adult,
     /// Cat or dog from the file name (fastai's PETS lesson): `vision_learner`, `fine_tune`.
     Pets,
+    /// Segmentation with CamVid-tiny's layout (fastai's CAMVID_TINY lesson): `unet_learner`,
+    /// `fine_tune`.
+    Camvid,
 }
 
 /// Options of `cargo xtask train`.
@@ -35,9 +38,9 @@ pub struct TrainArgs {
     /// fine_tune).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// The batch size (default 64).
-    #[arg(long, default_value_t = 64)]
-    pub bs: usize,
+    /// The batch size (default: 64, camvid 8).
+    #[arg(long)]
+    pub bs: Option<usize>,
     /// The seed of the split, the shuffling and the initial weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -48,14 +51,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The architecture (vision tasks: resnet18, resnet34, resnet50, mobilenet_v2; default
-    /// mobilenet_v2).
+    /// mobilenet_v2 for pets, resnet34 for camvid).
     #[arg(long)]
     pub arch: Option<String>,
     /// Pretrained weights: hub, none or a safetensors file (vision tasks; default: the
     /// embedded ImageNet MobileNetV2 for mobilenet_v2, hub for the ResNets).
     #[arg(long)]
     pub pretrained: Option<String>,
-    /// The image size (vision tasks; default 224).
+    /// The image size (pets: default 224; camvid: a Resize only when given).
     #[arg(long)]
     pub size: Option<usize>,
     /// Resume from a checkpoint that an earlier run with the same options wrote
@@ -97,5 +100,11 @@ pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
             tasks::adult::run(&args)
         }
         Task::Pets => tasks::pets::run(&args),
+        Task::Camvid => {
+            if !args.only.is_empty() {
+                bail!("--only does not apply to the camvid task");
+            }
+            tasks::camvid::run(&args)
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`resnet`], [`mobilenet_v2`]: torchvision's architectures, with their names.
 //! - [`body`], [`head`], [`vision`]: fastai's vision model (a cut body and fastai's head), the
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
+//! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
 //! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
 
 pub mod body;
@@ -17,6 +18,7 @@ pub mod layers;
 pub mod mobilenet_v2;
 pub mod resnet;
 pub mod tabular;
+pub mod unet;
 pub mod vision;
 pub mod weights;
 
@@ -24,4 +26,5 @@ pub use body::Body;
 pub use head::{Head, HeadConfig};
 pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use tabular::{TabularConfig, TabularModel, emb_sz_rule};
-pub use vision::{Arch, ArchSpec, Pretrained, UnknownArch, VisionModel};
+pub use unet::{DynamicUnet, UnetBlock};
+pub use vision::{Arch, ArchSpec, Pretrained, UnknownArch, VisionModel, load_pretrained_body};

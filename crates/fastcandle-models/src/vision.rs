@@ -215,27 +215,7 @@ impl VisionModel {
 
     /// Loads the body's weights (the head is left as it is).
     pub fn load_body(&self, pretrained: &Pretrained) -> Result<()> {
-        let spec = self.arch.spec();
-        let path = match pretrained {
-            Pretrained::No => return Ok(()),
-            Pretrained::File(p) => p.clone(),
-            Pretrained::Hub => match spec.hub_repo {
-                Some(repo) => hub_file(repo, "model.safetensors")?,
-                None => {
-                    return Err(Error::BadTensor {
-                        name: spec.name.into(),
-                        reason: "no pretrained weights on the Hugging Face hub are known for \
-                                 this architecture; use Pretrained::File"
-                            .into(),
-                    });
-                }
-            },
-        };
-        let head_prefix = format!("{HEAD}.");
-        let body = subset(&self.params, |n| !n.starts_with(&head_prefix))?;
-        load_safetensors_into(&body, &path, |k| {
-            spec.classifier.iter().any(|c| k.starts_with(c))
-        })
+        load_pretrained_body(&self.params, self.arch, pretrained, HEAD)
     }
 
     /// The architecture.
@@ -252,6 +232,37 @@ impl VisionModel {
     pub fn head(&self) -> &Head {
         &self.head
     }
+}
+
+/// Loads `arch`'s pretrained body weights into the parameters of `params` whose names do not
+/// start with `skip.` (the head or decoder built on the body, left as they are).
+pub fn load_pretrained_body(
+    params: &ParamStore,
+    arch: Arch,
+    pretrained: &Pretrained,
+    skip: &str,
+) -> Result<()> {
+    let spec = arch.spec();
+    let path = match pretrained {
+        Pretrained::No => return Ok(()),
+        Pretrained::File(p) => p.clone(),
+        Pretrained::Hub => match spec.hub_repo {
+            Some(repo) => hub_file(repo, "model.safetensors")?,
+            None => {
+                return Err(Error::BadTensor {
+                    name: spec.name.into(),
+                    reason: "no pretrained weights on the Hugging Face hub are known for this \
+                             architecture; use Pretrained::File"
+                        .into(),
+                });
+            }
+        },
+    };
+    let skip = format!("{skip}.");
+    let body = subset(params, |n| !n.starts_with(&skip))?;
+    load_safetensors_into(&body, &path, |k| {
+        spec.classifier.iter().any(|c| k.starts_with(c))
+    })
 }
 
 impl Model for VisionModel {

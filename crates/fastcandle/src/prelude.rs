@@ -4,5 +4,6 @@ pub use crate::core::DeviceChoice;
 pub use crate::error::{Error, Result};
 pub use crate::train::callback::{CsvLogger, Recorder, SaveCheckpoint};
 pub use crate::train::{
-    Callback, FineTuneOptions, Learner, LrFindOptions, OneCycleOptions, accuracy, error_rate,
+    Callback, FineTuneOptions, Learner, LrFindOptions, Metric, OneCycleOptions, accuracy,
+    dice_multi, error_rate, foreground_acc, pixel_accuracy,
 };

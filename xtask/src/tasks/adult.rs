@@ -51,7 +51,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let epochs = args.epochs.unwrap_or(3);
 
-    let dls = data_loaders(&data, args.bs, args.seed, args.device()?)?;
+    let dls = data_loaders(&data, args.bs.unwrap_or(64), args.seed, args.device()?)?;
     let mut learn = TabularLearner::builder(&dls)
         .seed(args.seed)
         .build()?
@@ -111,7 +111,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "seed": args.seed,
         "device": fastcandle::core::device::device_name(dls.device()),
         "epochs": epochs,
-        "bs": args.bs,
+        "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(learn.lr),
         "metrics": last,
         "test": test,

@@ -1,4 +1,5 @@
 //! One file per task.
 
 pub mod adult;
+pub mod camvid;
 pub mod pets;

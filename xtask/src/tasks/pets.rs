@@ -80,7 +80,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     let dls = ImageDataLoaders::from_name_func(&data, files, is_cat)
         .valid_pct(0.2)
         .seed(args.seed)
-        .bs(args.bs)
+        .bs(args.bs.unwrap_or(64))
         .item_tfms(Resize::new(size))
         .device(args.device()?)
         .build()?;
@@ -104,7 +104,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             dls.train_items().len(),
             dls.valid_items().len(),
             dls.vocab(),
-            args.bs,
+            args.bs.unwrap_or(64),
             args.seed,
             fastcandle::core::device::device_name(dls.device())
         );
@@ -158,7 +158,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "seed": args.seed,
         "device": fastcandle::core::device::device_name(dls.device()),
         "epochs": epochs,
-        "bs": args.bs,
+        "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
         "test": test,

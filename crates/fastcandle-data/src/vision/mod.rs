@@ -67,7 +67,7 @@ pub use normalize::Normalize;
 pub use random_resized_crop::RandomResizedCrop;
 pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
 pub use seg_loader::SegmentationLoader;
-pub use seg_show::overlay_mask;
+pub use seg_show::{overlay_mask, show_seg_results};
 pub use show::{batch_images, class_colour, save_grid};
 pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};
 pub use test_dl::TestImages;

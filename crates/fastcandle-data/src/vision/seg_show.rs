@@ -1,6 +1,7 @@
 //! Pictures of segmentation batches: each image beside itself with its mask coloured on top
 //! (fastai's `show_batch` draws the mask over the image at half opacity).
 
+use super::codes::Codes;
 use super::image::Image;
 use super::seg_loader::SegmentationLoader;
 use super::show::{class_colour, first_batch, save_grid};
@@ -50,6 +51,36 @@ impl SegmentationLoader {
         }
         save_grid(&cells, &labels, &bars, path.as_ref())
     }
+}
+
+/// fastai's `show_results` for segmentation: writes a PNG grid with one cell per image, the
+/// image beside its true mask and its predicted mask laid over it ([`overlay_mask`]), under a
+/// bar giving the share of pixels predicted right. `truths` and `preds` hold one code per
+/// pixel, row by row; codes named by `codes` (a `Void` code is left clear).
+pub fn show_seg_results(
+    images: &[Image],
+    truths: &[Vec<u32>],
+    preds: &[Vec<u32>],
+    codes: &Codes,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let void = codes.index_of("Void");
+    let n = images.len().min(truths.len()).min(preds.len());
+    let (mut cells, mut labels, mut bars) = (Vec::new(), Vec::new(), Vec::new());
+    for ((img, truth), pred) in images.iter().zip(truths).zip(preds).take(n) {
+        let right = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
+        labels.push(format!(
+            "truth | prediction: {:.0}% right",
+            100.0 * right as f64 / truth.len().max(1) as f64
+        ));
+        bars.push(0);
+        let both = side_by_side(
+            &overlay_mask(img, truth, void),
+            &overlay_mask(img, pred, void),
+        );
+        cells.push(side_by_side(img, &both));
+    }
+    save_grid(&cells, &labels, &bars, path.as_ref())
 }
 
 /// `img` with the colour of each pixel's code ([`class_colour`]) mixed in at half strength;

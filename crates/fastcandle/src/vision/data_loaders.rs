@@ -1,13 +1,12 @@
 //! `ImageDataLoaders`: image files labelled, split, transformed and batched, with fastai's
 //! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`).
 
+use super::options::{LoaderOptions, apply_loader_options, loader_option_setters, resolve_files};
 use crate::error::{Error, Result};
-use fastcandle_core::{DataLoaders, DeviceChoice};
-use fastcandle_data::RandomSplitter;
+use fastcandle_core::DataLoaders;
 use fastcandle_data::vision::{
-    AugTransforms, GrandparentSplitter, ImageLoader, IntoLabel, ItemSplitter, ItemTransform,
-    Labeller, ListLabeller, Normalize, RegexLabeller, TestImages, file_name, get_image_files,
-    label_func, parent_label,
+    GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, Normalize, RegexLabeller,
+    TestImages, file_name, get_image_files, label_func, parent_label,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,15 +33,7 @@ pub struct ImageDataLoadersBuilder {
     path: PathBuf,
     items: Items,
     labels: Labels,
-    splitter: Option<Box<dyn ItemSplitter>>,
-    valid_pct: Option<f64>,
-    seed: Option<u64>,
-    bs: usize,
-    item_tfms: Vec<Arc<dyn ItemTransform>>,
-    batch_tfms: Option<AugTransforms>,
-    normalize: Option<Normalize>,
-    device: DeviceChoice,
-    skip_bad: bool,
+    opts: LoaderOptions,
     verify: bool,
 }
 
@@ -200,87 +191,16 @@ impl ImageDataLoadersBuilder {
             path: path.as_ref().to_path_buf(),
             items,
             labels,
-            splitter: None,
-            valid_pct: None,
-            seed: None,
-            bs: 64,
-            item_tfms: Vec::new(),
-            batch_tfms: None,
-            normalize: None,
-            device: DeviceChoice::Auto,
-            skip_bad: false,
+            opts: LoaderOptions::default(),
             verify: false,
         }
     }
 
-    /// The fraction of items put aside at random for validation (fastai: 0.2). For
-    /// `from_folder`, it replaces the `train/`/`valid/` split.
-    pub fn valid_pct(mut self, valid_pct: f64) -> Self {
-        self.valid_pct = Some(valid_pct);
-        self.splitter = None;
-        self
-    }
-
-    /// Splits with `splitter` instead of at random.
-    pub fn splitter(mut self, splitter: impl ItemSplitter + 'static) -> Self {
-        self.splitter = Some(Box::new(splitter));
-        self.valid_pct = None;
-        self
-    }
+    loader_option_setters!();
 
     /// The folder names of [`ImageDataLoaders::from_folder`]'s split (fastai: `train`, `valid`).
     pub fn folders(self, train: &str, valid: &str) -> Self {
         self.splitter(GrandparentSplitter::new(train, valid))
-    }
-
-    /// The seed of the random split, the shuffle and the augmentations (default: a random seed,
-    /// as fastai's `seed=None`).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// The batch size (fastai: 64).
-    pub fn bs(mut self, bs: usize) -> Self {
-        self.bs = bs;
-        self
-    }
-
-    /// Sets the item transform (fastai's `item_tfms=Resize(224)`).
-    pub fn item_tfms(mut self, tfm: impl ItemTransform + 'static) -> Self {
-        self.item_tfms = vec![Arc::new(tfm)];
-        self
-    }
-
-    /// Appends an item transform, run after the others.
-    pub fn add_item_tfm(mut self, tfm: impl ItemTransform + 'static) -> Self {
-        self.item_tfms.push(Arc::new(tfm));
-        self
-    }
-
-    /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`).
-    pub fn batch_tfms(mut self, aug: AugTransforms) -> Self {
-        self.batch_tfms = Some(aug);
-        self
-    }
-
-    /// Normalises batches (fastai's `Normalize.from_stats(...)` in `batch_tfms`).
-    pub fn normalize(mut self, normalize: Normalize) -> Self {
-        self.normalize = Some(normalize);
-        self
-    }
-
-    /// Where the batches go (default: the best device this build has).
-    pub fn device(mut self, device: DeviceChoice) -> Self {
-        self.device = device;
-        self
-    }
-
-    /// Skips images that cannot be decoded instead of failing (see
-    /// [`ImageLoader::n_skipped`]).
-    pub fn skip_bad(mut self, skip_bad: bool) -> Self {
-        self.skip_bad = skip_bad;
-        self
     }
 
     /// Decodes every image once while building, so that a bad file is found (and, with
@@ -294,16 +214,7 @@ impl ImageDataLoadersBuilder {
     pub fn build(self) -> Result<ImageDataLoaders> {
         let items = match self.items {
             Items::Folder => get_image_files(&self.path)?,
-            Items::Files(files) => files
-                .into_iter()
-                .map(|f| {
-                    if f.is_absolute() || f.starts_with(&self.path) {
-                        f
-                    } else {
-                        self.path.join(f)
-                    }
-                })
-                .collect(),
+            Items::Files(files) => resolve_files(&self.path, files),
         };
         if items.is_empty() {
             return Err(Error::Invalid(format!(
@@ -316,29 +227,13 @@ impl ImageDataLoadersBuilder {
             Labels::Regex(pat) => Box::new(RegexLabeller::new(&pat)?),
             Labels::Lists(labels) => Box::new(ListLabeller::new(&items, labels)?),
         };
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
-        let splitter: Box<dyn ItemSplitter> = match self.splitter {
-            Some(s) => s,
-            None => Box::new(RandomSplitter::new(self.valid_pct.unwrap_or(0.2), seed)),
-        };
-        let device = self.device.device()?;
-        let mut loader =
-            ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?
-                .seed(seed)
-                .bs(self.bs)
-                .aug_transforms(self.batch_tfms)
-                .skip_bad(self.skip_bad);
-        for t in self.item_tfms {
-            loader = loader.add_item_tfm_arc(t);
-        }
-        if let Some(n) = self.normalize {
-            loader = loader.normalize(n);
-        }
+        let mut opts = self.opts;
+        let seed = opts.seed_or_clock();
+        let splitter = opts.take_splitter(seed);
+        let device = opts.device.device()?;
+        let loader =
+            ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?;
+        let mut loader = apply_loader_options!(loader, opts, seed);
         if self.verify {
             loader = loader.verify()?;
         }

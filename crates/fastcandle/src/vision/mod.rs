@@ -1,12 +1,18 @@
 //! fastai's vision application: [`ImageDataLoaders`] (`from_name_func`, `from_name_re`,
 //! `from_folder`, `from_lists`), [`vision_learner`] (and `cnn_learner`), `predict`, `export` and
-//! [`load_learner`].
+//! [`load_learner`]; for segmentation, [`SegmentationDataLoaders`] (`from_label_func`) and
+//! [`unet_learner`] (`predict` giving a mask, `show_results`).
 
 mod data_loaders;
 mod export;
 mod learner;
+mod options;
 pub mod prelude;
+mod segmentation;
+mod unet_learner;
 
 pub use data_loaders::{ImageDataLoaders, ImageDataLoadersBuilder};
 pub use export::{VisionPredictor, load_learner};
 pub use learner::{VisionLearner, VisionLearnerBuilder, cnn_learner, vision_learner};
+pub use segmentation::{SegmentationDataLoaders, SegmentationDataLoadersBuilder};
+pub use unet_learner::{MaskPrediction, UnetLearner, UnetLearnerBuilder, unet_learner};

@@ -1,12 +1,13 @@
 //! `use fastcandle::vision::prelude::*;` brings the vision lesson's names.
 
 pub use super::{
-    ImageDataLoaders, VisionLearner, VisionPredictor, cnn_learner, load_learner, vision_learner,
+    ImageDataLoaders, MaskPrediction, SegmentationDataLoaders, UnetLearner, VisionLearner,
+    VisionPredictor, cnn_learner, load_learner, unet_learner, vision_learner,
 };
 pub use crate::Prediction;
 pub use crate::data::vision::{
-    Normalize, RandomResizedCrop, Resize, ResizeMethod, aug_transforms, file_name, file_stem,
-    get_image_files, parent_label,
+    Codes, FileSplitter, Normalize, RandomResizedCrop, Resize, ResizeMethod, aug_transforms,
+    file_name, file_stem, get_image_files, parent_label,
 };
 pub use crate::models::{Arch, HeadConfig, Pretrained};
 pub use crate::prelude::*;

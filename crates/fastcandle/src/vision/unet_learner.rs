@@ -1,0 +1,273 @@
+//! `unet_learner`: fastai's `DynamicUnet` on a pretrainable body, trained on a
+//! [`SegmentationDataLoaders`] with cross-entropy over pixels, ready to `fine_tune`.
+
+use super::SegmentationDataLoaders;
+use crate::error::{Error, Result};
+use candle_core::{DType, Device, Tensor};
+use fastcandle_core::DataLoaders;
+use fastcandle_data::vision::{
+    Image, Normalize, TestImages, batch_images, save_mask, show_seg_results,
+};
+use fastcandle_models::{Arch, DynamicUnet, Pretrained};
+use fastcandle_train::{CrossEntropyLossFlat, Learner, Metric};
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+
+/// A [`Learner`] for segmentation that also turns a new image into a mask. It dereferences to
+/// the [`Learner`], so `fine_tune`, `fit_one_cycle`, `lr_find`, `validate`, `freeze`... apply.
+pub struct UnetLearner {
+    /// The learner.
+    pub learn: Learner,
+    dls: SegmentationDataLoaders,
+    arch: Arch,
+}
+
+/// The options of [`unet_learner`], with fastai's defaults: the data's seed, ImageNet
+/// normalisation added to the data when the body is pretrained, no metric.
+pub struct UnetLearnerBuilder<'a> {
+    dls: &'a SegmentationDataLoaders,
+    arch: Arch,
+    pretrained: Pretrained,
+    metrics: Vec<Box<dyn Metric>>,
+    seed: Option<u64>,
+    normalize: bool,
+}
+
+/// fastai's `unet_learner(dls, arch, pretrained)`: a `DynamicUnet` on `arch`'s body (its
+/// ImageNet weights loaded from `pretrained`) with one output per code, laid out for the size
+/// of the data's images, trained with `CrossEntropyLossFlat(axis=1)` and Adam. A pretrained
+/// learner starts frozen (only the decoder and the BatchNorm layers train) and its data gets
+/// ImageNet's normalisation if it has none.
+pub fn unet_learner(
+    dls: &SegmentationDataLoaders,
+    arch: Arch,
+    pretrained: Pretrained,
+) -> Result<UnetLearner> {
+    UnetLearner::builder(dls, arch)
+        .pretrained(pretrained)
+        .build()
+}
+
+/// A predicted mask: one code per pixel, row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskPrediction {
+    /// The width of the mask (the model's input width).
+    pub width: usize,
+    /// The height of the mask.
+    pub height: usize,
+    /// The code of each pixel (the arg-max of the model's outputs), row by row.
+    pub mask: Vec<u32>,
+}
+
+impl MaskPrediction {
+    /// The number of pixels of each code (`n_codes` long).
+    pub fn counts(&self, n_codes: usize) -> Vec<usize> {
+        let mut c = vec![0; n_codes];
+        for &m in &self.mask {
+            if let Some(x) = c.get_mut(m as usize) {
+                *x += 1;
+            }
+        }
+        c
+    }
+
+    /// Writes the mask as an 8-bit grey PNG of codes (as the data set's labels are).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let data = self.mask.iter().map(|&c| c.min(255) as u8).collect();
+        let img = Image::new(self.width, self.height, 1, data)?;
+        Ok(save_mask(path.as_ref(), &img, None)?)
+    }
+}
+
+impl UnetLearner {
+    /// The options of a learner on `dls` with body `arch` (not pretrained unless told).
+    pub fn builder(dls: &SegmentationDataLoaders, arch: Arch) -> UnetLearnerBuilder<'_> {
+        UnetLearnerBuilder {
+            dls,
+            arch,
+            pretrained: Pretrained::No,
+            metrics: Vec::new(),
+            seed: None,
+            normalize: true,
+        }
+    }
+
+    /// Replaces the metrics (`[foreground_acc(), dice_multi()]`, say).
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
+        self.learn.metrics = metrics.into_iter().collect();
+        self
+    }
+
+    /// The architecture of the encoder.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The data the learner trains on (with the normalisation it added, if any).
+    pub fn dls(&self) -> &SegmentationDataLoaders {
+        &self.dls
+    }
+
+    /// The code names.
+    pub fn vocab(&self) -> &[String] {
+        self.dls.vocab()
+    }
+
+    /// fastai's `learn.predict(path)`: the mask of one image, through the data's validation
+    /// transforms.
+    pub fn predict(&self, path: impl AsRef<Path>) -> Result<MaskPrediction> {
+        Ok(self
+            .predict_many(vec![path.as_ref().to_path_buf()])?
+            .remove(0))
+    }
+
+    /// [`UnetLearner::predict`] on many images, batched.
+    pub fn predict_many(&self, paths: Vec<PathBuf>) -> Result<Vec<MaskPrediction>> {
+        let loader = self.dls.loader();
+        let images = TestImages::new(
+            paths,
+            loader.item_transforms().to_vec(),
+            loader.normalization().copied(),
+            loader.batch_size(),
+            self.dls.device().clone(),
+        )?;
+        let model = self.learn.model.as_ref();
+        fastcandle_core::threads::run_in_pool(|| {
+            let mut out = Vec::with_capacity(images.len());
+            for batch in images.batches() {
+                out.extend(masks_of(&model.forward_t(&batch?.xs, false)?)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// fastai's `learn.show_results()`: writes a PNG of the first `n` validation images, each
+    /// beside its true mask and the predicted one.
+    pub fn show_results(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
+        let loader = self.dls.loader();
+        let batch = DataLoaders::valid(loader)
+            .next()
+            .ok_or_else(|| Error::Invalid("show_results: the validation set is empty".into()))??;
+        let model = self.learn.model.as_ref();
+        let preds = fastcandle_core::threads::run_in_pool(|| {
+            masks_of(&model.forward_t(&batch.xs, false)?)
+        })?;
+        let images = batch_images(&batch, loader.normalization())?;
+        let truths: Vec<Vec<u32>> = batch
+            .ys
+            .to_device(&Device::Cpu)?
+            .to_dtype(DType::U32)?
+            .flatten_from(1)?
+            .to_vec2()?;
+        let preds: Vec<Vec<u32>> = preds.into_iter().map(|p| p.mask).collect();
+        let n = n.min(images.len());
+        Ok(show_seg_results(
+            &images[..n],
+            &truths[..n],
+            &preds[..n],
+            loader.codes(),
+            path,
+        )?)
+    }
+}
+
+/// The arg-max masks of a batch of logits `[N, C, H, W]`.
+fn masks_of(logits: &Tensor) -> Result<Vec<MaskPrediction>> {
+    let (_, _, height, width) = logits.dims4()?;
+    let codes: Vec<Vec<u32>> = logits
+        .argmax(1)?
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::U32)?
+        .flatten_from(1)?
+        .to_vec2()?;
+    Ok(codes
+        .into_iter()
+        .map(|mask| MaskPrediction {
+            width,
+            height,
+            mask,
+        })
+        .collect())
+}
+
+impl Deref for UnetLearner {
+    type Target = Learner;
+    fn deref(&self) -> &Learner {
+        &self.learn
+    }
+}
+
+impl DerefMut for UnetLearner {
+    fn deref_mut(&mut self) -> &mut Learner {
+        &mut self.learn
+    }
+}
+
+impl UnetLearnerBuilder<'_> {
+    /// Where the encoder's starting weights come from (default: none, a random encoder).
+    pub fn pretrained(mut self, pretrained: Pretrained) -> Self {
+        self.pretrained = pretrained;
+        self
+    }
+
+    /// The metrics shown after each epoch.
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
+        self.metrics = metrics.into_iter().collect();
+        self
+    }
+
+    /// The seed of the decoder's initial weights (default: the data's seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Whether a pretrained learner adds ImageNet's normalisation to data that has none
+    /// (fastai's `normalize=True`).
+    pub fn normalize(mut self, normalize: bool) -> Self {
+        self.normalize = normalize;
+        self
+    }
+
+    /// Builds the model (laid out on one validation batch's size, as fastai's
+    /// `dls.one_batch()`), loads the pretrained weights, and makes the learner.
+    pub fn build(self) -> Result<UnetLearner> {
+        let loader = self.dls.loader();
+        let seed = self.seed.unwrap_or(loader.seed_value());
+        let device = self.dls.device().clone();
+        let pretrained = self.pretrained != Pretrained::No;
+        let first = DataLoaders::valid(loader)
+            .next()
+            .or_else(|| DataLoaders::train(loader, 0).next())
+            .ok_or_else(|| Error::Invalid("unet_learner: the data gives no batch".into()))??;
+        let (_, _, h, w) = first.xs[0].dims4()?;
+        let model = DynamicUnet::new(
+            self.arch,
+            self.dls.c(),
+            (h, w),
+            &self.pretrained,
+            &device,
+            seed,
+        )?;
+        let dls = if pretrained && self.normalize && loader.normalization().is_none() {
+            self.dls.with_normalize(Normalize::imagenet())
+        } else {
+            self.dls.clone()
+        };
+        let mut learn = Learner::new(
+            Box::new(model),
+            dls.loaders(),
+            Box::new(CrossEntropyLossFlat::new().axis(1)),
+        )
+        .seed(seed)
+        .metrics(self.metrics);
+        if pretrained {
+            learn.freeze();
+        }
+        Ok(UnetLearner {
+            learn,
+            dls,
+            arch: self.arch,
+        })
+    }
+}

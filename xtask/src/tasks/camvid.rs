@@ -1,0 +1,143 @@
+//! The segmentation lesson (fastai's CAMVID_TINY): `SegmentationDataLoaders.from_label_func`,
+//! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
+//! `labels/{stem}_P{suffix}`, `codes.txt`).
+
+use crate::run_dir::{default_out, recorded, write_json};
+use crate::train::TrainArgs;
+use anyhow::{Context, Result, bail};
+use fastcandle::vision::prelude::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The embedded sample: scenes of `../shared/data/fashion-scenes` (CamVid-tiny's layout).
+pub fn embedded_data() -> PathBuf {
+    crate::workspace_root().join("datasets/camvid_sample")
+}
+
+/// fastai's lesson batch size for CamVid-tiny.
+pub const DEFAULT_BS: usize = 8;
+
+/// The lesson's label function: `labels/{stem}_P{suffix}` beside `images/`.
+fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static {
+    let labels = data.join("labels");
+    move |p: &Path| {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("png");
+        labels.join(format!("{}_P.{ext}", file_stem(p)))
+    }
+}
+
+/// The architecture and weights asked for: by default ResNet34 from scratch (the lesson's
+/// architecture; no ImageNet ResNet is available offline), `--pretrained hub|none|FILE`
+/// otherwise, and for mobilenet_v2 the embedded ImageNet weights.
+pub fn arch_and_weights(args: &TrainArgs) -> Result<(Arch, Pretrained)> {
+    let arch: Arch = match &args.arch {
+        Some(a) => a.parse()?,
+        None => Arch::Resnet34,
+    };
+    let pretrained = match args.pretrained.as_deref() {
+        Some("none") => Pretrained::No,
+        Some("hub") => Pretrained::Hub,
+        Some(file) => Pretrained::File(PathBuf::from(file)),
+        None if arch == Arch::MobilenetV2 && super::pets::embedded_weights().is_file() => {
+            Pretrained::File(super::pets::embedded_weights())
+        }
+        None => Pretrained::No,
+    };
+    Ok((arch, pretrained))
+}
+
+/// Trains, and writes the run's files; returns the summary.
+pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+    if args.resume.is_some() {
+        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
+    }
+    let start = Instant::now();
+    let data = args.data.clone().unwrap_or_else(embedded_data);
+    let out = args.out.clone().unwrap_or_else(|| default_out("camvid"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let epochs = args.epochs.unwrap_or(8);
+    let bs = args.bs.unwrap_or(DEFAULT_BS);
+    let (arch, pretrained) = arch_and_weights(args)?;
+
+    let codes = Codes::from_file(data.join("codes.txt"))?;
+    let files = get_image_files(data.join("images"))?;
+    let mut builder =
+        SegmentationDataLoaders::from_label_func(&data, files, label_path(&data), codes)
+            .valid_pct(0.2)
+            .seed(args.seed)
+            .bs(bs)
+            .device(args.device()?);
+    if let Some(size) = args.size {
+        builder = builder.item_tfms(Resize::new(size));
+    }
+    let dls = builder.build()?;
+    let mut learn = UnetLearner::builder(&dls, arch)
+        .pretrained(pretrained.clone())
+        .metrics([foreground_acc().boxed(), dice_multi().boxed()])
+        .seed(args.seed)
+        .build()?;
+    learn.quiet(args.quiet);
+    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    let pretrained_text = match &pretrained {
+        Pretrained::No => "none".to_string(),
+        Pretrained::Hub => "hub".to_string(),
+        Pretrained::File(p) => p.display().to_string(),
+    };
+    if !args.quiet {
+        println!(
+            "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
+             {pretrained_text}, fine_tune({epochs}), bs {bs}, seed {}, device {}",
+            data.display(),
+            dls.train_images().len(),
+            dls.valid_images().len(),
+            dls.c(),
+            args.seed,
+            fastcandle::core::device::device_name(dls.device())
+        );
+    }
+    match args.lr {
+        Some(lr) => learn.fine_tune_with(
+            epochs,
+            &FineTuneOptions {
+                base_lr: lr,
+                ..FineTuneOptions::default()
+            },
+        )?,
+        None => learn.fine_tune(epochs)?,
+    }
+
+    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
+    learn.show_results(out.join("results.png"), 8)?;
+    fastcandle::core::tensor_io::save_safetensors(
+        &out.join("model.safetensors"),
+        &learn.model.params().state_dict(),
+        None,
+    )?;
+    let config = json!({
+        "arch": arch.name(),
+        "codes": dls.vocab(),
+        "normalize": learn.dls().normalization(),
+        "item_tfms": args.size.map(|s| format!("Resize({s})")),
+    });
+    write_json(&out.join("config.json"), &config)?;
+    let summary = json!({
+        "task": "camvid",
+        "data": data.display().to_string(),
+        "arch": arch.name(),
+        "pretrained": pretrained_text,
+        "seed": args.seed,
+        "device": fastcandle::core::device::device_name(dls.device()),
+        "epochs": epochs,
+        "bs": bs,
+        "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
+        "metrics": last,
+        "epoch_times_s": epoch_times,
+        "wall_s": start.elapsed().as_secs_f64(),
+    });
+    write_json(&out.join("summary.json"), &summary)?;
+    if !args.quiet {
+        println!("wrote {}", out.display());
+    }
+    Ok(summary)
+}
