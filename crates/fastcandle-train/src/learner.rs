@@ -392,6 +392,10 @@ impl Learner {
     }
 
     fn do_one_batch(&mut self) -> Result<()> {
+        // The last batch's outputs (and, in validation, the graph they keep) go before this
+        // batch's forward.
+        self.pred = None;
+        self.loss = None;
         let batch = self
             .batch
             .as_ref()
@@ -412,6 +416,11 @@ impl Learner {
         self.event(Event::BeforeBackward)?;
         let grads = self.loss.as_ref().expect("loss").backward()?;
         self.grads = Some(grads);
+        // The loss and the predictions keep the whole graph, every activation of the batch,
+        // alive: detached, the graph goes now rather than when the next batch replaces them,
+        // so that two batches' activations are never held at once.
+        self.loss = self.loss.as_ref().map(Tensor::detach);
+        self.pred = self.pred.as_ref().map(Tensor::detach);
         self.event(Event::AfterBackward)?;
         self.event(Event::BeforeStep)?;
         let grads = self.grads.take().expect("grads");

@@ -9,9 +9,10 @@
 //! `dW = dY · colsᵀ` and `dcols = Wᵀ · dY`, folded back onto the input. Chunks keep the columns
 //! to a few tens of megabytes. Other devices use candle's convolution.
 
+use super::gemm::{matmul, pool};
 use super::par::min_len;
 use super::storage::{cpu_f32, grad_if, with_f32};
-use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// Elements of the column buffer per chunk of the batch.
@@ -155,6 +156,20 @@ impl Geom {
         cols
     }
 
+    /// The output gradients of samples `b0..b0 + nb` gathered as `[c_out, nb * l]`.
+    fn gather_dy(&self, gs: &[f32], b0: usize, nb: usize) -> Vec<f32> {
+        let l = self.l();
+        let mut dy = vec![0f32; self.c_out * nb * l];
+        dy.par_chunks_mut(l)
+            .enumerate()
+            .with_min_len(min_len(l))
+            .for_each(|(i, dst)| {
+                let (co, b) = (i / nb, i % nb);
+                dst.copy_from_slice(&gs[((b0 + b) * self.c_out + co) * l..][..l]);
+            });
+        dy
+    }
+
     /// Folds columns `[k, nb * l]` back onto samples `b0..b0 + nb` of `dx`, adding.
     fn col2im(&self, cols: &[f32], dx: &mut [f32], b0: usize, nb: usize) {
         let (l, plane) = (self.l(), self.h * self.w);
@@ -216,26 +231,70 @@ impl CustomOp2 for Conv2d {
         let x = cpu_f32(s1, l1)?;
         let wt = cpu_f32(s2, l2)?;
         let g = self.geom;
-        let (k, l) = (g.k(), g.l());
-        let dev = Device::Cpu;
-        let w2d = Tensor::from_slice(wt, (g.c_out, k), &dev)?;
-        let mut y = vec![0f32; g.n * g.c_out * l];
+        let (k, l, co) = (g.k(), g.l(), g.c_out);
+        let len = g.n * co * l;
+        // Every cell is written below (by a product or a copy) before `set_len`.
+        let mut y: Vec<f32> = Vec::with_capacity(len);
+        let yp = SendPtr(y.as_mut_ptr());
         let chunk = g.chunk();
         for b0 in (0..g.n).step_by(chunk) {
             let nb = chunk.min(g.n - b0);
-            let cols = Tensor::from_vec(g.im2col(x, b0, nb), (k, nb * l), &dev)?;
-            // [c_out, nb * l], then scattered to [nb, c_out, l].
-            let res = w2d.matmul(&cols)?.flatten_all()?.to_vec1::<f32>()?;
-            y[b0 * g.c_out * l..(b0 + nb) * g.c_out * l]
-                .par_chunks_mut(l)
-                .enumerate()
-                .with_min_len(min_len(l))
-                .for_each(|(i, dst)| {
-                    let (b, co) = (i / g.c_out, i % g.c_out);
-                    dst.copy_from_slice(&res[co * nb * l + b * l..][..l]);
+            let cols = g.im2col(x, b0, nb);
+            let row = (nb * l) as isize;
+            if l >= DIRECT_MIN {
+                // Sample b's output [c_out, l] = W [c_out, k] · its columns [k, l] (every
+                // `nb * l`-th row of the chunk's columns), written in place.
+                for b in 0..nb {
+                    // SAFETY: `y` has room for `len` cells; sample `b0 + b` owns its
+                    // [c_out, l] block; `cols` holds [k, nb * l].
+                    unsafe {
+                        matmul(
+                            (co, l, k),
+                            yp.0.add((b0 + b) * co * l),
+                            (l as isize, 1),
+                            false,
+                            wt.as_ptr(),
+                            (k as isize, 1),
+                            cols.as_ptr().add(b * l),
+                            (row, 1),
+                            pool(),
+                        )
+                    }
+                }
+            } else {
+                // Small planes: one product for the chunk, then each row to its sample.
+                let mut prod: Vec<f32> = Vec::with_capacity(co * nb * l);
+                // SAFETY: `prod` has room for [c_out, nb * l], all written by the product.
+                unsafe {
+                    matmul(
+                        (co, nb * l, k),
+                        prod.as_mut_ptr(),
+                        (row, 1),
+                        false,
+                        wt.as_ptr(),
+                        (k as isize, 1),
+                        cols.as_ptr(),
+                        (row, 1),
+                        pool(),
+                    );
+                    prod.set_len(co * nb * l);
+                }
+                (0..co * nb).into_par_iter().with_min_len(min_len(l)).for_each(|i| {
+                    let (b, c) = (i / co, i % co);
+                    // SAFETY: rows `(b0 + b, c)` are distinct for distinct `i`.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            prod.as_ptr().add(c * nb * l + b * l),
+                            yp.get().add(((b0 + b) * co + c) * l),
+                            l,
+                        )
+                    }
                 });
+            }
         }
-        Ok((CpuStorage::F32(y), Shape::from((g.n, g.c_out, g.oh, g.ow))))
+        // SAFETY: every one of the `len` cells was written above.
+        unsafe { y.set_len(len) };
+        Ok((CpuStorage::F32(y), Shape::from((g.n, co, g.oh, g.ow))))
     }
 
     fn bwd(
@@ -252,51 +311,104 @@ impl CustomOp2 for Conv2d {
         if !need_dx && !need_dw {
             return Ok((None, None));
         }
-        let (k, l) = (g.k(), g.l());
-        let dev = Device::Cpu;
-        let w2d_t = w.reshape((g.c_out, k))?.t()?;
+        let (k, l, co) = (g.k(), g.l(), g.c_out);
         let chunk = g.chunk();
         let (dx, dw) = with_f32(x, |xs| {
-            with_f32(grad, |gs| {
-                let mut dx = if need_dx {
-                    vec![0f32; xs.len()]
-                } else {
-                    Vec::new()
-                };
-                let mut dw: Option<Tensor> = None;
-                for b0 in (0..g.n).step_by(chunk) {
-                    let nb = chunk.min(g.n - b0);
-                    // dY as [c_out, nb * l].
-                    let mut dy = vec![0f32; g.c_out * nb * l];
-                    dy.par_chunks_mut(l)
-                        .enumerate()
-                        .with_min_len(min_len(l))
-                        .for_each(|(i, dst)| {
-                            let (co, b) = (i / nb, i % nb);
-                            dst.copy_from_slice(&gs[((b0 + b) * g.c_out + co) * l..][..l]);
-                        });
-                    let dy = Tensor::from_vec(dy, (g.c_out, nb * l), &dev)?;
-                    if need_dw {
-                        let cols = Tensor::from_vec(g.im2col(xs, b0, nb), (k, nb * l), &dev)?;
-                        let dw_chunk = dy.matmul(&cols.t()?)?;
-                        dw = Some(match dw {
-                            None => dw_chunk,
-                            Some(acc) => (acc + dw_chunk)?,
-                        });
+            with_f32(w, |wt| {
+                with_f32(grad, |gs| {
+                    let mut dx = if need_dx {
+                        vec![0f32; xs.len()]
+                    } else {
+                        Vec::new()
+                    };
+                    let mut dw = if need_dw {
+                        vec![0f32; co * k]
+                    } else {
+                        Vec::new()
+                    };
+                    for b0 in (0..g.n).step_by(chunk) {
+                        let nb = chunk.min(g.n - b0);
+                        let row = (nb * l) as isize;
+                        // dY of the chunk as products read it: each sample's [c_out, l] block
+                        // where it lies (large planes), or gathered into [c_out, nb * l].
+                        let gathered = (l < DIRECT_MIN).then(|| g.gather_dy(gs, b0, nb));
+                        // (pointer, row stride) of sample b's dY [c_out, l].
+                        let dy_of = |b: usize| match &gathered {
+                            Some(d) => (d[b * l..].as_ptr(), row),
+                            None => (gs[(b0 + b) * co * l..].as_ptr(), l as isize),
+                        };
+                        let whole = gathered.is_some();
+                        let per = if whole { 1 } else { nb };
+                        let (m_n, cols_n) = if whole { (nb * l, nb * l) } else { (l, l) };
+                        if need_dw {
+                            let cols = g.im2col(xs, b0, nb);
+                            for b in 0..per {
+                                let (dy, dy_rs) = dy_of(b);
+                                // dW [c_out, k] += dY_b [c_out, l] · cols_bᵀ [l, k].
+                                // SAFETY: sizes as laid out above.
+                                unsafe {
+                                    matmul(
+                                        (co, k, m_n),
+                                        dw.as_mut_ptr(),
+                                        (k as isize, 1),
+                                        true,
+                                        dy,
+                                        (dy_rs, 1),
+                                        cols.as_ptr().add(b * l),
+                                        (1, row),
+                                        pool(),
+                                    )
+                                }
+                            }
+                        }
+                        if need_dx {
+                            let mut dcols: Vec<f32> = Vec::with_capacity(k * nb * l);
+                            for b in 0..per {
+                                let (dy, dy_rs) = dy_of(b);
+                                // dcols_b [k, l] = Wᵀ [k, c_out] · dY_b [c_out, l].
+                                // SAFETY: `dcols` has room for [k, nb * l]; every cell is
+                                // written by one of the products.
+                                unsafe {
+                                    matmul(
+                                        (k, cols_n, co),
+                                        dcols.as_mut_ptr().add(b * l),
+                                        (row, 1),
+                                        false,
+                                        wt.as_ptr(),
+                                        (1, k as isize),
+                                        dy,
+                                        (dy_rs, 1),
+                                        pool(),
+                                    )
+                                }
+                            }
+                            // SAFETY: written above.
+                            unsafe { dcols.set_len(k * nb * l) };
+                            g.col2im(&dcols, &mut dx, b0, nb);
+                        }
                     }
-                    if need_dx {
-                        let dcols = w2d_t.matmul(&dy)?.flatten_all()?.to_vec1::<f32>()?;
-                        g.col2im(&dcols, &mut dx, b0, nb);
-                    }
-                }
-                Ok((dx, dw))
+                    Ok((dx, dw))
+                })
             })
         })?;
-        let dw = match dw {
-            Some(dw) => Some(dw.reshape(w.shape())?.to_device(w.device())?),
-            None => None,
-        };
-        Ok((grad_if(need_dx, dx, x)?, dw))
+        Ok((grad_if(need_dx, dx, x)?, grad_if(need_dw, dw, w)?))
+    }
+}
+
+/// Output planes of at least this many cells are multiplied sample by sample, in place; smaller
+/// ones (deep layers) a chunk of samples at once, gathered, so that each product stays large.
+const DIRECT_MIN: usize = 256;
+
+/// A raw pointer shared by the tasks that write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the tasks sharing it write disjoint cells.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -304,7 +416,7 @@ impl CustomOp2 for Conv2d {
 mod tests {
     use super::*;
     use crate::ops::test_util::max_diff;
-    use candle_core::Var;
+    use candle_core::{Device, Var};
 
     #[test]
     fn matches_candles_convolution_with_gradients() {

@@ -8,6 +8,7 @@
 //! backward is `dX_b = Wᵀ · dY_b` and `dW = Σ_b dY_b · X_bᵀ`, each gradient computed only when
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
+use super::gemm::matmul;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
@@ -20,32 +21,6 @@ pub(crate) fn pointwise_conv2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 }
 
 struct PointwiseConv;
-
-/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]`, each matrix given by its row and column strides.
-///
-/// # Safety
-/// Every pointer must be valid for the elements its strides and sizes reach, and `dst` must not
-/// overlap `lhs` or `rhs`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
-    (dst_rs, dst_cs): (isize, isize),
-    accumulate: bool,
-    lhs: *const f32,
-    (lhs_rs, lhs_cs): (isize, isize),
-    rhs: *const f32,
-    (rhs_rs, rhs_cs): (isize, isize),
-    par: Parallelism,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        gemm::gemm(
-            m, n, k, dst, dst_cs, dst_rs, accumulate, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs,
-            1.0, 1.0, false, false, false, par,
-        )
-    }
-}
 
 /// How to share `n` samples among the pool: one sample per task when there are enough of
 /// them (each product on one thread), else every product spread over the pool.

@@ -1,7 +1,7 @@
 use super::Layer;
 use candle_core::Tensor;
 use fastcandle_core::init::Init;
-use fastcandle_core::ops::{conv2d, depthwise_conv2d};
+use fastcandle_core::ops::{add_channel_bias, conv2d, depthwise_conv2d};
 use fastcandle_core::{Error, Param, ParamBuilder, ParamKind, Result};
 
 /// The options of a [`Conv2d`], with PyTorch's defaults (stride 1, no padding, one group,
@@ -119,7 +119,7 @@ impl Conv2d {
             x.conv2d(&weight, padding, stride, 1, groups)?
         };
         match &self.bias {
-            Some(b) => Ok(y.broadcast_add(&b.reshape((1, self.c_out, 1, 1))?)?),
+            Some(b) => Ok(add_channel_bias(&y, b)?),
             None => Ok(y),
         }
     }

@@ -23,6 +23,14 @@ pub fn format_time(secs: f64) -> String {
     }
 }
 
+/// The header of the epoch table for the Recorder's value names.
+fn header(names: &[String]) -> Vec<String> {
+    let mut head = vec!["epoch".to_string()];
+    head.extend(names.iter().cloned());
+    head.push("time".into());
+    head
+}
+
 impl ProgressCallback {
     fn start_bar(&mut self, n: usize, what: &str, quiet: bool) {
         if self.silent || quiet {
@@ -38,9 +46,19 @@ impl ProgressCallback {
         self.bar = Some(bar);
     }
 
-    fn print_row(cells: &[String]) {
-        let line: Vec<String> = cells.iter().map(|c| format!("{c:<12}")).collect();
-        println!("{}", line.join("").trim_end());
+    /// One line of the epoch table: each cell left-aligned in its column, a column being 12
+    /// characters or its header's length and two more, as fastai's table keeps long metric
+    /// names apart.
+    fn row(cells: &[String], header: &[String]) -> String {
+        let line: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let width = header.get(i).map_or(12, |h| (h.len() + 2).max(12));
+                format!("{c:<width$}")
+            })
+            .collect();
+        line.join("").trim_end().to_string()
     }
 }
 
@@ -94,10 +112,7 @@ impl Callback for ProgressCallback {
             return Ok(());
         };
         if !self.header_done {
-            let mut head = vec!["epoch".to_string()];
-            head.extend(rec.names.iter().cloned());
-            head.push("time".into());
-            Self::print_row(&head);
+            println!("{}", Self::row(&header(&rec.names), &header(&rec.names)));
             self.header_done = true;
         }
         let Some(fit) = rec.last() else { return Ok(()) };
@@ -113,7 +128,7 @@ impl Callback for ProgressCallback {
             }
         }));
         cells.push(format_time(*t));
-        Self::print_row(&cells);
+        println!("{}", Self::row(&cells, &header(&rec.names)));
         Ok(())
     }
 }
@@ -125,5 +140,20 @@ mod tests {
         assert_eq!(super::format_time(4.4), "00:04");
         assert_eq!(super::format_time(127.0), "02:07");
         assert_eq!(super::format_time(3725.0), "1:02:05");
+    }
+
+    #[test]
+    fn long_metric_names_keep_their_columns_apart() {
+        let names = ["train_loss", "valid_loss", "foreground_acc", "dice_multi"].map(String::from);
+        let head = super::header(&names);
+        let top = super::ProgressCallback::row(&head, &head);
+        assert_eq!(
+            top,
+            "epoch       train_loss  valid_loss  foreground_acc  dice_multi  time"
+        );
+        let cells = ["7", "0.1", "0.2", "0.3", "0.4", "00:54"].map(String::from);
+        let line = super::ProgressCallback::row(&cells, &head);
+        assert_eq!(line.find("0.3"), top.find("foreground_acc"));
+        assert_eq!(line.find("00:54"), top.find("time"));
     }
 }
