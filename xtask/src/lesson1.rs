@@ -24,7 +24,7 @@ pub const LESSON_SIZE: usize = 160;
 /// lesson uses an ImageNet ResNet34, which is not available offline), fine-tuned for this many
 /// epochs on the 100 embedded scenes, so that it finishes in about four minutes on a 2-core
 /// CPU.
-pub const LESSON_CAMVID_EPOCHS: usize = 4;
+pub const LESSON_CAMVID_EPOCHS: usize = 8;
 
 /// The options of one lesson task on the embedded data.
 fn task_args(
@@ -98,7 +98,9 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         "\ncamvid: valid_loss {:.4}, foreground_acc {:.4}, dice_multi {:.4} (fastai's published \
          figure, pretrained ResNet34 on CamVid-tiny: valid_loss 0.727), {:.1} s in all\n",
         camvid["metrics"]["valid_loss"].as_f64().unwrap_or(f64::NAN),
-        camvid["metrics"]["foreground_acc"].as_f64().unwrap_or(f64::NAN),
+        camvid["metrics"]["foreground_acc"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
         camvid["metrics"]["dice_multi"].as_f64().unwrap_or(f64::NAN),
         camvid["wall_s"].as_f64().unwrap_or(f64::NAN)
     );

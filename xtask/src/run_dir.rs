@@ -41,6 +41,15 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Writes `summary.json` into `out` and says so unless `quiet`; gives the summary back.
+pub fn finish(out: &Path, summary: serde_json::Value, quiet: bool) -> Result<serde_json::Value> {
+    write_json(&out.join("summary.json"), &summary)?;
+    if !quiet {
+        println!("wrote {}", out.display());
+    }
+    Ok(summary)
+}
+
 /// The last epoch's metrics by name, and every epoch's seconds (all fits), from the Recorder.
 pub fn recorded(
     rec: &fastcandle::train::callback::Recorder,

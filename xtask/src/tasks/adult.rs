@@ -1,6 +1,6 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
-use crate::run_dir::{default_out, recorded, test_scores, write_json};
+use crate::run_dir::{default_out, finish, recorded, test_scores};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result};
 use fastcandle::tabular::prelude::*;
@@ -118,9 +118,5 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    write_json(&out.join("summary.json"), &summary)?;
-    if !args.quiet {
-        println!("wrote {}", out.display());
-    }
-    Ok(summary)
+    finish(&out, summary, args.quiet)
 }

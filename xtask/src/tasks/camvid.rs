@@ -2,7 +2,8 @@
 //! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
-use crate::run_dir::{default_out, recorded, write_json};
+use super::vision_common::{arch_and_weights, fine_tune, pretrained_text};
+use crate::run_dir::{default_out, finish, recorded, write_json};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
@@ -27,26 +28,6 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
     }
 }
 
-/// The architecture and weights asked for: by default ResNet34 from scratch (the lesson's
-/// architecture; no ImageNet ResNet is available offline), `--pretrained hub|none|FILE`
-/// otherwise, and for mobilenet_v2 the embedded ImageNet weights.
-pub fn arch_and_weights(args: &TrainArgs) -> Result<(Arch, Pretrained)> {
-    let arch: Arch = match &args.arch {
-        Some(a) => a.parse()?,
-        None => Arch::Resnet34,
-    };
-    let pretrained = match args.pretrained.as_deref() {
-        Some("none") => Pretrained::No,
-        Some("hub") => Pretrained::Hub,
-        Some(file) => Pretrained::File(PathBuf::from(file)),
-        None if arch == Arch::MobilenetV2 && super::pets::embedded_weights().is_file() => {
-            Pretrained::File(super::pets::embedded_weights())
-        }
-        None => Pretrained::No,
-    };
-    Ok((arch, pretrained))
-}
-
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     if args.resume.is_some() {
@@ -58,7 +39,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
-    let (arch, pretrained) = arch_and_weights(args)?;
+    let (arch, pretrained) = arch_and_weights(args, Arch::Resnet34, Pretrained::No)?;
 
     let codes = Codes::from_file(data.join("codes.txt"))?;
     let files = get_image_files(data.join("images"))?;
@@ -79,11 +60,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    let pretrained_text = match &pretrained {
-        Pretrained::No => "none".to_string(),
-        Pretrained::Hub => "hub".to_string(),
-        Pretrained::File(p) => p.display().to_string(),
-    };
+    let pretrained_text = pretrained_text(&pretrained);
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
@@ -96,16 +73,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             fastcandle::core::device::device_name(dls.device())
         );
     }
-    match args.lr {
-        Some(lr) => learn.fine_tune_with(
-            epochs,
-            &FineTuneOptions {
-                base_lr: lr,
-                ..FineTuneOptions::default()
-            },
-        )?,
-        None => learn.fine_tune(epochs)?,
-    }
+    fine_tune(&mut learn, epochs, args.lr)?;
 
     let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
     learn.show_results(out.join("results.png"), 8)?;
@@ -135,9 +103,5 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    write_json(&out.join("summary.json"), &summary)?;
-    if !args.quiet {
-        println!("wrote {}", out.display());
-    }
-    Ok(summary)
+    finish(&out, summary, args.quiet)
 }

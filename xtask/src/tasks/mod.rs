@@ -3,3 +3,4 @@
 pub mod adult;
 pub mod camvid;
 pub mod pets;
+pub mod vision_common;

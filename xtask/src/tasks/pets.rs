@@ -1,7 +1,8 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use crate::run_dir::{default_out, recorded, test_scores, write_json};
+use super::vision_common::{arch_and_weights, fine_tune, pretrained_text};
+use crate::run_dir::{default_out, finish, recorded, test_scores};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
@@ -26,26 +27,6 @@ pub fn is_cat(name: &str) -> bool {
 
 /// The image size of the embedded lesson (fastai's is 224).
 pub const DEFAULT_SIZE: usize = 224;
-
-/// The architecture and weights asked for: by default the embedded pretrained MobileNetV2
-/// (offline); `--pretrained hub|none|FILE` otherwise.
-fn arch_and_weights(args: &TrainArgs) -> Result<(Arch, Pretrained)> {
-    let arch: Arch = match &args.arch {
-        Some(a) => a.parse()?,
-        None => Arch::MobilenetV2,
-    };
-    let pretrained = match args.pretrained.as_deref() {
-        Some("none") => Pretrained::No,
-        Some("hub") => Pretrained::Hub,
-        Some(file) => Pretrained::File(PathBuf::from(file)),
-        None if arch == Arch::MobilenetV2 && embedded_weights().is_file() => {
-            Pretrained::File(embedded_weights())
-        }
-        None if arch == Arch::MobilenetV2 => Pretrained::No,
-        None => Pretrained::Hub,
-    };
-    Ok((arch, pretrained))
-}
 
 /// The images of `folder` (kept when their name starts with one of `only`, if given).
 fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
@@ -74,7 +55,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let epochs = args.epochs.unwrap_or(1);
     let size = args.size.unwrap_or(DEFAULT_SIZE);
-    let (arch, pretrained) = arch_and_weights(args)?;
+    let (arch, pretrained) = arch_and_weights(args, Arch::MobilenetV2, Pretrained::Hub)?;
 
     let files = images(&data, &args.only)?;
     let dls = ImageDataLoaders::from_name_func(&data, files, is_cat)
@@ -91,11 +72,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    let pretrained_text = match &pretrained {
-        Pretrained::No => "none".to_string(),
-        Pretrained::Hub => "hub".to_string(),
-        Pretrained::File(p) => p.display().to_string(),
-    };
+    let pretrained_text = pretrained_text(&pretrained);
     if !args.quiet {
         println!(
             "pets: {} ({} train / {} valid images, classes {:?}), {arch} pretrained {pretrained_text}, \
@@ -109,16 +86,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             fastcandle::core::device::device_name(dls.device())
         );
     }
-    match args.lr {
-        Some(lr) => learn.fine_tune_with(
-            epochs,
-            &FineTuneOptions {
-                base_lr: lr,
-                ..FineTuneOptions::default()
-            },
-        )?,
-        None => learn.fine_tune(epochs)?,
-    }
+    fine_tune(&mut learn, epochs, args.lr)?;
 
     let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
     let test = match &args.test {
@@ -165,9 +133,5 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    write_json(&out.join("summary.json"), &summary)?;
-    if !args.quiet {
-        println!("wrote {}", out.display());
-    }
-    Ok(summary)
+    finish(&out, summary, args.quiet)
 }

@@ -100,8 +100,8 @@ mod tests {
     fn matches_the_broadcast_form_with_gradients() {
         let dev = Device::Cpu;
         for dims in [vec![3usize, 4, 5, 6], vec![5, 4], vec![1, 4, 1, 1]] {
-            let x = Var::from_tensor(&Tensor::randn(0f32, 1., dims.as_slice(), &dev).unwrap())
-                .unwrap();
+            let x =
+                Var::from_tensor(&Tensor::randn(0f32, 1., dims.as_slice(), &dev).unwrap()).unwrap();
             let b = Var::from_tensor(&Tensor::randn(0f32, 1., 4, &dev).unwrap()).unwrap();
             let mut shape = vec![1usize; dims.len()];
             shape[1] = 4;
@@ -124,7 +124,12 @@ mod tests {
         let dev = Device::Cpu;
         let x = Var::from_tensor(&Tensor::ones((2, 3, 2, 2), DType::F32, &dev).unwrap()).unwrap();
         let b = Tensor::ones(3, DType::F32, &dev).unwrap();
-        let g = add_channel_bias(&x, &b).unwrap().sum_all().unwrap().backward().unwrap();
+        let g = add_channel_bias(&x, &b)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         assert!(g.get(&b).is_none());
         assert!(g.get(&x).is_some());
         let e = add_channel_bias(&x, &Tensor::ones(4, DType::F32, &dev).unwrap())

@@ -279,17 +279,20 @@ impl CustomOp2 for Conv2d {
                     );
                     prod.set_len(co * nb * l);
                 }
-                (0..co * nb).into_par_iter().with_min_len(min_len(l)).for_each(|i| {
-                    let (b, c) = (i / co, i % co);
-                    // SAFETY: rows `(b0 + b, c)` are distinct for distinct `i`.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            prod.as_ptr().add(c * nb * l + b * l),
-                            yp.get().add(((b0 + b) * co + c) * l),
-                            l,
-                        )
-                    }
-                });
+                (0..co * nb)
+                    .into_par_iter()
+                    .with_min_len(min_len(l))
+                    .for_each(|i| {
+                        let (b, c) = (i / co, i % co);
+                        // SAFETY: rows `(b0 + b, c)` are distinct for distinct `i`.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                prod.as_ptr().add(c * nb * l + b * l),
+                                yp.get().add(((b0 + b) * co + c) * l),
+                                l,
+                            )
+                        }
+                    });
             }
         }
         // SAFETY: every one of the `len` cells was written above.

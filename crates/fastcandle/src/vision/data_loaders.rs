@@ -1,15 +1,15 @@
 //! `ImageDataLoaders`: image files labelled, split, transformed and batched, with fastai's
 //! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`).
 
-use super::options::{LoaderOptions, apply_loader_options, loader_option_setters, resolve_files};
+use super::options::{
+    LoaderOptions, apply_loader_options, dls_accessors, loader_option_setters, resolve_files,
+};
 use crate::error::{Error, Result};
-use fastcandle_core::DataLoaders;
 use fastcandle_data::vision::{
     GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, Normalize, RegexLabeller,
     TestImages, file_name, get_image_files, label_func, parent_label,
 };
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Where the items come from.
 enum Items {
@@ -128,35 +128,7 @@ impl ImageDataLoaders {
         ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Lists(labels))
     }
 
-    /// The loaders underneath.
-    pub fn loader(&self) -> &ImageLoader {
-        &self.loader
-    }
-
-    /// The loaders as the training layer takes them.
-    pub fn loaders(&self) -> Arc<dyn DataLoaders> {
-        Arc::new(self.loader.clone())
-    }
-
-    /// The device the batches go to.
-    pub fn device(&self) -> &candle_core::Device {
-        DataLoaders::device(&self.loader)
-    }
-
-    /// The data set's folder.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The class names, sorted (fastai's `dls.vocab`).
-    pub fn vocab(&self) -> &[String] {
-        self.loader.classes()
-    }
-
-    /// The number of classes (fastai's `dls.c`).
-    pub fn c(&self) -> usize {
-        self.vocab().len()
-    }
+    dls_accessors!(ImageLoader);
 
     /// New images batched as the validation set (fastai's `dls.test_dl`).
     pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {

@@ -2,6 +2,7 @@
 //! [`ImageDataLoaders`], ready to `fine_tune`.
 
 use super::ImageDataLoaders;
+use super::learner_options::{LearnerOptions, learner_option_setters};
 use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use candle_core::{DType, Device};
@@ -29,11 +30,8 @@ pub struct VisionLearner {
 pub struct VisionLearnerBuilder<'a> {
     dls: &'a ImageDataLoaders,
     arch: Arch,
-    pretrained: Pretrained,
     head: HeadConfig,
-    metrics: Vec<Box<dyn Metric>>,
-    seed: Option<u64>,
-    normalize: bool,
+    opts: LearnerOptions,
 }
 
 /// fastai's `vision_learner(dls, arch, pretrained)`: `arch`'s body (its ImageNet weights loaded
@@ -65,11 +63,8 @@ impl VisionLearner {
         VisionLearnerBuilder {
             dls,
             arch,
-            pretrained: Pretrained::No,
             head: HeadConfig::default(),
-            metrics: Vec::new(),
-            seed: None,
-            normalize: true,
+            opts: LearnerOptions::default(),
         }
     }
 
@@ -123,11 +118,7 @@ impl DerefMut for VisionLearner {
 }
 
 impl VisionLearnerBuilder<'_> {
-    /// Where the body's starting weights come from (default: none, a random body).
-    pub fn pretrained(mut self, pretrained: Pretrained) -> Self {
-        self.pretrained = pretrained;
-        self
-    }
+    learner_option_setters!();
 
     /// The head's options (fastai's `lin_ftrs`, `ps`, `concat_pool`).
     pub fn head(mut self, head: HeadConfig) -> Self {
@@ -135,54 +126,27 @@ impl VisionLearnerBuilder<'_> {
         self
     }
 
-    /// The metrics shown after each epoch.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.metrics = metrics.into_iter().collect();
-        self
-    }
-
-    /// The seed of the head's initial weights and of dropout (default: the data's seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// Whether a pretrained learner adds ImageNet's normalisation to data that has none
-    /// (fastai's `normalize=True`).
-    pub fn normalize(mut self, normalize: bool) -> Self {
-        self.normalize = normalize;
-        self
-    }
-
     /// Builds the model (loading the pretrained weights) and the learner.
     pub fn build(self) -> Result<VisionLearner> {
-        let n_out = self.dls.c();
-        let seed = self.seed.unwrap_or(self.dls.loader().seed_value());
+        let seed = self.opts.seed.unwrap_or(self.dls.loader().seed_value());
         let device = self.dls.loader().device().clone();
-        let pretrained = self.pretrained != Pretrained::No;
         let model = VisionModel::with_head(
             self.arch,
-            n_out,
+            self.dls.c(),
             &self.head,
-            &self.pretrained,
+            &self.opts.pretrained,
             &device,
             seed,
         )?;
-        let dls = if pretrained && self.normalize && self.dls.normalization().is_none() {
+        let dls = if self.opts.adds_normalize(self.dls.normalization().is_some()) {
             self.dls.with_normalize(Normalize::imagenet())
         } else {
             self.dls.clone()
         };
-        let mut learn = Learner::new(
-            Box::new(model),
-            dls.loaders(),
-            Box::new(CrossEntropyLossFlat::default()),
-        )
-        .seed(seed)
-        .metrics(self.metrics);
-        if pretrained {
-            learn.freeze();
-        }
+        let loss = Box::new(CrossEntropyLossFlat::default());
+        let learn = self
+            .opts
+            .learner(Box::new(model), dls.loaders(), loss, seed);
         Ok(VisionLearner {
             learn,
             dls,

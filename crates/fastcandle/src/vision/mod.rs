@@ -6,6 +6,7 @@
 mod data_loaders;
 mod export;
 mod learner;
+mod learner_options;
 mod options;
 pub mod prelude;
 mod segmentation;

@@ -172,3 +172,41 @@ macro_rules! apply_loader_options {
 }
 
 pub(crate) use apply_loader_options;
+
+/// The accessors both `DataLoaders` of the application share, over a `loader` and a `path`
+/// field (`$loader` is the loader's type).
+macro_rules! dls_accessors {
+    ($loader:ty) => {
+        /// The loaders underneath.
+        pub fn loader(&self) -> &$loader {
+            &self.loader
+        }
+
+        /// The loaders as the training layer takes them.
+        pub fn loaders(&self) -> std::sync::Arc<dyn fastcandle_core::DataLoaders> {
+            std::sync::Arc::new(self.loader.clone())
+        }
+
+        /// The device the batches go to.
+        pub fn device(&self) -> &candle_core::Device {
+            fastcandle_core::DataLoaders::device(&self.loader)
+        }
+
+        /// The data set's folder.
+        pub fn path(&self) -> &std::path::Path {
+            &self.path
+        }
+
+        /// The class (or code) names, in code order (fastai's `dls.vocab`).
+        pub fn vocab(&self) -> &[String] {
+            self.loader.classes()
+        }
+
+        /// The number of classes or codes (fastai's `dls.c`): the model's outputs.
+        pub fn c(&self) -> usize {
+            self.vocab().len()
+        }
+    };
+}
+
+pub(crate) use dls_accessors;

@@ -1,12 +1,12 @@
 //! `SegmentationDataLoaders`: images and their masks of class codes, split, transformed
 //! together and batched (fastai's `SegmentationDataLoaders.from_label_func`).
 
-use super::options::{LoaderOptions, apply_loader_options, loader_option_setters, resolve_files};
+use super::options::{
+    LoaderOptions, apply_loader_options, dls_accessors, loader_option_setters, resolve_files,
+};
 use crate::error::{Error, Result};
-use fastcandle_core::DataLoaders;
 use fastcandle_data::vision::{Codes, Normalize, SegmentationLoader};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A function from an image's path to its mask's path.
 type LabelFunc = Box<dyn Fn(&Path) -> PathBuf + Send + Sync>;
@@ -66,35 +66,7 @@ impl SegmentationDataLoaders {
         }
     }
 
-    /// The loaders underneath.
-    pub fn loader(&self) -> &SegmentationLoader {
-        &self.loader
-    }
-
-    /// The loaders as the training layer takes them.
-    pub fn loaders(&self) -> Arc<dyn DataLoaders> {
-        Arc::new(self.loader.clone())
-    }
-
-    /// The device the batches go to.
-    pub fn device(&self) -> &candle_core::Device {
-        DataLoaders::device(&self.loader)
-    }
-
-    /// The data set's folder.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The code names, in code order (fastai's `dls.vocab`).
-    pub fn vocab(&self) -> &[String] {
-        self.loader.classes()
-    }
-
-    /// The number of codes (fastai's `dls.c`): the U-Net's outputs.
-    pub fn c(&self) -> usize {
-        self.vocab().len()
-    }
+    dls_accessors!(SegmentationLoader);
 
     /// Writes the first `n` training images of a batch beside their masks, as a PNG (fastai's
     /// `dls.show_batch`).

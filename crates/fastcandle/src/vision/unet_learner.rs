@@ -2,6 +2,7 @@
 //! [`SegmentationDataLoaders`] with cross-entropy over pixels, ready to `fine_tune`.
 
 use super::SegmentationDataLoaders;
+use super::learner_options::{LearnerOptions, learner_option_setters};
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::DataLoaders;
@@ -27,10 +28,7 @@ pub struct UnetLearner {
 pub struct UnetLearnerBuilder<'a> {
     dls: &'a SegmentationDataLoaders,
     arch: Arch,
-    pretrained: Pretrained,
-    metrics: Vec<Box<dyn Metric>>,
-    seed: Option<u64>,
-    normalize: bool,
+    opts: LearnerOptions,
 }
 
 /// fastai's `unet_learner(dls, arch, pretrained)`: a `DynamicUnet` on `arch`'s body (its
@@ -85,10 +83,7 @@ impl UnetLearner {
         UnetLearnerBuilder {
             dls,
             arch,
-            pretrained: Pretrained::No,
-            metrics: Vec::new(),
-            seed: None,
-            normalize: true,
+            opts: LearnerOptions::default(),
         }
     }
 
@@ -204,38 +199,14 @@ impl DerefMut for UnetLearner {
 }
 
 impl UnetLearnerBuilder<'_> {
-    /// Where the encoder's starting weights come from (default: none, a random encoder).
-    pub fn pretrained(mut self, pretrained: Pretrained) -> Self {
-        self.pretrained = pretrained;
-        self
-    }
-
-    /// The metrics shown after each epoch.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.metrics = metrics.into_iter().collect();
-        self
-    }
-
-    /// The seed of the decoder's initial weights (default: the data's seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// Whether a pretrained learner adds ImageNet's normalisation to data that has none
-    /// (fastai's `normalize=True`).
-    pub fn normalize(mut self, normalize: bool) -> Self {
-        self.normalize = normalize;
-        self
-    }
+    learner_option_setters!();
 
     /// Builds the model (laid out on one validation batch's size, as fastai's
     /// `dls.one_batch()`), loads the pretrained weights, and makes the learner.
     pub fn build(self) -> Result<UnetLearner> {
         let loader = self.dls.loader();
-        let seed = self.seed.unwrap_or(loader.seed_value());
+        let seed = self.opts.seed.unwrap_or(loader.seed_value());
         let device = self.dls.device().clone();
-        let pretrained = self.pretrained != Pretrained::No;
         let first = DataLoaders::valid(loader)
             .next()
             .or_else(|| DataLoaders::train(loader, 0).next())
@@ -245,25 +216,19 @@ impl UnetLearnerBuilder<'_> {
             self.arch,
             self.dls.c(),
             (h, w),
-            &self.pretrained,
+            &self.opts.pretrained,
             &device,
             seed,
         )?;
-        let dls = if pretrained && self.normalize && loader.normalization().is_none() {
+        let dls = if self.opts.adds_normalize(loader.normalization().is_some()) {
             self.dls.with_normalize(Normalize::imagenet())
         } else {
             self.dls.clone()
         };
-        let mut learn = Learner::new(
-            Box::new(model),
-            dls.loaders(),
-            Box::new(CrossEntropyLossFlat::new().axis(1)),
-        )
-        .seed(seed)
-        .metrics(self.metrics);
-        if pretrained {
-            learn.freeze();
-        }
+        let loss = Box::new(CrossEntropyLossFlat::new().axis(1));
+        let learn = self
+            .opts
+            .learner(Box::new(model), dls.loaders(), loss, seed);
         Ok(UnetLearner {
             learn,
             dls,

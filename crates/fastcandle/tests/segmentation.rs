@@ -1,0 +1,148 @@
+//! The segmentation application end to end on a tiny set written by the test: factories,
+//! `unet_learner`, training, `predict`, `show_results`, and errors for bad masks.
+
+use fastcandle::vision::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// The three codes: 0 is Void (background), 1 and 2 are squares of two colours.
+fn codes() -> Codes {
+    Codes::new(vec!["Void".into(), "red".into(), "blue".into()])
+}
+
+/// Writes `n` 32x32 scenes: a grey noisy background with a red (code 1) or blue (code 2)
+/// square; the mask holds each pixel's code.
+fn scenes(dir: &Path, n: u32) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    std::fs::create_dir_all(dir.join("labels")).unwrap();
+    (0..n)
+        .map(|i| {
+            let code = 1 + (i % 2) as u8;
+            let (x0, y0) = (2 + (i % 5) * 3, 3 + (i % 4) * 3);
+            let inside = |x: u32, y: u32| (x0..x0 + 16).contains(&x) && (y0..y0 + 16).contains(&y);
+            let img = image::RgbImage::from_fn(32, 32, |x, y| {
+                if inside(x, y) {
+                    if code == 1 {
+                        image::Rgb([220, 30, 30])
+                    } else {
+                        image::Rgb([30, 30, 220])
+                    }
+                } else {
+                    let v = 100 + ((x * 7 + y * 13 + i * 5) % 40) as u8;
+                    image::Rgb([v, v, v])
+                }
+            });
+            let mask = image::GrayImage::from_fn(32, 32, |x, y| {
+                image::Luma([if inside(x, y) { code } else { 0 }])
+            });
+            let p = dir.join(format!("images/scene_{i}.png"));
+            img.save(&p).unwrap();
+            mask.save(dir.join(format!("labels/scene_{i}_P.png")))
+                .unwrap();
+            p
+        })
+        .collect()
+}
+
+fn label_func(dir: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static {
+    let labels = dir.join("labels");
+    move |p: &Path| labels.join(format!("{}_P.png", file_stem(p)))
+}
+
+#[test]
+fn a_unet_learns_the_squares_predicts_masks_and_shows_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = scenes(dir.path(), 12);
+    let dls = SegmentationDataLoaders::from_label_func(
+        dir.path(),
+        files,
+        label_func(dir.path()),
+        codes(),
+    )
+    .bs(4)
+    .valid_pct(0.25)
+    .seed(3)
+    .device(DeviceChoice::Cpu)
+    .build()
+    .unwrap();
+    assert_eq!(dls.c(), 3);
+    assert_eq!((dls.train_images().len(), dls.valid_images().len()), (9, 3));
+    let mut learn = UnetLearner::builder(&dls, Arch::Resnet18)
+        .metrics([pixel_accuracy().boxed()])
+        .seed(0)
+        .build()
+        .unwrap();
+    learn.quiet(true);
+    // From scratch: not frozen, no normalisation added (as fastai's unet_learner).
+    assert!(learn.dls().normalization().is_none());
+    assert_eq!(learn.model.params().n_groups(), 3);
+    let before = learn.validate(None).unwrap();
+    learn.fit_one_cycle(10, Some(1e-2)).unwrap();
+    let after = learn.validate(None).unwrap();
+    assert!(
+        after[0].1 < 0.5 * before[0].1,
+        "valid loss {} -> {}",
+        before[0].1,
+        after[0].1
+    );
+    // A quarter of the pixels are squares: the accuracy must beat always predicting the
+    // background (0.75).
+    assert!(after[1].1 > 0.9, "pixel accuracy {}", after[1].1);
+
+    let img = dir.path().join("images/scene_1.png");
+    let mask = learn.predict(&img).unwrap();
+    assert_eq!((mask.width, mask.height, mask.mask.len()), (32, 32, 1024));
+    assert!(mask.mask.iter().all(|&c| c < 3));
+    let out = dir.path().join("pred.png");
+    mask.save(&out).unwrap();
+    let back = image::open(&out).unwrap().to_luma8();
+    assert_eq!(back.get_pixel(5, 5).0[0] as u32, mask.mask[5 * 32 + 5]);
+
+    let shown = dir.path().join("results.png");
+    learn.show_results(&shown, 3).unwrap();
+    let pic = image::open(&shown).unwrap();
+    // Three panels (image, truth, prediction) per cell.
+    assert!(pic.width() >= 3 * 32, "{}", pic.width());
+}
+
+#[test]
+fn bad_masks_are_errors_naming_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = scenes(dir.path(), 4);
+    std::fs::remove_file(dir.path().join("labels/scene_2_P.png")).unwrap();
+    let e = SegmentationDataLoaders::from_label_func(
+        dir.path(),
+        files.clone(),
+        label_func(dir.path()),
+        codes(),
+    )
+    .bs(2)
+    .seed(0)
+    .device(DeviceChoice::Cpu)
+    .build()
+    .err()
+    .expect("a missing mask is an error")
+    .to_string();
+    assert!(e.contains("scene_2_P.png"), "{e}");
+    // Codes beyond the names: two codes only, but the masks hold code 2.
+    let files = scenes(dir.path(), 4);
+    let two = Codes::new(vec!["Void".into(), "red".into()]);
+    let dls =
+        SegmentationDataLoaders::from_label_func(dir.path(), files, label_func(dir.path()), two)
+            .bs(4)
+            .valid_pct(0.0)
+            .seed(0)
+            .device(DeviceChoice::Cpu)
+            .build();
+    let e = match dls {
+        Err(e) => e.to_string(),
+        Ok(dls) => {
+            let mut it = fastcandle::core::DataLoaders::train(dls.loader(), 0);
+            it.next()
+                .unwrap()
+                .err()
+                .expect("code 2 of 2 is an error")
+                .to_string()
+        }
+    };
+    assert!(e.contains("scene_") && e.contains('2'), "{e}");
+}
