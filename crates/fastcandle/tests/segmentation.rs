@@ -137,11 +137,10 @@ fn bad_masks_are_errors_naming_the_files() {
         Err(e) => e.to_string(),
         Ok(dls) => {
             let mut it = fastcandle::core::DataLoaders::train(dls.loader(), 0);
-            it.next()
-                .unwrap()
-                .err()
-                .expect("code 2 of 2 is an error")
-                .to_string()
+            match it.next().unwrap() {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("code 2 of 2 codes is an error"),
+            }
         }
     };
     assert!(e.contains("scene_") && e.contains('2'), "{e}");
