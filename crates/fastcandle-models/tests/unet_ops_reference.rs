@@ -10,15 +10,9 @@ use candle_core::{Device, Tensor, Var};
 use fastcandle_core::ops;
 use serde_json::Value;
 
-const TOL: f32 = 1e-4;
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
+mod common;
+use common::dims;
+use common::ops::{close_f32 as close, floats_f32 as floats};
 
 /// A case's stored values `key` (`x` or `up`), or, for the larger cases, the values rebuilt from
 /// the formula `{key}_fill` = `[a, b, scale]`: element `i` is `sin(a * i + b) * scale`, computed in
@@ -32,27 +26,6 @@ fn values(c: &Value, key: &str, len: usize) -> Vec<f32> {
     (0..len)
         .map(|i| ((a * i as f64 + b).sin() * scale) as f32)
         .collect()
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
-}
-
-/// The largest error, after checking every value is within `TOL * (1 + |want|)`.
-fn close(what: &str, got: &Tensor, want: &[f32]) -> f32 {
-    let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let mut worst = 0f32;
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let err = (g - w).abs();
-        assert!(err <= TOL * (1.0 + w.abs()), "{what}[{i}]: {g} vs {w}");
-        worst = worst.max(err);
-    }
-    worst
 }
 
 fn reference() -> Value {

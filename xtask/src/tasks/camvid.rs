@@ -2,14 +2,13 @@
 //! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
-use super::vision_common::{arch_and_weights, fine_tune, pretrained_text};
-use crate::run_dir::{default_out, finish, recorded, write_json};
+use super::vision_common::{arch_and_weights, fine_tune, pretrained_text, start_run};
+use crate::run_dir::{finish, recorded, write_json};
 use crate::train::TrainArgs;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// The embedded sample: scenes of `../shared/data/fashion-scenes` (CamVid-tiny's layout).
 pub fn embedded_data() -> PathBuf {
@@ -30,13 +29,7 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
-    if args.resume.is_some() {
-        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
-    }
-    let start = Instant::now();
-    let data = args.data.clone().unwrap_or_else(embedded_data);
-    let out = args.out.clone().unwrap_or_else(|| default_out("camvid"));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let (start, data, out) = start_run(args, "camvid", embedded_data())?;
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
     let (arch, pretrained) = arch_and_weights(args, Arch::Resnet34, Pretrained::No)?;

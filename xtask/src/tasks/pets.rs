@@ -1,14 +1,13 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use super::vision_common::{arch_and_weights, fine_tune, pretrained_text};
-use crate::run_dir::{default_out, finish, recorded, test_scores};
+use super::vision_common::{arch_and_weights, fine_tune, pretrained_text, start_run};
+use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::TrainArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// The embedded sample: cat and dog silhouettes named like Oxford-IIIT Pets.
 pub fn embedded_data() -> PathBuf {
@@ -46,13 +45,7 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
-    if args.resume.is_some() {
-        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
-    }
-    let start = Instant::now();
-    let data = args.data.clone().unwrap_or_else(embedded_data);
-    let out = args.out.clone().unwrap_or_else(|| default_out("pets"));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let (start, data, out) = start_run(args, "pets", embedded_data())?;
     let epochs = args.epochs.unwrap_or(1);
     let size = args.size.unwrap_or(DEFAULT_SIZE);
     let (arch, pretrained) = arch_and_weights(args, Arch::MobilenetV2, Pretrained::Hub)?;

@@ -2,9 +2,31 @@
 //! `fine_tune` call.
 
 use crate::train::TrainArgs;
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
 use std::path::PathBuf;
+use std::time::Instant;
+
+/// The start of a `fine_tune` run of `task`: its start time, its data (`--data`, else
+/// `embedded`) and its output folder (`--out`, else `runs/<task>/<timestamp>`), created.
+/// `--resume` is refused: `fine_tune` restarts its phases.
+pub fn start_run(
+    args: &TrainArgs,
+    task: &str,
+    embedded: PathBuf,
+) -> Result<(Instant, PathBuf, PathBuf)> {
+    if args.resume.is_some() {
+        bail!("--resume applies to fit_one_cycle runs (adult); fine_tune restarts its phases");
+    }
+    let start = Instant::now();
+    let data = args.data.clone().unwrap_or(embedded);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::run_dir::default_out(task));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    Ok((start, data, out))
+}
 
 /// `--arch` (default `default_arch`) and `--pretrained hub|none|FILE`; without `--pretrained`,
 /// MobileNetV2 takes the embedded ImageNet weights when present, other architectures

@@ -3,6 +3,8 @@
 //! script's summaries within 1e-4 relative.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use candle_core::{Device, Tensor};
 use fastcandle_core::ParamStore;
 use serde_json::Value;

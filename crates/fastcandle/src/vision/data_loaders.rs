@@ -6,8 +6,8 @@ use super::options::{
 };
 use crate::error::{Error, Result};
 use fastcandle_data::vision::{
-    GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, Normalize, RegexLabeller,
-    TestImages, file_name, get_image_files, label_func, parent_label,
+    GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, RegexLabeller, TestImages,
+    file_name, get_image_files, label_func, parent_label,
 };
 use std::path::{Path, PathBuf};
 
@@ -133,20 +133,6 @@ impl ImageDataLoaders {
     /// New images batched as the validation set (fastai's `dls.test_dl`).
     pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
         Ok(self.loader.test_dl(paths)?)
-    }
-
-    /// Writes a grid of the first `n` training images of a batch, with their labels, as a PNG
-    /// (fastai's `dls.show_batch`).
-    pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
-        Ok(self.loader.show_batch(path, n)?)
-    }
-
-    /// The same loaders with `normalize` applied to their batches.
-    pub(crate) fn with_normalize(&self, normalize: Normalize) -> Self {
-        Self {
-            loader: self.loader.clone().normalize(normalize),
-            path: self.path.clone(),
-        }
     }
 }
 

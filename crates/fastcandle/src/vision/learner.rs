@@ -2,15 +2,14 @@
 //! [`ImageDataLoaders`], ready to `fine_tune`.
 
 use super::ImageDataLoaders;
-use super::learner_options::{LearnerOptions, learner_option_setters};
+use super::learner_options::{LearnerOptions, learner_accessors, learner_option_setters};
 use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use candle_core::{DType, Device};
 use fastcandle_core::{DataLoaders, Model};
 use fastcandle_data::vision::{ItemTfmConfig, ItemTransform, Normalize, TestImages};
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
-use fastcandle_train::{CrossEntropyLossFlat, Learner, Metric};
-use std::ops::{Deref, DerefMut};
+use fastcandle_train::{CrossEntropyLossFlat, Learner};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,27 +67,6 @@ impl VisionLearner {
         }
     }
 
-    /// Replaces the metrics (`[error_rate()]` in the lesson).
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.learn.metrics = metrics.into_iter().collect();
-        self
-    }
-
-    /// The architecture of the body.
-    pub fn arch(&self) -> Arch {
-        self.arch
-    }
-
-    /// The data the learner trains on (with the normalisation it added, if any).
-    pub fn dls(&self) -> &ImageDataLoaders {
-        &self.dls
-    }
-
-    /// The class names.
-    pub fn vocab(&self) -> &[String] {
-        self.dls.vocab()
-    }
-
     /// fastai's `learn.predict(path)`: the label of one image and the probability of each class.
     /// The image goes through the validation transforms of the data.
     pub fn predict(&self, path: impl AsRef<Path>) -> Result<Prediction> {
@@ -104,18 +82,7 @@ impl VisionLearner {
     }
 }
 
-impl Deref for VisionLearner {
-    type Target = Learner;
-    fn deref(&self) -> &Learner {
-        &self.learn
-    }
-}
-
-impl DerefMut for VisionLearner {
-    fn deref_mut(&mut self) -> &mut Learner {
-        &mut self.learn
-    }
-}
+learner_accessors!(VisionLearner, ImageDataLoaders);
 
 impl VisionLearnerBuilder<'_> {
     learner_option_setters!();

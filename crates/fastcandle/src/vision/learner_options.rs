@@ -93,3 +93,50 @@ macro_rules! learner_option_setters {
 }
 
 pub(crate) use learner_option_setters;
+
+/// The accessors of a learner with `learn`, `dls` (of type `$dls`) and `arch` fields, and its
+/// dereferencing to the [`Learner`] (so `fine_tune`, `fit_one_cycle`, `validate`... apply).
+macro_rules! learner_accessors {
+    ($learner:ty, $dls:ty) => {
+        impl $learner {
+            /// Replaces the metrics shown after each epoch.
+            pub fn metrics(
+                mut self,
+                metrics: impl IntoIterator<Item = Box<dyn fastcandle_train::Metric>>,
+            ) -> Self {
+                self.learn.metrics = metrics.into_iter().collect();
+                self
+            }
+
+            /// The architecture of the body.
+            pub fn arch(&self) -> fastcandle_models::Arch {
+                self.arch
+            }
+
+            /// The data the learner trains on (with the normalisation it added, if any).
+            pub fn dls(&self) -> &$dls {
+                &self.dls
+            }
+
+            /// The class (or code) names.
+            pub fn vocab(&self) -> &[String] {
+                self.dls.vocab()
+            }
+        }
+
+        impl std::ops::Deref for $learner {
+            type Target = fastcandle_train::Learner;
+            fn deref(&self) -> &fastcandle_train::Learner {
+                &self.learn
+            }
+        }
+
+        impl std::ops::DerefMut for $learner {
+            fn deref_mut(&mut self) -> &mut fastcandle_train::Learner {
+                &mut self.learn
+            }
+        }
+    };
+}
+
+pub(crate) use learner_accessors;

@@ -206,6 +206,20 @@ macro_rules! dls_accessors {
         pub fn c(&self) -> usize {
             self.vocab().len()
         }
+
+        /// Writes a picture of the first `n` items of a training batch, as a PNG (fastai's
+        /// `dls.show_batch`).
+        pub fn show_batch(&self, path: impl AsRef<std::path::Path>, n: usize) -> Result<()> {
+            Ok(self.loader.show_batch(path, n)?)
+        }
+
+        /// The same loaders with `normalize` applied to their images.
+        pub(crate) fn with_normalize(&self, normalize: fastcandle_data::vision::Normalize) -> Self {
+            Self {
+                loader: self.loader.clone().normalize(normalize),
+                path: self.path.clone(),
+            }
+        }
     };
 }
 

@@ -5,7 +5,7 @@ use super::options::{
     LoaderOptions, apply_loader_options, dls_accessors, loader_option_setters, resolve_files,
 };
 use crate::error::{Error, Result};
-use fastcandle_data::vision::{Codes, Normalize, SegmentationLoader};
+use fastcandle_data::vision::{Codes, SegmentationLoader};
 use std::path::{Path, PathBuf};
 
 /// A function from an image's path to its mask's path.
@@ -67,20 +67,6 @@ impl SegmentationDataLoaders {
     }
 
     dls_accessors!(SegmentationLoader);
-
-    /// Writes the first `n` training images of a batch beside their masks, as a PNG (fastai's
-    /// `dls.show_batch`).
-    pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
-        Ok(self.loader.show_batch(path, n)?)
-    }
-
-    /// The same loaders with `normalize` applied to their images.
-    pub(crate) fn with_normalize(&self, normalize: Normalize) -> Self {
-        Self {
-            loader: self.loader.clone().normalize(normalize),
-            path: self.path.clone(),
-        }
-    }
 }
 
 impl std::ops::Deref for SegmentationDataLoaders {

@@ -2,7 +2,7 @@
 //! [`SegmentationDataLoaders`] with cross-entropy over pixels, ready to `fine_tune`.
 
 use super::SegmentationDataLoaders;
-use super::learner_options::{LearnerOptions, learner_option_setters};
+use super::learner_options::{LearnerOptions, learner_accessors, learner_option_setters};
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::DataLoaders;
@@ -10,8 +10,7 @@ use fastcandle_data::vision::{
     Image, Normalize, TestImages, batch_images, save_mask, show_seg_results,
 };
 use fastcandle_models::{Arch, DynamicUnet, Pretrained};
-use fastcandle_train::{CrossEntropyLossFlat, Learner, Metric};
-use std::ops::{Deref, DerefMut};
+use fastcandle_train::{CrossEntropyLossFlat, Learner};
 use std::path::{Path, PathBuf};
 
 /// A [`Learner`] for segmentation that also turns a new image into a mask. It dereferences to
@@ -85,27 +84,6 @@ impl UnetLearner {
             arch,
             opts: LearnerOptions::default(),
         }
-    }
-
-    /// Replaces the metrics (`[foreground_acc(), dice_multi()]`, say).
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.learn.metrics = metrics.into_iter().collect();
-        self
-    }
-
-    /// The architecture of the encoder.
-    pub fn arch(&self) -> Arch {
-        self.arch
-    }
-
-    /// The data the learner trains on (with the normalisation it added, if any).
-    pub fn dls(&self) -> &SegmentationDataLoaders {
-        &self.dls
-    }
-
-    /// The code names.
-    pub fn vocab(&self) -> &[String] {
-        self.dls.vocab()
     }
 
     /// fastai's `learn.predict(path)`: the mask of one image, through the data's validation
@@ -185,18 +163,7 @@ fn masks_of(logits: &Tensor) -> Result<Vec<MaskPrediction>> {
         .collect())
 }
 
-impl Deref for UnetLearner {
-    type Target = Learner;
-    fn deref(&self) -> &Learner {
-        &self.learn
-    }
-}
-
-impl DerefMut for UnetLearner {
-    fn deref_mut(&mut self) -> &mut Learner {
-        &mut self.learn
-    }
-}
+learner_accessors!(UnetLearner, SegmentationDataLoaders);
 
 impl UnetLearnerBuilder<'_> {
     learner_option_setters!();
