@@ -43,7 +43,12 @@ def measure(batch_tfms):
 norm = Normalize.from_stats(*imagenet_stats)
 with_aug = measure([*aug_transforms(), norm])
 if len(sys.argv) > 3 and sys.argv[3] == "json":
-    print(json.dumps({"with_aug": with_aug, "no_aug": measure([norm])}))
+    # Peak memory: this process's, plus the largest of its worker processes'.
+    import resource
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(json.dumps({"values": [with_aug], "with_aug": with_aug, "no_aug": measure([norm]),
+                      "peak_mib": peak}))
 else:
     print(f"fastai, Resize 224 + aug_transforms + Normalize: {with_aug:.0f} images/s")
     print(f"fastai, Resize 224 + Normalize (no augmentation): {measure([norm]):.0f} images/s")

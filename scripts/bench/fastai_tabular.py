@@ -1,5 +1,6 @@
 """fastai's side of `cargo xtask bench`: epoch times of the tabular lesson (Adult, bs 64,
-fit_one_cycle, training and validation), printed as JSON.
+fit_one_cycle, training and validation), printed as JSON (`values`: seconds per epoch;
+`peak_mib`: the process's peak resident memory).
 
     python scripts/bench/fastai_tabular.py --data ../shared/data/adult/adult.csv --runs 7 --threads 2
 """
@@ -36,7 +37,16 @@ def main():
             learn.fit_one_cycle(1)
             times.append(time.perf_counter() - t)
         acc = float(learn.validate()[1])
-    print(json.dumps({"epoch_s": times, "accuracy": acc, "torch": torch.__version__}))
+    print(json.dumps({"values": times, "accuracy": acc, "peak_mib": peak_rss_mib(),
+                      "torch": torch.__version__}))
+
+
+def peak_rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""PyTorch's CPU speed on a vision model: the reference of `cargo xtask bench`'s model rows.
+"""PyTorch's speed on a vision model: the reference of `cargo xtask bench`'s model rows.
 
-One training step is forward, cross-entropy and backward (no optimizer step) in training mode;
-one inference pass is a forward in evaluation mode under `torch.no_grad()`. Random inputs,
-2 classes, torchvision's architecture (untrained), 2 threads as on the project's machines.
-Prints one JSON object: images per second of every timed run, after one warm-up.
+A training step is forward, cross-entropy and backward (no optimizer step) in training mode;
+an inference pass is a forward in evaluation mode under `torch.no_grad()`. Random inputs,
+2 classes, torchvision's architecture (untrained), THREADS threads (as many as fastcandle's).
+One mode per process, so that the peak memory printed is the mode's own.
+Prints one JSON object: images per second of every timed run after one warm-up, and the
+process's peak resident memory in MiB (on a GPU, also the peak GPU memory PyTorch allocated).
 
-    python scripts/bench/torch_vision_step.py ARCH BS SIZE RUNS
+    python scripts/bench/torch_vision_step.py ARCH train|infer SIZE BS RUNS [THREADS [DEVICE]]
 """
 import json
 import sys
@@ -14,28 +16,53 @@ import time
 import torch
 import torchvision
 
-arch, bs, size, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(2)
-torch.manual_seed(0)
-model = getattr(torchvision.models, arch)(num_classes=2)
-x = torch.randn(bs, 3, size, size)
-y = torch.arange(bs) % 2
-loss_fn = torch.nn.CrossEntropyLoss()
 
-train, infer = [], []
-for i in range(runs + 1):
-    model.train()
-    t0 = time.perf_counter()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    t1 = time.perf_counter()
-    model.zero_grad(set_to_none=True)
-    model.eval()
-    with torch.no_grad():
-        t2 = time.perf_counter()
-        model(x).sum().item()
-        t3 = time.perf_counter()
-    if i > 0:
-        train.append(bs / (t1 - t0))
-        infer.append(bs / (t3 - t2))
-print(json.dumps({"train": train, "infer": infer, "torch": torch.__version__}))
+def peak_rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def main():
+    arch, mode, size, bs, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+    device = torch.device(sys.argv[7] if len(sys.argv) > 7 else "cpu")
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(num_classes=2).to(device)
+    x = torch.randn(bs, 3, size, size, device=device)
+    y = (torch.arange(bs) % 2).to(device)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train(mode == "train")
+    rates = []
+    for i in range(runs + 1):
+        if mode == "train":
+            t0 = time.perf_counter()
+            loss_fn(model(x), y).backward()
+            sync(device)
+            t1 = time.perf_counter()
+            model.zero_grad(set_to_none=True)
+        else:
+            with torch.no_grad():
+                t0 = time.perf_counter()
+                model(x).sum().item()
+                t1 = time.perf_counter()
+        if i > 0:
+            rates.append(bs / (t1 - t0))
+    out = {"values": rates, "peak_mib": peak_rss_mib(), "torch": torch.__version__}
+    if device.type == "cuda":
+        out["gpu_peak_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,6 +36,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Measures the hot paths and writes a report.
     Bench(bench::BenchArgs),
+    /// Measures one bench row in this process (run by `bench`).
+    #[command(hide = true)]
+    BenchWorker(bench::worker::WorkerArgs),
 }
 
 fn main() -> Result<()> {
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
+        Command::BenchWorker(a) => bench::worker::run(a),
     }
 }
 
