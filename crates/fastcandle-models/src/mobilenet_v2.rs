@@ -7,9 +7,10 @@
 //! `features.7` .. `features.18` in group 1, as fastai's ResNet split; a head goes in group 2.
 
 use crate::body::Body;
-use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Relu6, Sequential};
+use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Sequential};
 use candle_core::Tensor;
 use fastcandle_core::init::Init;
+use fastcandle_core::ops::Act;
 use fastcandle_core::{ParamBuilder, Result};
 
 /// `(t, c, n, s)` of every stage: expansion, output channels, repeats, first stride.
@@ -53,8 +54,8 @@ impl ConvBnRelu6 {
 
 impl Layer for ConvBnRelu6 {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = self.bn.forward_t(&self.conv.forward(x)?, train)?;
-        Relu6.forward_t(&y, train)
+        self.bn
+            .forward_act_t(&self.conv.forward(x)?, train, Act::Relu6)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::body::Body;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Linear, MaxPool2d, Relu, Sequential};
 use candle_core::{Device, Tensor};
 use fastcandle_core::init::Init;
-use fastcandle_core::ops::{adaptive_avg_pool2d, relu};
+use fastcandle_core::ops::{Act, adaptive_avg_pool2d, add_relu};
 use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
 
 /// The residual block a ResNet is built from.
@@ -150,16 +150,14 @@ impl Layer for Block {
         let last = self.convs.len() - 1;
         let mut y = x.clone();
         for (i, (c, bn)) in self.convs.iter().enumerate() {
-            y = bn.forward_t(&c.forward(&y)?, train)?;
-            if i < last {
-                y = relu(&y)?;
-            }
+            let act = if i < last { Act::Relu } else { Act::Identity };
+            y = bn.forward_act_t(&c.forward(&y)?, train, act)?;
         }
         let identity = match &self.downsample {
             Some(d) => d.forward_t(x, train)?,
             None => x.clone(),
         };
-        Ok(relu(&(y + identity)?)?)
+        Ok(add_relu(&y, &identity)?)
     }
 }
 

@@ -7,8 +7,55 @@
 
 use super::par::PAR_MIN;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
+
+/// An activation fused into the op before it (BatchNorm, a per-channel affine), so that a
+/// conv-bn-relu block walks its activations once forward and once backward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Act {
+    /// No activation.
+    #[default]
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+}
+
+impl Act {
+    /// The activation of `v` (NaN stays NaN, as in PyTorch).
+    #[inline(always)]
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            Act::Identity => v,
+            _ if v.is_nan() => v,
+            Act::Relu => v.max(0.0),
+            Act::Relu6 => v.clamp(0.0, 6.0),
+        }
+    }
+
+    /// Whether the gradient passes at a point whose activated output is `y`: where the input
+    /// was above 0 (and below 6 for ReLU6), as PyTorch's `threshold_backward` and
+    /// `hardtanh_backward` decide from the input.
+    #[inline(always)]
+    pub fn passes(self, y: f32) -> bool {
+        match self {
+            Act::Identity => true,
+            Act::Relu => y > 0.0,
+            Act::Relu6 => y > 0.0 && y < 6.0,
+        }
+    }
+
+    /// The activation of a tensor with candle's own ops (devices without our fused ops).
+    pub fn apply_tensor(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Act::Identity => Ok(x.clone()),
+            Act::Relu => x.relu(),
+            Act::Relu6 => x.clamp(0f32, 6f32),
+        }
+    }
+}
 
 /// `max(x, 0)`; the gradient passes where `x > 0`, as PyTorch's.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
@@ -25,6 +72,74 @@ pub fn relu6(x: &Tensor) -> Result<Tensor> {
         return x.contiguous()?.apply_op1(Clamp { max: 6.0 });
     }
     x.clamp(0f32, 6f32)
+}
+
+/// `max(a + b, 0)`: a residual block's sum and its ReLU in one pass. Backward gives both
+/// inputs the same gated gradient (one tensor, shared), where `a + b > 0`.
+pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.dims() != b.dims() {
+        candle_core::bail!("add_relu: shapes {:?} and {:?} differ", a.dims(), b.dims());
+    }
+    if a.device().is_cpu() && a.dtype() == DType::F32 && b.dtype() == DType::F32 {
+        return a.contiguous()?.apply_op2(&b.contiguous()?, AddRelu);
+    }
+    (a + b)?.relu()
+}
+
+struct AddRelu;
+
+impl CustomOp2 for AddRelu {
+    fn name(&self) -> &'static str {
+        "add-relu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (cpu_f32(s1, l1)?, cpu_f32(s2, l2)?);
+        let mut y = vec![0f32; a.len()];
+        y.par_chunks_mut(PAR_MIN)
+            .zip(a.par_chunks(PAR_MIN).zip(b.par_chunks(PAR_MIN)))
+            .for_each(|(yc, (ac, bc))| {
+                for ((yv, &av), &bv) in yc.iter_mut().zip(ac).zip(bc) {
+                    *yv = Act::Relu.apply(av + bv);
+                }
+            });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _a: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = gate(res, grad, Act::Relu)?;
+        Ok((Some(g.clone()), Some(g)))
+    }
+}
+
+/// `grad` where `act` lets it through at output `res`, zero elsewhere.
+fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
+    let g = with_f32(res, |ys| {
+        with_f32(grad, |gs| {
+            let mut d = vec![0f32; gs.len()];
+            d.par_chunks_mut(PAR_MIN)
+                .zip(ys.par_chunks(PAR_MIN).zip(gs.par_chunks(PAR_MIN)))
+                .for_each(|(dc, (yc, gc))| {
+                    for ((d, &y), &gv) in dc.iter_mut().zip(yc).zip(gc) {
+                        *d = if act.passes(y) { gv } else { 0.0 };
+                    }
+                });
+            Ok(d)
+        })
+    })?;
+    Tensor::from_vec(g, grad.shape(), grad.device())
 }
 
 /// `min(max(x, 0), max)`.
@@ -79,6 +194,62 @@ impl CustomOp1 for Clamp {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn add_relu_equals_relu_of_the_sum_with_gradients() {
+        let dev = Device::Cpu;
+        let a = Var::from_tensor(&Tensor::randn(0f32, 1., (2, 3, 5, 7), &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f32, 1., (2, 3, 5, 7), &dev).unwrap()).unwrap();
+        let up = Tensor::randn(0f32, 1., (2, 3, 5, 7), &dev).unwrap();
+        let y = add_relu(&a, &b).unwrap();
+        let yr = relu(&(a.as_tensor() + b.as_tensor()).unwrap()).unwrap();
+        let d = |x: &Tensor, y: &Tensor| {
+            (x - y)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        assert_eq!(d(&y, &yr), 0.0);
+        // `a` also feeds the sum a second time, so its gradient accumulates.
+        let ga = ((y * &up).unwrap().sum_all().unwrap() + a.sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+        let gb = ((yr * &up).unwrap().sum_all().unwrap() + a.sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+        for t in [a.as_tensor(), b.as_tensor()] {
+            assert_eq!(d(ga.get(t).unwrap(), gb.get(t).unwrap()), 0.0);
+        }
+        let e = add_relu(&a, &Tensor::zeros(3, DType::F32, &dev).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("add_relu"), "{e}");
+    }
+
+    #[test]
+    fn fused_activations_match_the_ops() {
+        let v = [-2f32, 0.0, 0.5, 5.9, 6.0, 7.5, f32::NAN];
+        for (act, max) in [(Act::Relu, f32::INFINITY), (Act::Relu6, 6.0)] {
+            for &x in &v {
+                let y = act.apply(x);
+                if x.is_nan() {
+                    assert!(y.is_nan());
+                    assert!(!act.passes(y));
+                } else {
+                    assert_eq!(y, x.max(0.0).min(max));
+                    assert_eq!(act.passes(y), x > 0.0 && x < max, "{act:?} {x}");
+                }
+            }
+        }
+        assert_eq!(Act::Identity.apply(-3.0), -3.0);
+        assert!(Act::Identity.passes(-3.0));
+    }
 
     #[test]
     fn values_and_gradients_follow_pytorch() {

@@ -5,6 +5,8 @@
 //! the backward two more, with `(mean, 1/std)` kept from the forward. Other devices use the
 //! composed form, which candle differentiates.
 
+use super::activation::Act;
+use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
 use candle_core::{CpuStorage, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
@@ -21,6 +23,19 @@ pub fn batch_norm_train(
     bias: &Tensor,
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    batch_norm_train_act(x, weight, bias, eps, Act::Identity)
+}
+
+/// [`batch_norm_train`] followed by `act`, in the same passes forward and backward (a
+/// conv-bn-relu block's BatchNorm and ReLU): the activation's gradient gate is read from the
+/// op's output, so no mask and no pre-activation tensor are kept.
+pub fn batch_norm_train_act(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+    act: Act,
+) -> Result<(Tensor, Tensor, Tensor)> {
     let dims = x.dims();
     if dims.len() < 2 {
         bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
@@ -31,6 +46,7 @@ pub fn batch_norm_train(
         let op = BatchNormTrain {
             eps: eps as f32,
             stats: stats.clone(),
+            act,
         };
         let x = x.contiguous()?;
         let y = x.apply_op3(weight, bias, op)?;
@@ -51,7 +67,7 @@ pub fn batch_norm_train(
     let scale = (weight * &inv)?.reshape(shape.as_slice())?;
     let shift = (bias - (weight * &inv)?.mul(&mean)?)?.reshape(shape.as_slice())?;
     let y = x.broadcast_mul(&scale)?.broadcast_add(&shift)?;
-    Ok((y, mean.detach(), var.detach()))
+    Ok((act.apply_tensor(&y)?, mean.detach(), var.detach()))
 }
 
 #[derive(Default)]
@@ -64,14 +80,41 @@ struct Stats {
 struct BatchNormTrain {
     eps: f32,
     stats: Arc<Mutex<Stats>>,
+    act: Act,
 }
 
-/// Elements below which a parallel loop is not worth waking another thread for.
-const PAR_MIN: usize = 1 << 16;
-
-/// The smallest number of items of `item_len` elements each that one parallel task should take.
-fn min_len(item_len: usize) -> usize {
-    (PAR_MIN / item_len.max(1)).max(1)
+/// `Σ f(a[i], b[i], c[i])` over equal-length slices: in 16 f32 lanes (which the compiler
+/// vectorises), flushed into an f64 total every 1,024 elements, so that long channels lose no
+/// precision.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f64 {
+    const LANES: usize = 16;
+    const FLUSH: usize = 1024;
+    let mut total = 0f64;
+    for ((a, b), c) in a.chunks(FLUSH).zip(b.chunks(FLUSH)).zip(c.chunks(FLUSH)) {
+        let mut acc = [0f32; LANES];
+        let (ac, bc, cc) = (
+            a.chunks_exact(LANES),
+            b.chunks_exact(LANES),
+            c.chunks_exact(LANES),
+        );
+        let mut tail = 0f32;
+        for ((x, y), z) in ac
+            .remainder()
+            .iter()
+            .zip(bc.remainder())
+            .zip(cc.remainder())
+        {
+            tail += f(*x, *y, *z);
+        }
+        for ((x, y), z) in ac.zip(bc).zip(cc) {
+            for l in 0..LANES {
+                acc[l] += f(x[l], y[l], z[l]);
+            }
+        }
+        total += acc.iter().map(|&v| v as f64).sum::<f64>() + tail as f64;
+    }
+    total
 }
 
 /// `(outer, channels, inner)` for a `[N, C, ...]` shape.
@@ -121,14 +164,17 @@ impl CustomOp3 for BatchNormTrain {
             .with_min_len(min_len(n * s))
             .map(|ch| {
                 let mut sum = 0f64;
-                for_each_run(x, dims, ch, |r| {
-                    sum += r.iter().map(|&v| v as f64).sum::<f64>()
-                });
+                for_each_run(x, dims, ch, |r| sum += lane_sum(r, r, r, |v, _, _| v));
                 let mean = sum / m;
                 let mut sq = 0f64;
+                let mf = mean as f32;
+                // The square of each deviation from the f32 mean; the mean's own rounding
+                // enters only as a second-order term.
                 for_each_run(x, dims, ch, |r| {
-                    sq += r.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()
+                    sq += lane_sum(r, r, r, |v, _, _| (v - mf) * (v - mf))
                 });
+                let d = mean - mf as f64;
+                sq -= m * d * d;
                 (mean as f32, (sq / m) as f32)
             })
             .collect();
@@ -148,8 +194,17 @@ impl CustomOp3 for BatchNormTrain {
                 for ch in 0..c {
                     let (mean, k, shift) = scale_shift[ch];
                     let (yr, xr) = (&mut yo[ch * s..(ch + 1) * s], &xo[ch * s..(ch + 1) * s]);
-                    for (yv, &xv) in yr.iter_mut().zip(xr) {
-                        *yv = (xv - mean) * k + shift;
+                    match self.act {
+                        Act::Identity => {
+                            for (yv, &xv) in yr.iter_mut().zip(xr) {
+                                *yv = (xv - mean) * k + shift;
+                            }
+                        }
+                        act => {
+                            for (yv, &xv) in yr.iter_mut().zip(xr) {
+                                *yv = act.apply((xv - mean) * k + shift);
+                            }
+                        }
                     }
                 }
             });
@@ -168,9 +223,10 @@ impl CustomOp3 for BatchNormTrain {
         x: &Tensor,
         weight: &Tensor,
         _bias: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let act = self.act;
         let dims = split(x.shape());
         let (n, c, s) = dims;
         let m = (n * s) as f32;
@@ -179,8 +235,26 @@ impl CustomOp3 for BatchNormTrain {
             (st.mean.clone(), st.invstd.clone())
         };
         let w: Vec<f32> = weight.to_vec1()?;
+        // The activation's output gates the incoming gradient (none to read without one).
+        let res = match act {
+            Act::Identity => None,
+            _ => Some(res.contiguous()?),
+        };
         let (dx, dw, db) = with_f32(x, |xs| {
             with_f32(grad, |gs| {
+                let ys = res.as_ref().map(|r| r.storage_and_layout());
+                let ys: Option<&[f32]> = match &ys {
+                    Some((st, l)) => match &**st {
+                        candle_core::Storage::Cpu(s) => Some(cpu_f32(s, l)?),
+                        _ => bail!("batch_norm: expected a CPU output"),
+                    },
+                    None => None,
+                };
+                // The gradient at cell `i`, through the activation.
+                let g_at = |i: usize| match ys {
+                    Some(ys) if !act.passes(ys[i]) => 0.0,
+                    _ => gs[i],
+                };
                 // Per channel: sum(dy) and sum(dy * xhat).
                 let sums: Vec<(f32, f32)> = (0..c)
                     .into_par_iter()
@@ -189,30 +263,38 @@ impl CustomOp3 for BatchNormTrain {
                         let (mu, inv) = (mean[ch], invstd[ch]);
                         let (mut sdy, mut sdyx) = (0f64, 0f64);
                         for i in 0..n {
-                            let o = (i * c + ch) * s;
-                            for (&g, &xv) in gs[o..o + s].iter().zip(&xs[o..o + s]) {
-                                sdy += g as f64;
-                                sdyx += (g * (xv - mu) * inv) as f64;
+                            let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+                            let (g, xr) = (&gs[r.clone()], &xs[r.clone()]);
+                            match ys {
+                                Some(ys) => {
+                                    let y = &ys[r];
+                                    let gate = |g: f32, y: f32| if act.passes(y) { g } else { 0.0 };
+                                    sdy += lane_sum(g, y, y, |g, y, _| gate(g, y));
+                                    sdyx += lane_sum(g, xr, y, |g, x, y| gate(g, y) * (x - mu));
+                                }
+                                None => {
+                                    sdy += lane_sum(g, g, g, |g, _, _| g);
+                                    sdyx += lane_sum(g, xr, xr, |g, x, _| g * (x - mu));
+                                }
                             }
                         }
+                        sdyx *= inv as f64;
                         (sdy as f32, sdyx as f32)
                     })
                     .collect();
                 let mut dx = vec![0f32; xs.len()];
                 dx.par_chunks_mut(c * s)
-                    .zip(xs.par_chunks(c * s).zip(gs.par_chunks(c * s)))
+                    .enumerate()
                     .with_min_len(min_len(c * s))
-                    .for_each(|(dxo, (xo, go))| {
+                    .for_each(|(b, dxo)| {
                         for ch in 0..c {
                             let (mu, inv) = (mean[ch], invstd[ch]);
                             let (sdy, sdyx) = sums[ch];
                             let k = w[ch] * inv / m;
-                            let r = ch * s..(ch + 1) * s;
-                            for ((d, &xv), &g) in
-                                dxo[r.clone()].iter_mut().zip(&xo[r.clone()]).zip(&go[r])
-                            {
-                                let xhat = (xv - mu) * inv;
-                                *d = k * (m * g - sdy - xhat * sdyx);
+                            let o = (b * c + ch) * s;
+                            for (j, d) in (o..o + s).zip(&mut dxo[ch * s..(ch + 1) * s]) {
+                                let xhat = (xs[j] - mu) * inv;
+                                *d = k * (m * g_at(j) - sdy - xhat * sdyx);
                             }
                         }
                     });
@@ -302,6 +384,45 @@ mod tests {
                 .to_scalar::<f32>()
                 .unwrap();
             assert!(d < 1e-4, "grad {name} {shape:?}: {d}");
+        }
+    }
+
+    #[test]
+    fn fused_activations_equal_batch_norm_then_the_activation() {
+        let dev = Device::Cpu;
+        let shape = (3, 4, 5, 7);
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2., shape, &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&(Tensor::randn(0f32, 3., 4, &dev).unwrap())).unwrap();
+        let b =
+            Var::from_tensor(&(Tensor::randn(0f32, 2., 4, &dev).unwrap() + 1.0).unwrap()).unwrap();
+        let up = Tensor::randn(0f32, 1., shape, &dev).unwrap();
+        for act in [Act::Relu, Act::Relu6] {
+            let (y, m, v) = batch_norm_train_act(&x, &w, &b, 1e-5, act).unwrap();
+            let (lin, mr, vr) = batch_norm_train(&x, &w, &b, 1e-5).unwrap();
+            let yr = match act {
+                Act::Relu => crate::ops::relu(&lin).unwrap(),
+                _ => crate::ops::relu6(&lin).unwrap(),
+            };
+            let diff = |a: &Tensor, b: &Tensor| {
+                (a - b)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .max(0)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            };
+            assert_eq!(diff(&y, &yr), 0.0);
+            assert_eq!((diff(&m, &mr), diff(&v, &vr)), (0.0, 0.0));
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for t in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
+                let d = diff(ga.get(t).unwrap(), gb.get(t).unwrap());
+                assert!(d < 1e-4, "{act:?}: {d}");
+            }
         }
     }
 

@@ -6,13 +6,20 @@
 //! the input, the scale and the shift, so that a model trained with frozen statistics (fastai's
 //! `bn_eval`) still learns its BatchNorm weights.
 
-use super::par::min_len;
+use super::activation::Act;
+use super::par::{PAR_MIN, min_len};
 use super::storage::{cpu_f32, with_f32};
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// `x * scale[c] + shift[c]` for `x` `[N, C, ...]` and `scale`, `shift` `[C]`.
 pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+    channel_affine_act(x, scale, shift, Act::Identity)
+}
+
+/// [`channel_affine`] followed by `act` in the same pass (an evaluation-mode BatchNorm and its
+/// ReLU); backward gates the gradient by the output, with no mask kept.
+pub fn channel_affine_act(x: &Tensor, scale: &Tensor, shift: &Tensor, act: Act) -> Result<Tensor> {
     let dims = x.dims();
     if dims.len() < 2 || scale.dims() != [dims[1]] || shift.dims() != [dims[1]] {
         bail!(
@@ -28,16 +35,20 @@ pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tens
         return x.contiguous()?.apply_op3(
             &scale.contiguous()?,
             &shift.contiguous()?,
-            ChannelAffine,
+            ChannelAffine { act },
         );
     }
     let mut shape = vec![1usize; dims.len()];
     shape[1] = dims[1];
-    x.broadcast_mul(&scale.reshape(shape.as_slice())?)?
-        .broadcast_add(&shift.reshape(shape.as_slice())?)
+    let y = x
+        .broadcast_mul(&scale.reshape(shape.as_slice())?)?
+        .broadcast_add(&shift.reshape(shape.as_slice())?)?;
+    act.apply_tensor(&y)
 }
 
-struct ChannelAffine;
+struct ChannelAffine {
+    act: Act,
+}
 
 impl CustomOp3 for ChannelAffine {
     fn name(&self) -> &'static str {
@@ -65,8 +76,17 @@ impl CustomOp3 for ChannelAffine {
             .with_min_len(min_len(plane))
             .for_each(|(i, (yp, xp))| {
                 let (a, b) = (scale[i % c], shift[i % c]);
-                for (yv, &xv) in yp.iter_mut().zip(xp) {
-                    *yv = xv * a + b;
+                match self.act {
+                    Act::Identity => {
+                        for (yv, &xv) in yp.iter_mut().zip(xp) {
+                            *yv = xv * a + b;
+                        }
+                    }
+                    act => {
+                        for (yv, &xv) in yp.iter_mut().zip(xp) {
+                            *yv = act.apply(xv * a + b);
+                        }
+                    }
                 }
             });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
@@ -77,9 +97,28 @@ impl CustomOp3 for ChannelAffine {
         x: &Tensor,
         scale: &Tensor,
         _shift: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Through the activation: the gradient zeroed where the output says it does not pass.
+        let gated;
+        let grad = match self.act {
+            Act::Identity => grad,
+            act => {
+                gated = with_f32(res, |ys| {
+                    with_f32(grad, |gs| {
+                        let g: Vec<f32> = ys
+                            .par_iter()
+                            .zip(gs.par_iter())
+                            .with_min_len(PAR_MIN)
+                            .map(|(&y, &g)| if act.passes(y) { g } else { 0.0 })
+                            .collect();
+                        Tensor::from_vec(g, grad.shape(), grad.device())
+                    })
+                })?;
+                &gated
+            }
+        };
         let c = scale.dims1()?;
         let plane = x.elem_count() / (x.dims()[0] * c).max(1);
         let sc: Vec<f32> = scale.to_dtype(DType::F32)?.to_vec1()?;
@@ -153,6 +192,32 @@ mod tests {
             let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
             for t in [x.as_tensor(), a.as_tensor(), b.as_tensor()] {
                 assert!(max_diff(ga.get(t).unwrap(), gb.get(t).unwrap()) < 1e-4);
+            }
+        }
+    }
+
+    #[test]
+    fn fused_activations_equal_the_separate_ops_with_gradients() {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&(Tensor::randn(0f32, 4., (3, 4, 5, 6), &dev).unwrap())).unwrap();
+        let a = Var::from_tensor(&Tensor::randn(0f32, 1., 4, &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f32, 1., 4, &dev).unwrap()).unwrap();
+        let up = Tensor::randn(0f32, 1., (3, 4, 5, 6), &dev).unwrap();
+        for act in [Act::Relu, Act::Relu6] {
+            let y = channel_affine_act(&x, &a, &b, act).unwrap();
+            let lin = channel_affine(&x, &a, &b).unwrap();
+            let yr = match act {
+                Act::Relu => crate::ops::relu(&lin).unwrap(),
+                _ => crate::ops::relu6(&lin).unwrap(),
+            };
+            assert_eq!(max_diff(&y, &yr), 0.0);
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for t in [x.as_tensor(), a.as_tensor(), b.as_tensor()] {
+                assert!(
+                    max_diff(ga.get(t).unwrap(), gb.get(t).unwrap()) < 1e-4,
+                    "{act:?}"
+                );
             }
         }
     }

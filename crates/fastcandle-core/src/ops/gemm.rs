@@ -29,7 +29,11 @@ pub(crate) unsafe fn matmul(
     }
 }
 
-/// Parallelism for one large product: all of the pool.
-pub(crate) fn pool() -> Parallelism {
-    Parallelism::Rayon(rayon::current_num_threads())
+/// A product spread over the whole pool (`parallel`), or on the calling thread alone.
+pub(crate) fn parallelism(parallel: bool) -> Parallelism {
+    if parallel {
+        Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        Parallelism::None
+    }
 }

@@ -8,3 +8,87 @@ pub(crate) const PAR_MIN: usize = 1 << 16;
 pub(crate) fn min_len(item_len: usize) -> usize {
     (PAR_MIN / item_len.max(1)).max(1)
 }
+
+/// Runs `f(b, state, parallel)` for every sample `b` of a batch of `n` and returns what
+/// `finish` makes of each state (per-thread partial sums, such as a weight gradient), `finish`
+/// running on the thread that used the state (so that thread-local buffers go back to it).
+///
+/// With `t` threads in the pool, the first `n - n % t` samples are cut into `t` contiguous
+/// runs, one per thread, each with a state of its own from `make` and `parallel` false: one
+/// sample's work on one thread, with no synchronisation inside it, which on two cores is up to
+/// a third faster for a convolution's products than spreading each product over the pool. The
+/// remaining samples (all of them for a batch smaller than the pool) run one at a time with
+/// `parallel` true, sharing one more state. The results come back in sample order, so that sums
+/// over them are the same from run to run.
+pub(crate) fn by_sample<S, R: Send>(
+    n: usize,
+    make: impl Fn() -> S + Sync,
+    f: impl Fn(usize, &mut S, bool) + Sync,
+    finish: impl Fn(S) -> R + Sync,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    let t = rayon::current_num_threads().max(1);
+    let per = if t > 1 { n / t } else { 0 };
+    let split = per * t;
+    let mut results: Vec<R> = if per > 0 {
+        (0..t)
+            .into_par_iter()
+            .map(|i| {
+                let mut s = make();
+                for b in i * per..(i + 1) * per {
+                    f(b, &mut s, false);
+                }
+                finish(s)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if split < n {
+        let mut s = make();
+        for b in split..n {
+            f(b, &mut s, true);
+        }
+        results.push(finish(s));
+    }
+    results
+}
+
+/// Adds `parts` (equal lengths) cell by cell into the first, in order.
+pub(crate) fn sum_parts(parts: impl IntoIterator<Item = Vec<f32>>) -> Vec<f32> {
+    let mut parts = parts.into_iter();
+    let mut acc = parts.next().unwrap_or_default();
+    for p in parts {
+        for (a, v) in acc.iter_mut().zip(&p) {
+            *a += v;
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_runs_once_and_states_come_back_in_order() {
+        let t = rayon::current_num_threads();
+        for n in [0, 1, t, 2 * t + 1, 7] {
+            let states = by_sample(
+                n,
+                Vec::new,
+                |b, s: &mut Vec<(usize, bool)>, par| s.push((b, par)),
+                |s| s,
+            );
+            let seen: Vec<usize> = states.iter().flatten().map(|&(b, _)| b).collect();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n {n}");
+            // Only the samples left over after the even split run across the pool.
+            let per = if t > 1 { n / t } else { 0 };
+            for &(b, par) in states.iter().flatten() {
+                assert_eq!(par, b >= per * t, "n {n} b {b}");
+            }
+        }
+        assert_eq!(sum_parts([vec![1.0, 2.0], vec![3.0, 4.0]]), [4.0, 6.0]);
+        assert!(sum_parts(Vec::<Vec<f32>>::new()).is_empty());
+    }
+}

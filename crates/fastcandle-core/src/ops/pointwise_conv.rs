@@ -8,11 +8,10 @@
 //! backward is `dX_b = Wᵀ · dY_b` and `dW = Σ_b dY_b · X_bᵀ`, each gradient computed only when
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
-use super::gemm::matmul;
+use super::gemm::{matmul, parallelism};
+use super::par::{by_sample, sum_parts};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
-use gemm::Parallelism;
-use rayon::prelude::*;
 
 /// The 1x1 convolution of `x` `[N, C_in, H, W]` (contiguous f32 on the CPU) by `w`
 /// `[C_out, C_in, 1, 1]`.
@@ -22,25 +21,16 @@ pub(crate) fn pointwise_conv2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 
 struct PointwiseConv;
 
-/// How to share `n` samples among the pool: one sample per task when there are enough of
-/// them (each product on one thread), else every product spread over the pool.
-fn split(n: usize) -> (bool, Parallelism) {
-    let threads = rayon::current_num_threads();
-    if n >= 2 * threads {
-        (true, Parallelism::None)
-    } else {
-        (false, Parallelism::Rayon(threads))
-    }
-}
+/// A raw pointer shared by the tasks that write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the tasks sharing it write disjoint cells.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
 
-/// Runs `f(b, out_b)` for every sample `b` of `out` (chunks of `len`), in parallel or not.
-fn per_sample(out: &mut [f32], len: usize, parallel: bool, f: impl Fn(usize, &mut [f32]) + Sync) {
-    if parallel {
-        out.par_chunks_mut(len)
-            .enumerate()
-            .for_each(|(b, o)| f(b, o));
-    } else {
-        out.chunks_mut(len).enumerate().for_each(|(b, o)| f(b, o));
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -61,25 +51,34 @@ impl CustomOp2 for PointwiseConv {
         let (n, c_in, h, wd) = l1.shape().dims4()?;
         let c_out = l2.dims()[0];
         let l = h * wd;
-        let mut y = vec![0f32; n * c_out * l];
-        let (parallel, par) = split(n);
-        per_sample(&mut y, c_out * l, parallel, |b, yb| {
-            let xb = &x[b * c_in * l..(b + 1) * c_in * l];
-            // SAFETY: yb is [c_out, l], w [c_out, c_in], xb [c_in, l], all row-major.
-            unsafe {
-                matmul(
-                    (c_out, l, c_in),
-                    yb.as_mut_ptr(),
-                    (l as isize, 1),
-                    false,
-                    w.as_ptr(),
-                    (c_in as isize, 1),
-                    xb.as_ptr(),
-                    (l as isize, 1),
-                    par,
-                )
-            }
-        });
+        let len = n * c_out * l;
+        // Every cell is written by one sample's product before `set_len`.
+        let mut y: Vec<f32> = Vec::with_capacity(len);
+        let yp = SendPtr(y.as_mut_ptr());
+        by_sample(
+            n,
+            || (),
+            |b, _, parallel| {
+                // SAFETY: sample b owns its [c_out, l] block of `y`; w [c_out, c_in] and the
+                // sample's x [c_in, l] are row-major.
+                unsafe {
+                    matmul(
+                        (c_out, l, c_in),
+                        yp.get().add(b * c_out * l),
+                        (l as isize, 1),
+                        false,
+                        w.as_ptr(),
+                        (c_in as isize, 1),
+                        x[b * c_in * l..].as_ptr(),
+                        (l as isize, 1),
+                        parallelism(parallel),
+                    )
+                }
+            },
+            drop,
+        );
+        // SAFETY: every one of the `len` cells was written above.
+        unsafe { y.set_len(len) };
         Ok((CpuStorage::F32(y), Shape::from((n, c_out, h, wd))))
     }
 
@@ -97,77 +96,69 @@ impl CustomOp2 for PointwiseConv {
         let (n, c_in, h, wd) = x.dims4()?;
         let c_out = w.dims()[0];
         let l = h * wd;
-        let (parallel, par) = split(n);
         let (dx, dw) = with_f32(x, |xs| {
             with_f32(w, |ws| {
                 with_f32(grad, |gs| {
-                    let mut dx = Vec::new();
+                    // Every cell of dx is written by one sample's product before `set_len`.
+                    let mut dx: Vec<f32> = Vec::with_capacity(if need_dx { xs.len() } else { 0 });
+                    let dxp = SendPtr(dx.as_mut_ptr());
+                    let parts = by_sample(
+                        n,
+                        Vec::new,
+                        |b, dw: &mut Vec<f32>, parallel| {
+                            let gb = gs[b * c_out * l..].as_ptr();
+                            if need_dx {
+                                // dX_b [c_in, l] = Wᵀ (w [c_out, c_in] with swapped strides)
+                                // · dY_b [c_out, l].
+                                // SAFETY: sample b owns its [c_in, l] block of dx.
+                                unsafe {
+                                    matmul(
+                                        (c_in, l, c_out),
+                                        dxp.get().add(b * c_in * l),
+                                        (l as isize, 1),
+                                        false,
+                                        ws.as_ptr(),
+                                        (1, c_in as isize),
+                                        gb,
+                                        (l as isize, 1),
+                                        parallelism(parallel),
+                                    )
+                                }
+                            }
+                            if need_dw {
+                                let first = dw.is_empty();
+                                if first {
+                                    dw.resize(c_out * c_in, 0.0);
+                                }
+                                // dW [c_out, c_in] (+)= dY_b [c_out, l] · X_bᵀ (the sample's
+                                // x [c_in, l] with swapped strides).
+                                // SAFETY: sizes as allocated above.
+                                unsafe {
+                                    matmul(
+                                        (c_out, c_in, l),
+                                        dw.as_mut_ptr(),
+                                        (c_in as isize, 1),
+                                        !first,
+                                        gb,
+                                        (l as isize, 1),
+                                        xs[b * c_in * l..].as_ptr(),
+                                        (1, l as isize),
+                                        parallelism(parallel),
+                                    )
+                                }
+                            }
+                        },
+                        |dw| dw,
+                    );
                     if need_dx {
-                        dx = vec![0f32; n * c_in * l];
-                        per_sample(&mut dx, c_in * l, parallel, |b, dxb| {
-                            let gb = &gs[b * c_out * l..(b + 1) * c_out * l];
-                            // SAFETY: dxb [c_in, l]; Wᵀ read from w [c_out, c_in] with swapped
-                            // strides; gb [c_out, l].
-                            unsafe {
-                                matmul(
-                                    (c_in, l, c_out),
-                                    dxb.as_mut_ptr(),
-                                    (l as isize, 1),
-                                    false,
-                                    ws.as_ptr(),
-                                    (1, c_in as isize),
-                                    gb.as_ptr(),
-                                    (l as isize, 1),
-                                    par,
-                                )
-                            }
-                        });
+                        // SAFETY: every cell was written above.
+                        unsafe { dx.set_len(xs.len()) };
                     }
-                    let mut dw = Vec::new();
-                    if need_dw {
-                        let one = |b: usize, acc: &mut Vec<f32>, par: Parallelism| {
-                            let gb = &gs[b * c_out * l..(b + 1) * c_out * l];
-                            let xb = &xs[b * c_in * l..(b + 1) * c_in * l];
-                            let first = acc.is_empty();
-                            if first {
-                                acc.resize(c_out * c_in, 0.0);
-                            }
-                            // SAFETY: acc [c_out, c_in]; gb [c_out, l]; X_bᵀ read from xb
-                            // [c_in, l] with swapped strides.
-                            unsafe {
-                                matmul(
-                                    (c_out, c_in, l),
-                                    acc.as_mut_ptr(),
-                                    (c_in as isize, 1),
-                                    !first,
-                                    gb.as_ptr(),
-                                    (l as isize, 1),
-                                    xb.as_ptr(),
-                                    (1, l as isize),
-                                    par,
-                                )
-                            }
-                        };
-                        dw = if parallel {
-                            (0..n)
-                                .into_par_iter()
-                                .fold(Vec::new, |mut acc, b| {
-                                    one(b, &mut acc, Parallelism::None);
-                                    acc
-                                })
-                                .reduce(Vec::new, |a, b| match (a.is_empty(), b.is_empty()) {
-                                    (true, _) => b,
-                                    (_, true) => a,
-                                    _ => a.iter().zip(&b).map(|(u, v)| u + v).collect(),
-                                })
-                        } else {
-                            let mut acc = Vec::new();
-                            for b in 0..n {
-                                one(b, &mut acc, par);
-                            }
-                            acc
-                        };
-                    }
+                    let dw = if need_dw {
+                        sum_parts(parts)
+                    } else {
+                        Vec::new()
+                    };
                     Ok((dx, dw))
                 })
             })

@@ -1,5 +1,6 @@
 use candle_core::{DType, Tensor, Var};
 use fastcandle_core::init::Init;
+use fastcandle_core::ops::Act;
 use fastcandle_core::{ParamBuilder, ParamKind, Result};
 
 /// Batch normalisation over the channel axis 1 (PyTorch's `BatchNorm1d` and `BatchNorm2d`):
@@ -45,10 +46,21 @@ impl BatchNorm {
 
     /// Applies the layer to `[N, C]` or `[N, C, H, W]`.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_act_t(x, train, Act::Identity)
+    }
+
+    /// [`forward_t`](Self::forward_t) followed by `act`, fused into the same passes (a
+    /// conv-bn-relu block walks its activations once forward and once backward).
+    pub fn forward_act_t(&self, x: &Tensor, train: bool, act: Act) -> Result<Tensor> {
         let c = x.dims()[1];
         if train {
-            let (y, mean, var) =
-                fastcandle_core::ops::batch_norm_train(x, &self.weight, &self.bias, self.eps)?;
+            let (y, mean, var) = fastcandle_core::ops::batch_norm_train_act(
+                x,
+                &self.weight,
+                &self.bias,
+                self.eps,
+                act,
+            )?;
             let m = (x.elem_count() / c) as f64;
             let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
             let mo = self.momentum;
@@ -67,7 +79,9 @@ impl BatchNorm {
         let inv = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
         let scale = (&self.weight * &inv)?;
         let shift = (&self.bias - (&scale * self.running_mean.as_tensor())?)?;
-        Ok(fastcandle_core::ops::channel_affine(x, &scale, &shift)?)
+        Ok(fastcandle_core::ops::channel_affine_act(
+            x, &scale, &shift, act,
+        )?)
     }
 }
 

@@ -1,0 +1,229 @@
+//! A convolution's geometry and the unfolding of one sample into columns (im2col) and back
+//! (col2im), on the calling thread or across the pool.
+
+use super::par::min_len;
+use super::window::{in_index, out_range};
+use rayon::prelude::*;
+
+/// The shapes of one convolution (one group, square stride and padding).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geom {
+    pub(crate) n: usize,
+    pub(crate) c_in: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) c_out: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+    pub(crate) s: usize,
+    pub(crate) p: usize,
+}
+
+impl Geom {
+    /// Rows of the columns: one per input channel and kernel cell.
+    pub(crate) fn k(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// Output cells per channel: the columns' width.
+    pub(crate) fn l(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Input cells per channel.
+    pub(crate) fn plane(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// Writes row `r` (input channel `r / (kh·kw)`, kernel cell `r % (kh·kw)`) of one sample's
+    /// columns from that sample's input `x` (`[c_in, h, w]`), zeros where the window reads
+    /// padding: every cell is written.
+    fn unfold_row(&self, x: &[f32], r: usize, dst: &mut [f32]) {
+        let ksz = self.kh * self.kw;
+        let (ci, kk) = (r / ksz, r % ksz);
+        let (ky, kx) = (kk / self.kw, kk % self.kw);
+        let (lo, hi) = out_range(kx, self.s, self.p, self.w, self.ow);
+        if lo >= hi {
+            dst.fill(0.0);
+            return;
+        }
+        let xp = &x[ci * self.plane()..][..self.plane()];
+        let start = lo * self.s + kx - self.p;
+        for (oy, row) in dst.chunks_mut(self.ow).enumerate() {
+            let Some(iy) = in_index(oy, ky, self.s, self.p, self.h) else {
+                row.fill(0.0);
+                continue;
+            };
+            row[..lo].fill(0.0);
+            row[hi..].fill(0.0);
+            let xr = &xp[iy * self.w..(iy + 1) * self.w];
+            let d = &mut row[lo..hi];
+            if self.s == 1 {
+                d.copy_from_slice(&xr[start..start + (hi - lo)]);
+            } else {
+                for (j, v) in d.iter_mut().enumerate() {
+                    *v = xr[start + j * self.s];
+                }
+            }
+        }
+    }
+
+    /// Unfolds one sample `x` (`[c_in, h, w]`) into `cols` (`[k, l]`, every cell written),
+    /// across the pool when `parallel`.
+    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], parallel: bool) {
+        let l = self.l();
+        if parallel {
+            cols.par_chunks_mut(l)
+                .enumerate()
+                .with_min_len(min_len(l))
+                .for_each(|(r, row)| self.unfold_row(x, r, row));
+        } else {
+            for (r, row) in cols.chunks_mut(l).enumerate() {
+                self.unfold_row(x, r, row);
+            }
+        }
+    }
+
+    /// Adds the columns of input channel `ci` (rows `ci·kh·kw ..`, of `cols` `[k, l]`) onto
+    /// that channel's input-gradient plane `dp` (`[h, w]`).
+    fn fold_channel(&self, cols: &[f32], ci: usize, dp: &mut [f32]) {
+        let l = self.l();
+        for ky in 0..self.kh {
+            for kx in 0..self.kw {
+                let r = (ci * self.kh + ky) * self.kw + kx;
+                let src = &cols[r * l..][..l];
+                let (lo, hi) = out_range(kx, self.s, self.p, self.w, self.ow);
+                if lo >= hi {
+                    continue;
+                }
+                let start = lo * self.s + kx - self.p;
+                for oy in 0..self.oh {
+                    let Some(iy) = in_index(oy, ky, self.s, self.p, self.h) else {
+                        continue;
+                    };
+                    let dr = &mut dp[iy * self.w..(iy + 1) * self.w];
+                    let sr = &src[oy * self.ow + lo..oy * self.ow + hi];
+                    if self.s == 1 {
+                        for (d, &v) in dr[start..start + (hi - lo)].iter_mut().zip(sr) {
+                            *d += v;
+                        }
+                    } else {
+                        for (j, &v) in sr.iter().enumerate() {
+                            dr[start + j * self.s] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Folds one sample's columns (`[k, l]`) back onto its input gradient `dx` (`[c_in, h, w]`),
+    /// adding, across the pool when `parallel`.
+    pub(crate) fn col2im(&self, cols: &[f32], dx: &mut [f32], parallel: bool) {
+        let plane = self.plane();
+        if parallel {
+            let per = self.kh * self.kw * self.l();
+            dx.par_chunks_mut(plane)
+                .enumerate()
+                .with_min_len(min_len(plane + per))
+                .for_each(|(ci, dp)| self.fold_channel(cols, ci, dp));
+        } else {
+            for (ci, dp) in dx.chunks_mut(plane).enumerate() {
+                self.fold_channel(cols, ci, dp);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Buffers a thread's convolutions reuse from call to call (see [`Scratch`]).
+    static SPARE: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` floats borrowed from the current thread's spares and given back when
+/// dropped, so that a convolution's columns take no fresh allocation and no zeroing from one
+/// call to the next. Its cells hold whatever an earlier use left: write each before reading it.
+pub(crate) struct Scratch(Vec<f32>);
+
+impl Scratch {
+    /// A buffer of `len` cells (contents unspecified).
+    pub(crate) fn take(len: usize) -> Self {
+        let mut v = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        v.truncate(len);
+        Scratch(v)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        // Keep at most two spares per thread (a backward's columns and their gradient).
+        SPARE.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < 2 {
+                s.push(v);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cell_of_the_columns_is_written() {
+        // Padding 2 around a 3x4 input with a 3x3 kernel, stride 2: rows and whole kernel
+        // cells fall outside; a buffer full of NaN must come out as the zeroed one does.
+        let g = Geom {
+            n: 1,
+            c_in: 2,
+            h: 3,
+            w: 4,
+            c_out: 1,
+            kh: 3,
+            kw: 3,
+            oh: (3 + 4 - 3) / 2 + 1,
+            ow: (4 + 4 - 3) / 2 + 1,
+            s: 2,
+            p: 2,
+        };
+        let x: Vec<f32> = (0..2 * 12).map(|i| i as f32 + 1.0).collect();
+        let mut a = vec![f32::NAN; g.k() * g.l()];
+        let mut b = vec![0f32; g.k() * g.l()];
+        g.im2col(&x, &mut a, false);
+        g.im2col(&x, &mut b, true);
+        assert_eq!(a, b);
+        assert!(a.contains(&0.0) && a.iter().any(|&v| v > 0.0));
+    }
+
+    #[test]
+    fn scratch_buffers_are_reused_with_the_asked_length() {
+        let p = {
+            let mut s = Scratch::take(1000);
+            s[999] = 1.0;
+            s.as_ptr()
+        };
+        let s = Scratch::take(10);
+        assert_eq!(s.len(), 10);
+        assert_eq!(s.as_ptr(), p);
+    }
+}
