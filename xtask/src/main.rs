@@ -3,8 +3,10 @@
 //! - `cargo xtask lesson1`: fastai's lesson 1 on the data embedded in `datasets/`, offline.
 //! - `cargo xtask train <task> [options]`: one training run, written to `--out`.
 //! - `cargo xtask bench`: timings of the hot paths, written to a report.
+//! - `cargo xtask fetch <NAME>|--all|--list`: downloads and extracts registry data sets.
 
 mod bench;
+mod fetch;
 mod lesson1;
 mod run_dir;
 mod tasks;
@@ -36,6 +38,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Measures the hot paths and writes a report.
     Bench(bench::BenchArgs),
+    /// Downloads and extracts a registry data set (or --all) and prints where it is.
+    Fetch(fetch::FetchArgs),
 }
 
 fn main() -> Result<()> {
@@ -45,6 +49,7 @@ fn main() -> Result<()> {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
+        Command::Fetch(a) => fetch::run(a),
     }
 }
 
