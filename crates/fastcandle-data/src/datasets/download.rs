@@ -112,9 +112,14 @@ pub(crate) fn download(
                 kept: part_len(part),
             });
         }
-        Err(e) => {
+        Err(ureq::Error::Transport(t)) => {
+            // ureq's own text repeats the address, which the error names already.
+            let reason = match t.message() {
+                Some(m) => format!("{}: {m}", t.kind()),
+                None => t.kind().to_string(),
+            };
             return Err(Failure::Network {
-                reason: e.to_string(),
+                reason,
                 kept: part_len(part),
             });
         }
