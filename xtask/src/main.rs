@@ -3,8 +3,10 @@
 //! - `cargo xtask lesson1`: fastai's lesson 1 on the data embedded in `datasets/`, offline.
 //! - `cargo xtask train <task> [options]`: one training run, written to `--out`.
 //! - `cargo xtask bench`: timings of the hot paths, written to a report.
+//! - `cargo xtask fetch <NAME>|--all|--list`: downloads and extracts registry data sets.
 
 mod bench;
+mod fetch;
 mod lesson1;
 mod run_dir;
 mod tasks;
@@ -39,6 +41,8 @@ enum Command {
     /// Measures one bench row in this process (run by `bench`).
     #[command(hide = true)]
     BenchWorker(bench::worker::WorkerArgs),
+    /// Downloads and extracts a registry data set (or --all) and prints where it is.
+    Fetch(fetch::FetchArgs),
 }
 
 fn main() -> Result<()> {
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
         Command::Train(a) => train::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
         Command::BenchWorker(a) => bench::worker::run(a),
+        Command::Fetch(a) => fetch::run(a),
     }
 }
 

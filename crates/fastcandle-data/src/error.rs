@@ -210,6 +210,81 @@ pub enum Error {
         /// How many items were labelled.
         n_items: usize,
     },
+    /// A data set name that the registry does not hold.
+    #[error(
+        "there is no data set named `{name}`; the registry knows: {}. Give one of these names, \
+         an address (https://.../name.tgz), or register your own (datasets::register)",
+        .known.join(", ")
+    )]
+    UnknownDataset {
+        /// The name asked for.
+        name: String,
+        /// The names the registry holds.
+        known: Vec<String>,
+    },
+    /// A download failed: no network, a server's error, or a connection cut.
+    #[error(
+        "cannot download {url}: {reason}.{} Without network: download {url} on another machine \
+         and put it at {}, or set FASTCANDLE_MIRROR to a folder holding it as \
+         <folder>/{url_path} (or to an address that serves it)",
+        resume_hint(*.kept),
+        .archive.display()
+    )]
+    Download {
+        /// The address.
+        url: String,
+        /// What failed.
+        reason: String,
+        /// Where the archive goes in the cache.
+        archive: PathBuf,
+        /// The address's path after the host (a mirror's layout).
+        url_path: String,
+        /// How many bytes the `.part` file keeps for the next call to resume from.
+        kept: u64,
+    },
+    /// An archive failed its check twice.
+    #[error(
+        "{}: the archive downloaded from {url} does not match the registry's check, twice \
+         (expected {expected}; found {found}). The file at the address may have changed, or \
+         something between alters it; check the address, or register the data set with the new \
+         check if you trust it",
+        .file.display()
+    )]
+    Checksum {
+        /// The address.
+        url: String,
+        /// The downloaded archive.
+        file: PathBuf,
+        /// The registry's check (size and md5 of the first MiB).
+        expected: String,
+        /// The downloaded file's check.
+        found: String,
+    },
+    /// A downloaded file is not a tar archive (gzip-compressed or not).
+    #[error(
+        "{} (from {url}) is not a .tgz or .tar archive ({reason}); it was removed, so the next \
+         call downloads it again. Check that the address gives the archive itself, not a web page",
+        .archive.display()
+    )]
+    NotAnArchive {
+        /// The archive.
+        archive: PathBuf,
+        /// Where it came from.
+        url: String,
+        /// What the reader said.
+        reason: String,
+    },
+    /// The mirror folder does not hold an archive.
+    #[error(
+        "the mirror folder (FASTCANDLE_MIRROR) has no copy of {url}; put the archive at {}",
+        .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" or ")
+    )]
+    MirrorMissing {
+        /// The archive's address.
+        url: String,
+        /// The paths looked at.
+        tried: Vec<PathBuf>,
+    },
     /// An error from the core layer (tensors, devices).
     #[error(transparent)]
     Core(#[from] fastcandle_core::Error),
@@ -230,6 +305,14 @@ fn of_image(image: &Option<PathBuf>) -> String {
         .as_ref()
         .map(|i| format!(" (the mask of {})", i.display()))
         .unwrap_or_default()
+}
+
+fn resume_hint(kept: u64) -> String {
+    if kept > 0 {
+        format!(" {kept} bytes are kept; calling again resumes the download.")
+    } else {
+        String::new()
+    }
 }
 
 /// The result type of the data layer.

@@ -47,11 +47,13 @@
 
 #![warn(missing_docs)]
 
+pub mod datasets;
 pub mod error;
 pub mod split;
 pub mod tabular;
 pub mod vision;
 
+pub use datasets::{UntarData, Urls, untar_data};
 pub use error::{Error, Result};
 pub use polars::prelude::DataFrame;
 pub use split::{IndexSplitter, RandomSplitter, Splitter, split_by_order};

@@ -1,6 +1,7 @@
 //! Everything a lesson needs, in one `use`.
 
 pub use crate::core::DeviceChoice;
+pub use crate::data::datasets::{UntarData, Urls, untar_data};
 pub use crate::error::{Error, Result};
 pub use crate::train::callback::{CsvLogger, Recorder, SaveCheckpoint};
 pub use crate::train::{
