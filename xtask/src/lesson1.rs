@@ -1,4 +1,5 @@
-//! `cargo xtask lesson1`: the lesson-1 tasks (pets, camvid, adult) on the embedded data.
+//! `cargo xtask lesson1`: the lesson-1 tasks (pets, camvid, adult) on the embedded data, or
+//! (`--full`) on fastai's own data sets.
 
 use crate::train::{Task, TrainArgs};
 use anyhow::Result;
@@ -14,6 +15,52 @@ pub struct Lesson1Args {
     /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// The lesson as fastai gives it: the real PETS, CAMVID_TINY and ADULT_SAMPLE (downloaded
+    /// once with `untar_data`, or from `FASTCANDLE_MIRROR`), ImageNet ResNet34 weights from the
+    /// Hugging Face hub, Resize(224). Needs the network or a mirror; hours on a CPU.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// What the lesson runs on: the embedded samples, or (`--full`) the real data sets.
+struct Plan {
+    pets: Option<std::path::PathBuf>,
+    camvid: Option<std::path::PathBuf>,
+    adult: Option<std::path::PathBuf>,
+    /// `--arch` and `--pretrained` of the vision tasks (None: the embedded MobileNetV2).
+    arch: Option<(&'static str, &'static str)>,
+    pets_size: Option<usize>,
+}
+
+impl Plan {
+    fn new(full: bool) -> Result<Self> {
+        use fastcandle::prelude::{Urls, untar_data};
+        if !full {
+            return Ok(Plan {
+                pets: None,
+                camvid: None,
+                adult: None,
+                arch: None,
+                pets_size: Some(LESSON_SIZE),
+            });
+        }
+        Ok(Plan {
+            pets: Some(untar_data(Urls::PETS)?.join("images")),
+            camvid: Some(untar_data(Urls::CAMVID_TINY)?),
+            adult: Some(untar_data(Urls::ADULT_SAMPLE)?.join("adult.csv")),
+            arch: Some(("resnet34", "hub")),
+            pets_size: None,
+        })
+    }
+
+    fn vision(&self, mut args: TrainArgs, data: &Option<std::path::PathBuf>) -> TrainArgs {
+        args.data = data.clone();
+        if let Some((arch, pretrained)) = self.arch {
+            args.arch = Some(arch.into());
+            args.pretrained = Some(pretrained.into());
+        }
+        args
+    }
 }
 
 /// The image size of the lesson's pets run: 160 rather than fastai's 224, so that the 2,000
@@ -58,21 +105,32 @@ pub fn run(args: Lesson1Args) -> Result<()> {
     let root = args
         .out
         .unwrap_or_else(|| crate::run_dir::default_out("lesson1"));
-    let pretrained = if crate::tasks::pets::embedded_weights().is_file() {
+    let plan = Plan::new(args.full)?;
+    let pretrained = if args.full {
+        "ImageNet ResNet34 (timm/resnet34.a1_in1k on the hub)"
+    } else if crate::tasks::pets::embedded_weights().is_file() {
         "the embedded ImageNet MobileNetV2"
     } else {
         "no pretrained weights (datasets/weights is missing)"
     };
+    let (pets_what, arch) = match args.full {
+        true => ("Oxford-IIIT Pets, 7,390 images", "resnet34"),
+        false => ("embedded Pets-style sample, 2,000 images", "mobilenet_v2"),
+    };
     println!(
-        "fastai lesson 1, vision: cat or dog (embedded Pets-style sample, 2,000 images), \
-         vision_learner(mobilenet_v2) from {pretrained}, Resize({LESSON_SIZE}), fine_tune(1)\n"
+        "fastai lesson 1, vision: cat or dog ({pets_what}), vision_learner({arch}) from \
+         {pretrained}, Resize({}), fine_tune(1)\n",
+        plan.pets_size.unwrap_or(224)
     );
-    let pets = crate::train::run(task_args(
-        Task::Pets,
-        1,
-        Some(LESSON_SIZE),
-        &args.device,
-        root.join("pets"),
+    let pets = crate::train::run(plan.vision(
+        task_args(
+            Task::Pets,
+            1,
+            plan.pets_size,
+            &args.device,
+            root.join("pets"),
+        ),
+        &plan.pets,
     ))?;
     println!(
         "\npets: error_rate {:.4} (fastai's published figure, ResNet34 on the full Pets set: \
@@ -80,9 +138,12 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         pets["metrics"]["error_rate"].as_f64().unwrap_or(f64::NAN),
         pets["wall_s"].as_f64().unwrap_or(f64::NAN)
     );
+    let camvid_what = match args.full {
+        true => "CamVid-tiny, 100 images, 32 codes",
+        false => "fashion scenes in CamVid-tiny's layout (embedded, 100 images, 11 codes)",
+    };
     println!(
-        "fastai lesson 1, segmentation: fashion scenes in CamVid-tiny's layout (embedded, 100 \
-         images, 11 codes), unet_learner(mobilenet_v2) from {pretrained}, \
+        "fastai lesson 1, segmentation: {camvid_what}, unet_learner({arch}) from {pretrained}, \
          fine_tune({LESSON_CAMVID_EPOCHS})\n"
     );
     let mut camvid_args = task_args(
@@ -93,7 +154,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         root.join("camvid"),
     );
     camvid_args.arch = Some("mobilenet_v2".into());
-    let camvid = crate::train::run(camvid_args)?;
+    let camvid = crate::train::run(plan.vision(camvid_args, &plan.camvid))?;
     println!(
         "\ncamvid: valid_loss {:.4}, foreground_acc {:.4}, dice_multi {:.4} (fastai's published \
          figure, pretrained ResNet34 on CamVid-tiny: valid_loss 0.727), {:.1} s in all\n",
@@ -105,15 +166,16 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         camvid["wall_s"].as_f64().unwrap_or(f64::NAN)
     );
     println!(
-        "fastai lesson 1, tabular: UCI Adult (embedded sample), tabular_learner, fit_one_cycle(3)\n"
+        "fastai lesson 1, tabular: UCI Adult ({}), tabular_learner, fit_one_cycle(3)\n",
+        if args.full {
+            "ADULT_SAMPLE"
+        } else {
+            "embedded sample"
+        }
     );
-    let adult = crate::train::run(task_args(
-        Task::Adult,
-        3,
-        None,
-        &args.device,
-        root.join("adult"),
-    ))?;
+    let mut adult_args = task_args(Task::Adult, 3, None, &args.device, root.join("adult"));
+    adult_args.data = plan.adult.clone();
+    let adult = crate::train::run(adult_args)?;
     println!(
         "\nadult: accuracy {:.4} (fastai's published figure: 0.8457), {:.1} s in all",
         adult["metrics"]["accuracy"].as_f64().unwrap_or(f64::NAN),
