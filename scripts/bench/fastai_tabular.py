@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from fastai.tabular.all import (Categorify, FillMissing, Normalize, TabularDataLoaders, accuracy,
                                 tabular_learner)
+from bench_common import peak_rss_mib
 
 
 def main():
@@ -39,14 +40,6 @@ def main():
         acc = float(learn.validate()[1])
     print(json.dumps({"values": times, "accuracy": acc, "peak_mib": peak_rss_mib(),
                       "torch": torch.__version__}))
-
-
-def peak_rss_mib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
 
 
 if __name__ == "__main__":

@@ -15,14 +15,7 @@ import time
 
 import torch
 import torchvision
-
-
-def peak_rss_mib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return None
+from bench_common import peak_rss_mib
 
 
 def sync(device):

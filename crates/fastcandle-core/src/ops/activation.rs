@@ -193,6 +193,7 @@ impl CustomOp1 for Clamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
 
     #[test]
@@ -203,19 +204,7 @@ mod tests {
         let up = Tensor::randn(0f32, 1., (2, 3, 5, 7), &dev).unwrap();
         let y = add_relu(&a, &b).unwrap();
         let yr = relu(&(a.as_tensor() + b.as_tensor()).unwrap()).unwrap();
-        let d = |x: &Tensor, y: &Tensor| {
-            (x - y)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
-        assert_eq!(d(&y, &yr), 0.0);
+        assert_eq!(max_diff(&y, &yr), 0.0);
         // `a` also feeds the sum a second time, so its gradient accumulates.
         let ga = ((y * &up).unwrap().sum_all().unwrap() + a.sum_all().unwrap())
             .unwrap()
@@ -226,7 +215,7 @@ mod tests {
             .backward()
             .unwrap();
         for t in [a.as_tensor(), b.as_tensor()] {
-            assert_eq!(d(ga.get(t).unwrap(), gb.get(t).unwrap()), 0.0);
+            assert_eq!(max_diff(ga.get(t).unwrap(), gb.get(t).unwrap()), 0.0);
         }
         let e = add_relu(&a, &Tensor::zeros(3, DType::F32, &dev).unwrap()).unwrap_err();
         assert!(e.to_string().contains("add_relu"), "{e}");

@@ -315,6 +315,7 @@ impl CustomOp3 for BatchNormTrain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
 
     /// The composed reference, differentiated by candle.
@@ -403,24 +404,12 @@ mod tests {
                 Act::Relu => crate::ops::relu(&lin).unwrap(),
                 _ => crate::ops::relu6(&lin).unwrap(),
             };
-            let diff = |a: &Tensor, b: &Tensor| {
-                (a - b)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .max(0)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            };
-            assert_eq!(diff(&y, &yr), 0.0);
-            assert_eq!((diff(&m, &mr), diff(&v, &vr)), (0.0, 0.0));
+            assert_eq!(max_diff(&y, &yr), 0.0);
+            assert_eq!((max_diff(&m, &mr), max_diff(&v, &vr)), (0.0, 0.0));
             let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
             let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
             for t in [x.as_tensor(), w.as_tensor(), b.as_tensor()] {
-                let d = diff(ga.get(t).unwrap(), gb.get(t).unwrap());
+                let d = max_diff(ga.get(t).unwrap(), gb.get(t).unwrap());
                 assert!(d < 1e-4, "{act:?}: {d}");
             }
         }

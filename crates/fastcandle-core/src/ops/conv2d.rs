@@ -13,7 +13,7 @@
 
 use super::gemm::{matmul, parallelism};
 use super::im2col::{Geom, Scratch};
-use super::par::{by_sample, sum_parts};
+use super::par::{SendPtr, by_sample, sum_parts};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
 
@@ -227,19 +227,6 @@ struct Buffers {
     cols: Scratch,
     dcols: Scratch,
     dw: Vec<f32>,
-}
-
-/// A raw pointer shared by the tasks that write disjoint parts of one buffer.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: the tasks sharing it write disjoint cells.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
 }
 
 #[cfg(test)]

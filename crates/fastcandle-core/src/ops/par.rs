@@ -54,6 +54,20 @@ pub(crate) fn by_sample<S, R: Send>(
     results
 }
 
+/// A raw pointer shared by the tasks that write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut f32);
+// SAFETY: the tasks sharing it write disjoint cells.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer (a method, so that closures capture the `SendPtr` and not its field).
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Adds `parts` (equal lengths) cell by cell into the first, in order.
 pub(crate) fn sum_parts(parts: impl IntoIterator<Item = Vec<f32>>) -> Vec<f32> {
     let mut parts = parts.into_iter();

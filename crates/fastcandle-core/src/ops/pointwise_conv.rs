@@ -9,7 +9,7 @@
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
 use super::gemm::{matmul, parallelism};
-use super::par::{by_sample, sum_parts};
+use super::par::{SendPtr, by_sample, sum_parts};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -20,19 +20,6 @@ pub(crate) fn pointwise_conv2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 }
 
 struct PointwiseConv;
-
-/// A raw pointer shared by the tasks that write disjoint parts of one buffer.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: the tasks sharing it write disjoint cells.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
 
 impl CustomOp2 for PointwiseConv {
     fn name(&self) -> &'static str {
