@@ -15,7 +15,11 @@ fn bars(n: usize) -> (Vec<u8>, Vec<u8>) {
         for y in 0..12 {
             for x in 0..12 {
                 let on = if i % 2 == 0 { y == at } else { x == at };
-                px.push(if on { 230 } else { ((x * 7 + y * 13 + i) % 40) as u8 });
+                px.push(if on {
+                    230
+                } else {
+                    ((x * 7 + y * 13 + i) % 40) as u8
+                });
             }
         }
     }
@@ -25,8 +29,14 @@ fn bars(n: usize) -> (Vec<u8>, Vec<u8>) {
 fn write_idx_folder(dir: &Path, n_train: usize, n_test: usize) {
     for (stem, n) in [("train", n_train), ("t10k", n_test)] {
         let (px, labels) = bars(n);
-        write_idx_images(&dir.join(format!("{stem}-images-idx3-ubyte.gz")), n, 12, 12, &px)
-            .unwrap();
+        write_idx_images(
+            &dir.join(format!("{stem}-images-idx3-ubyte.gz")),
+            n,
+            12,
+            12,
+            &px,
+        )
+        .unwrap();
         write_idx_labels(&dir.join(format!("{stem}-labels-idx1-ubyte")), &labels).unwrap();
     }
 }
@@ -43,7 +53,10 @@ fn from_idx_trains_a_simple_cnn_in_seconds() {
         .build()
         .unwrap();
     assert_eq!(dls.vocab(), ["horizontal", "vertical"]);
-    assert_eq!((dls.train_items().len(), dls.valid_items().len()), (320, 64));
+    assert_eq!(
+        (dls.train_items().len(), dls.valid_items().len()),
+        (320, 64)
+    );
     assert_eq!(
         dls.valid_items().paths[3],
         Path::new("t10k-images-idx3-ubyte.gz[3]")
@@ -66,7 +79,10 @@ fn from_idx_trains_a_simple_cnn_in_seconds() {
         .device(DeviceChoice::Cpu)
         .build()
         .unwrap();
-    assert_eq!((dls.train_items().len(), dls.valid_items().len()), (240, 80));
+    assert_eq!(
+        (dls.train_items().len(), dls.valid_items().len()),
+        (240, 80)
+    );
     assert_eq!(dls.vocab().len(), 10); // MNIST's classes by default
 
     // Too few class names for the labels, and a folder without the files.
@@ -96,7 +112,9 @@ fn from_cifar_reads_the_batches_with_their_class_names() {
         .chain(["data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"])
         .enumerate()
     {
-        let px: Vec<u8> = (0..4 * 32 * 32 * 3).map(|k| ((k + i) % 251) as u8).collect();
+        let px: Vec<u8> = (0..4 * 32 * 32 * 3)
+            .map(|k| ((k + i) % 251) as u8)
+            .collect();
         write_cifar_batch(&folder.join(name), &px, &[0, 3, 9, (i % 10) as u8]).unwrap();
     }
     let dls = ImageDataLoaders::from_cifar(dir.path())
@@ -107,7 +125,10 @@ fn from_cifar_reads_the_batches_with_their_class_names() {
         .unwrap();
     assert_eq!(dls.vocab(), CIFAR10_CLASSES);
     assert_eq!((dls.train_items().len(), dls.valid_items().len()), (20, 4));
-    assert_eq!(dls.train_items().paths[13], Path::new("data_batch_4.bin[1]"));
+    assert_eq!(
+        dls.train_items().paths[13],
+        Path::new("data_batch_4.bin[1]")
+    );
     let b = fastcandle::core::DataLoaders::valid(dls.loader())
         .next()
         .unwrap()
@@ -152,10 +173,12 @@ fn imagenet_style_folders_split_on_train_and_val() {
     // test/ is left out.
     assert_eq!((dls.train_items().len(), dls.valid_items().len()), (12, 4));
     assert!(
-        dls.valid_items()
-            .paths
-            .iter()
-            .all(|p| p.parent().unwrap().parent().unwrap().ends_with("val"))
+        dls.valid_items().paths.iter().all(|p| p
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .ends_with("val"))
     );
     let b = fastcandle::core::DataLoaders::valid(dls.loader())
         .next()
