@@ -39,7 +39,7 @@ pub fn read_cifar_batch(path: &Path) -> Result<(InMemoryImages, Vec<u8>)> {
         path: path.to_path_buf(),
         reason,
     };
-    if bytes.is_empty() || bytes.len() % CIFAR_RECORD != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR_RECORD) {
         return Err(bad(format!(
             "{} bytes is not a whole number of CIFAR-10 records ({CIFAR_RECORD} bytes each: a \
              label and 32x32x3 pixels); the file is truncated or not a CIFAR-10 binary batch \
