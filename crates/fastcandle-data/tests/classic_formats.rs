@@ -87,7 +87,7 @@ fn bad_idx_files_are_errors_naming_them() {
 
     // Bytes past the end.
     let long = dir.path().join("long-idx3-ubyte");
-    std::fs::write(&long, [&bytes[..], &[0, 0]].concat()).unwrap();
+    std::fs::write(&long, [bytes.clone(), vec![0, 0]].concat()).unwrap();
     check(
         read_idx_images(&long).unwrap_err(),
         "long-idx3-ubyte",

@@ -61,13 +61,18 @@ fn from_idx_trains_a_simple_cnn_in_seconds() {
         dls.valid_items().paths[3],
         Path::new("t10k-images-idx3-ubyte.gz[3]")
     );
+    let head = HeadConfig {
+        ps: 0.0,
+        ..HeadConfig::default()
+    };
     let mut learn = VisionLearner::builder(&dls, Arch::SimpleCnn)
+        .head(head)
         .seed(1)
         .build()
         .unwrap()
         .metrics([accuracy()]);
     learn.quiet(true);
-    learn.fit_one_cycle(2, Some(1e-2)).unwrap();
+    learn.fit_one_cycle(4, Some(1e-2)).unwrap();
     let scores = learn.validate(None).unwrap();
     let acc = scores.iter().find(|(k, _)| k == "accuracy").unwrap().1;
     assert!(acc >= 0.9, "accuracy {acc} ({scores:?})");

@@ -74,12 +74,15 @@ fn parse_idx<'a>(
     };
     let ndims = (magic & 0xff) as usize;
     let header = 4 + 4 * ndims;
-    if bytes.len() < header {
-        return Err(bad(format!(
+    let too_short = || {
+        bad(format!(
             "{} bytes is too short for the {header}-byte header of an IDX file of {what}: the \
              file is truncated",
             bytes.len()
-        )));
+        ))
+    };
+    if bytes.len() < 4 {
+        return Err(too_short());
     }
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     let found = word(0);
@@ -93,6 +96,9 @@ fn parse_idx<'a>(
             "the magic number is {found:#010x}{other} but an IDX file of {what} starts with \
              {magic:#010x}; is it the right file?"
         )));
+    }
+    if bytes.len() < header {
+        return Err(too_short());
     }
     let dims: Vec<usize> = (0..ndims).map(|d| word(4 + 4 * d) as usize).collect();
     let want = dims.iter().product::<usize>();
