@@ -147,6 +147,12 @@ pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
     if !args.only.is_empty() {
         bail!("--only does not apply to the {} task", spec.task);
     }
+    if args.test.is_some() {
+        bail!(
+            "--test does not apply to the {} task: the test images of --data are scored",
+            spec.task
+        );
+    }
     let Some(data) = args.data.clone() else {
         bail!(
             "the {} task needs its data set: pass --data PATH ({})",
