@@ -257,7 +257,7 @@ fn in_memory_items_go_through_the_loader() {
     assert_eq!(b.ys.to_vec1::<u32>().unwrap(), [1, 1, 0]);
     // Items of another size fail the batch with the item's name.
     let odd = Arc::new(InMemoryImages::new("odd.idx", 2, 3, 3, 1, vec![0; 18]).unwrap());
-    let e = ImageItems::in_memory(odd.clone(), vec![0, 2], vec![0, 1]).unwrap_err();
+    let e = ImageItems::in_memory(odd, vec![0, 2], vec![0, 1]).unwrap_err();
     assert!(e.to_string().contains("odd.idx"), "{e}");
 }
 
