@@ -39,7 +39,9 @@ pub fn read_cifar_batch(path: &Path) -> Result<(InMemoryImages, Vec<u8>)> {
         path: path.to_path_buf(),
         reason,
     };
-    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR_RECORD) {
+    #[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV
+    let whole = bytes.len() % CIFAR_RECORD == 0;
+    if bytes.is_empty() || !whole {
         return Err(bad(format!(
             "{} bytes is not a whole number of CIFAR-10 records ({CIFAR_RECORD} bytes each: a \
              label and 32x32x3 pixels); the file is truncated or not a CIFAR-10 binary batch \
@@ -180,7 +182,10 @@ impl CifarFiles {
 
     /// The training items (the five batches) and the test items.
     pub fn read(&self) -> Result<(ImageItems, ImageItems)> {
-        Ok((read_cifar(&self.train)?, read_cifar(&[self.test.clone()])?))
+        Ok((
+            read_cifar(&self.train)?,
+            read_cifar(std::slice::from_ref(&self.test))?,
+        ))
     }
 }
 
