@@ -285,6 +285,15 @@ pub enum Error {
         /// The paths looked at.
         tried: Vec<PathBuf>,
     },
+    /// A data file (IDX, CIFAR-10 batch) is truncated, has the wrong magic number or length,
+    /// or does not agree with its companion file.
+    #[error("{}: {reason}", .path.display())]
+    BadFormat {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what was expected.
+        reason: String,
+    },
     /// An error from the core layer (tensors, devices).
     #[error(transparent)]
     Core(#[from] fastcandle_core::Error),

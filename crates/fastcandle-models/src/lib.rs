@@ -6,7 +6,8 @@
 //! - [`layers`]: `Linear`, `Conv2d`, `Embedding`, `BatchNorm`, `Dropout`, pooling, fastai's
 //!   `LinBnDrop` and `AdaptiveConcatPool2d`, and the [`layers::Layer`] trait that chains them.
 //! - [`tabular`]: fastai's `TabularModel` and its embedding-size rule.
-//! - [`resnet`], [`mobilenet_v2`]: torchvision's architectures, with their names.
+//! - [`resnet`], [`mobilenet_v2`]: torchvision's architectures, with their names;
+//!   [`simple_cnn`], fastai's `SimpleCNN` for small images trained from scratch.
 //! - [`body`], [`head`], [`vision`]: fastai's vision model (a cut body and fastai's head), the
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
 //! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
@@ -17,6 +18,7 @@ pub mod head;
 pub mod layers;
 pub mod mobilenet_v2;
 pub mod resnet;
+pub mod simple_cnn;
 pub mod tabular;
 pub mod unet;
 pub mod vision;

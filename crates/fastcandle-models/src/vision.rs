@@ -81,6 +81,13 @@ archs! {
         hub_repo: None,
         classifier: &["classifier."],
     },
+    /// fastai's `SimpleCNN` (four ConvLayers, 256 features), for small images from scratch.
+    SimpleCnn => ArchSpec {
+        name: "simple_cnn",
+        body: crate::simple_cnn::simple_cnn_body,
+        hub_repo: None,
+        classifier: &[],
+    },
 }
 
 impl Arch {

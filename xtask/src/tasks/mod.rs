@@ -2,5 +2,9 @@
 
 pub mod adult;
 pub mod camvid;
+pub mod cifar10;
+pub mod fashion_mnist;
+pub mod mnist;
 pub mod pets;
+pub mod small_images;
 pub mod vision_common;

@@ -3,6 +3,7 @@
 //! `[B, H, W]` buffer of mask codes.
 
 use super::augment::AugTransforms;
+use super::in_memory::{InMemoryImages, MemoryItems};
 use super::item::{Sample, Slot, check_size};
 use super::item_tfms::ItemTransform;
 use super::mask::Masks;
@@ -16,13 +17,16 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// The items of one split: image paths and their class codes.
+/// The items of one split: image paths and their class codes, and, for images held in memory
+/// (IDX, CIFAR-10), the images themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageItems {
-    /// The image files.
+    /// The image files; for images in memory, their names (`train-images-idx3-ubyte.gz[7]`).
     pub paths: Vec<PathBuf>,
     /// The class code of each file.
     pub codes: Vec<u32>,
+    /// For images in memory: the images, read from there instead of from `paths`.
+    pub memory: Option<MemoryItems>,
 }
 
 impl ImageItems {
@@ -34,7 +38,56 @@ impl ImageItems {
                 reason: format!("{} paths but {} codes", paths.len(), codes.len()),
             });
         }
-        Ok(Self { paths, codes })
+        Ok(Self {
+            paths,
+            codes,
+            memory: None,
+        })
+    }
+
+    /// Items held in memory: image `index[k]` of `images` with code `codes[k]`, named
+    /// `name[index[k]]`. An index past the images, or lengths that differ, is an error.
+    pub fn in_memory(
+        images: Arc<InMemoryImages>,
+        index: Vec<usize>,
+        codes: Vec<u32>,
+    ) -> Result<Self> {
+        let what = || format!("image items of {}", images.name());
+        if index.len() != codes.len() {
+            return Err(Error::BadData {
+                what: what(),
+                reason: format!("{} images but {} codes", index.len(), codes.len()),
+            });
+        }
+        if let Some(&i) = index.iter().find(|&&i| i >= images.len()) {
+            return Err(Error::BadData {
+                what: what(),
+                reason: format!("item {i} asked for but there are {} images", images.len()),
+            });
+        }
+        Ok(Self {
+            paths: index.iter().map(|&i| images.item_name(i)).collect(),
+            codes,
+            memory: Some(MemoryItems { images, index }),
+        })
+    }
+
+    /// Every image of `images`, in order, with its code (`codes` has one per image).
+    pub fn from_images(images: Arc<InMemoryImages>, codes: Vec<u32>) -> Result<Self> {
+        let index = (0..images.len()).collect();
+        Self::in_memory(images, index, codes)
+    }
+
+    /// The items at positions `idx`, in that order (a split of these items).
+    pub fn subset(&self, idx: &[usize]) -> Self {
+        Self {
+            paths: idx.iter().map(|&i| self.paths[i].clone()).collect(),
+            codes: idx.iter().map(|&i| self.codes[i]).collect(),
+            memory: self.memory.as_ref().map(|m| MemoryItems {
+                images: m.images.clone(),
+                index: idx.iter().map(|&i| m.index[i]).collect(),
+            }),
+        }
     }
 
     /// The number of items.

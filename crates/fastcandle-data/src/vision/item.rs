@@ -62,7 +62,10 @@ impl Pipeline {
     /// Decodes item `idx`: its image (grey kept grey) and its mask, checked against the image.
     fn decode_item(&self, idx: usize) -> Result<Sample> {
         let path = &self.items.paths[idx];
-        let img = decode(path, true)?;
+        let img = match &self.items.memory {
+            Some(m) => m.image(idx),
+            None => decode(path, true)?,
+        };
         let mask = match &self.masks {
             Some(m) => Some(m.load(idx, path, (img.width(), img.height()))?),
             None => None,

@@ -127,6 +127,9 @@ impl ImageLoader {
     pub fn verify(mut self) -> Result<Self> {
         let core = &mut self.core;
         for split in [&mut core.train, &mut core.valid] {
+            if split.memory.is_some() {
+                continue; // images in memory were checked when they were read
+            }
             let bad: Vec<Option<Error>> = fastcandle_core::threads::run_in_pool(|| {
                 split
                     .paths

@@ -17,17 +17,23 @@
 //! - Segmentation (fastai's `MaskBlock`): [`Codes`] (`codes.txt`), [`decode_mask`] (grey
 //!   values or palette indices) and [`save_mask`], and [`SegmentationLoader`], whose masks get
 //!   their images' item transforms and augmentation (nearest); [`SegmentationLoader::show_batch`].
+//! - Classic formats held in memory ([`InMemoryImages`], no file per image): MNIST-style IDX
+//!   files ([`read_idx`], [`IdxFiles`]) and the CIFAR-10 binary batches ([`read_cifar`],
+//!   [`CifarFiles`]), as [`ImageItems::in_memory`] items that the loaders take as files.
 //! - Speed: [`bench_loader`].
 
 mod augment;
 mod bench;
 mod buffer;
 mod categories;
+mod cifar;
 mod codes;
 mod collate;
 mod decode;
 mod files;
+mod idx;
 mod image;
+mod in_memory;
 mod item;
 mod item_tfms;
 mod label;
@@ -50,11 +56,20 @@ mod warp;
 pub use augment::{AugParams, AugTransforms, aug_transforms};
 pub use bench::{bench_loader, measure_loader, pets_like_loader};
 pub use categories::Categories;
+pub use cifar::{
+    CIFAR_RECORD, CIFAR_SIZE, CIFAR10_CLASSES, CifarFiles, read_cifar, read_cifar_batch,
+    write_cifar_batch,
+};
 pub use codes::Codes;
 pub use collate::ImageItems;
 pub use decode::{decode_image, verify_images};
 pub use files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
+pub use idx::{
+    FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxFiles, MNIST_CLASSES, read_idx,
+    read_idx_images, read_idx_labels, write_idx_images, write_idx_labels,
+};
 pub use image::Image;
+pub use in_memory::{InMemoryImages, MemoryItems};
 pub use item_tfms::{ItemTfmConfig, ItemTransform, Resize, ResizeMethod};
 pub use label::{
     FuncLabeller, IntoLabel, Labeller, ListLabeller, RegexLabeller, label_func, label_items,

@@ -40,9 +40,33 @@ impl TestImages {
             });
         }
         let codes = vec![0; paths.len()];
+        Self::from_items(
+            ImageItems::new(paths, codes)?,
+            item_tfms,
+            normalize,
+            bs,
+            device,
+        )
+    }
+
+    /// Items (files or images in memory, with their codes) through `item_tfms` (validation
+    /// mode) and `normalize`, `bs` at a time, onto `device`. No item is an error.
+    pub fn from_items(
+        items: ImageItems,
+        item_tfms: Vec<Arc<dyn ItemTransform>>,
+        normalize: Option<Normalize>,
+        bs: usize,
+        device: Device,
+    ) -> Result<Self> {
+        if items.is_empty() {
+            return Err(Error::BadData {
+                what: "the images to predict".into(),
+                reason: "no image was given".into(),
+            });
+        }
         Ok(Self {
             pipeline: Pipeline {
-                items: Arc::new(ImageItems::new(paths, codes)?),
+                items: Arc::new(items),
                 masks: None,
                 item_tfms,
                 aug: None,
@@ -61,8 +85,17 @@ impl TestImages {
     /// Gives the images known class codes (one per image), so that a loss and metrics can be
     /// computed over them (fastai's `test_dl(..., with_labels=True)`).
     pub fn with_codes(mut self, codes: Vec<u32>) -> Result<Self> {
-        let paths = self.pipeline.items.paths.clone();
-        self.pipeline.items = Arc::new(ImageItems::new(paths, codes)?);
+        let items = &self.pipeline.items;
+        if codes.len() != items.len() {
+            return Err(Error::BadData {
+                what: "the images to predict".into(),
+                reason: format!("{} images but {} codes", items.len(), codes.len()),
+            });
+        }
+        self.pipeline.items = Arc::new(ImageItems {
+            codes,
+            ..ImageItems::clone(items)
+        });
         Ok(self)
     }
 
@@ -95,6 +128,18 @@ impl ImageLoader {
     pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
         TestImages::new(
             paths,
+            self.item_transforms().to_vec(),
+            self.normalization().copied(),
+            self.batch_size(),
+            self.device().clone(),
+        )
+    }
+
+    /// `items` (with their codes, so that a loss and metrics can be computed: a labelled test
+    /// set such as MNIST's `t10k` files) batched as this loader's validation set.
+    pub fn test_dl_items(&self, items: ImageItems) -> Result<TestImages> {
+        TestImages::from_items(
+            items,
             self.item_transforms().to_vec(),
             self.normalization().copied(),
             self.batch_size(),

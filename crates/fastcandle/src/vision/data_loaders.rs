@@ -1,5 +1,6 @@
 //! `ImageDataLoaders`: image files labelled, split, transformed and batched, with fastai's
-//! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`).
+//! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`); the
+//! classic formats held in memory (`from_idx`, `from_cifar`) are in `classic.rs`.
 
 use super::options::{
     LoaderOptions, apply_loader_options, dls_accessors, loader_option_setters, resolve_files,
@@ -109,6 +110,19 @@ impl ImageDataLoaders {
     /// Every image under `path`, labelled by its parent folder and split by its grandparent
     /// (`train/<class>/...` and `valid/<class>/...`), as fastai's `from_folder`; with
     /// [`ImageDataLoadersBuilder::valid_pct`], a random split of every image instead.
+    /// Other folder names: [`ImageDataLoadersBuilder::folders`] (ImageNet's
+    /// `train/<class>/` and `val/<class>/`: `.folders("train", "val")`; fastai's MNIST PNGs:
+    /// `.folders("training", "testing")`; its CIFAR-10 PNGs: `.folders("train", "test")`).
+    ///
+    /// ```no_run
+    /// # use fastcandle::vision::prelude::*;
+    /// # fn main() -> fastcandle::Result<()> {
+    /// let dls = ImageDataLoaders::from_folder("data/imagenette2-160")
+    ///     .folders("train", "val")
+    ///     .item_tfms(Resize::new(128))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn from_folder(path: impl AsRef<Path>) -> ImageDataLoadersBuilder {
         ImageDataLoadersBuilder::new(
             path,
@@ -129,6 +143,11 @@ impl ImageDataLoaders {
     }
 
     dls_accessors!(ImageLoader);
+
+    /// Data loaders over a built `loader` of the data set at `path`.
+    pub(crate) fn from_loader(loader: ImageLoader, path: PathBuf) -> Self {
+        Self { loader, path }
+    }
 
     /// New images batched as the validation set (fastai's `dls.test_dl`).
     pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
@@ -156,7 +175,8 @@ impl ImageDataLoadersBuilder {
 
     loader_option_setters!();
 
-    /// The folder names of [`ImageDataLoaders::from_folder`]'s split (fastai: `train`, `valid`).
+    /// The folder names of [`ImageDataLoaders::from_folder`]'s split (fastai: `train`, `valid`;
+    /// ImageNet-style sets: `train`, `val`). Images under any other folder are left out.
     pub fn folders(self, train: &str, valid: &str) -> Self {
         self.splitter(GrandparentSplitter::new(train, valid))
     }

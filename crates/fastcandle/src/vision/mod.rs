@@ -1,8 +1,10 @@
 //! fastai's vision application: [`ImageDataLoaders`] (`from_name_func`, `from_name_re`,
-//! `from_folder`, `from_lists`), [`vision_learner`] (and `cnn_learner`), `predict`, `export` and
+//! `from_folder`, `from_lists`, and, for the classic formats held in memory, `from_idx` and
+//! `from_cifar`), [`vision_learner`] (and `cnn_learner`), `predict`, `export` and
 //! [`load_learner`]; for segmentation, [`SegmentationDataLoaders`] (`from_label_func`) and
 //! [`unet_learner`] (`predict` giving a mask, `show_results`).
 
+mod classic;
 mod data_loaders;
 mod export;
 mod learner;
@@ -12,6 +14,7 @@ pub mod prelude;
 mod segmentation;
 mod unet_learner;
 
+pub use classic::{InMemoryDataLoadersBuilder, classic_test_items};
 pub use data_loaders::{ImageDataLoaders, ImageDataLoadersBuilder};
 pub use export::{VisionPredictor, load_learner};
 pub use learner::{VisionLearner, VisionLearnerBuilder, cnn_learner, vision_learner};
