@@ -22,7 +22,7 @@ pub struct FetchArgs {
     /// Downloads and extracts afresh, replacing the cached copy.
     #[arg(long)]
     force: bool,
-    /// The cache root (archives in <HOME>/archive, data in <HOME>/data) instead of
+    /// The cache root (archives in `HOME/archive`, data in `HOME/data`) instead of
     /// FASTCANDLE_HOME's or the user cache's.
     #[arg(long, value_name = "HOME")]
     home: Option<PathBuf>,

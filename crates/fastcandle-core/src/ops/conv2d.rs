@@ -8,7 +8,7 @@
 //! `[c_out, c_in·k·k]` on the gemm crate, straight into the output: forward `Y_b = W · cols_b`;
 //! backward `dW = Σ_b dY_b · cols_bᵀ` and `dcols_b = Wᵀ · dY_b`, folded back onto the input.
 //! Samples are shared among the pool's threads, each product on one thread
-//! ([`by_sample`](super::par::by_sample)); a batch smaller than the pool spreads each product
+//! (`par::by_sample`); a batch smaller than the pool spreads each product
 //! over it instead. Other devices use candle's convolution.
 
 use super::gemm::{matmul, parallelism};
