@@ -101,22 +101,16 @@ fn data_loaders(
     let bs = args.bs.unwrap_or(DEFAULT_BS);
     let device = args.device()?;
     let dls = match format {
-        Format::Idx => {
-            let b = ImageDataLoaders::from_idx(data)
-                .classes(spec.idx_classes.iter().copied())
-                .seed(args.seed)
-                .bs(bs)
-                .device(device);
-            match args.size {
-                Some(s) => b.item_tfms(Resize::new(s)).build()?,
-                None => b.build()?,
+        Format::Idx | Format::CifarBinary => {
+            let b = match format {
+                Format::Idx => {
+                    ImageDataLoaders::from_idx(data).classes(spec.idx_classes.iter().copied())
+                }
+                _ => ImageDataLoaders::from_cifar(data),
             }
-        }
-        Format::CifarBinary => {
-            let b = ImageDataLoaders::from_cifar(data)
-                .seed(args.seed)
-                .bs(bs)
-                .device(device);
+            .seed(args.seed)
+            .bs(bs)
+            .device(device);
             match args.size {
                 Some(s) => b.item_tfms(Resize::new(s)).build()?,
                 None => b.build()?,
