@@ -60,7 +60,7 @@ impl Act {
 /// `max(x, 0)`; the gradient passes where `x > 0`, as PyTorch's.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == DType::F32 {
-        return x.contiguous()?.apply_op1(Clamp { max: f32::INFINITY });
+        return x.contiguous()?.apply_op1(Clamp { act: Act::Relu });
     }
     x.relu()
 }
@@ -69,7 +69,7 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
 /// PyTorch's `hardtanh_backward`.
 pub fn relu6(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == DType::F32 {
-        return x.contiguous()?.apply_op1(Clamp { max: 6.0 });
+        return x.contiguous()?.apply_op1(Clamp { act: Act::Relu6 });
     }
     x.clamp(0f32, 6f32)
 }
@@ -125,7 +125,7 @@ impl CustomOp2 for AddRelu {
 }
 
 /// `grad` where `act` lets it through at output `res`, zero elsewhere.
-fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
+pub(crate) fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
     let g = with_f32(res, |ys| {
         with_f32(grad, |gs| {
             let mut d = vec![0f32; gs.len()];
@@ -142,9 +142,9 @@ fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
     Tensor::from_vec(g, grad.shape(), grad.device())
 }
 
-/// `min(max(x, 0), max)`.
+/// ReLU or ReLU6 as an op: one pass forward, one backward (gated by the output).
 struct Clamp {
-    max: f32,
+    act: Act,
 }
 
 impl CustomOp1 for Clamp {
@@ -155,38 +155,18 @@ impl CustomOp1 for Clamp {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = cpu_f32(s, l)?;
         let mut y = vec![0f32; x.len()];
-        let max = self.max;
         y.par_chunks_mut(PAR_MIN)
             .zip(x.par_chunks(PAR_MIN))
             .for_each(|(yc, xc)| {
                 for (yv, &xv) in yc.iter_mut().zip(xc) {
-                    // NaN propagates, as in PyTorch.
-                    *yv = if xv.is_nan() {
-                        xv
-                    } else {
-                        xv.max(0.0).min(max)
-                    };
+                    *yv = self.act.apply(xv);
                 }
             });
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let max = self.max;
-        let dx = with_f32(x, |xs| {
-            with_f32(grad, |gs| {
-                let mut dx = vec![0f32; xs.len()];
-                dx.par_chunks_mut(PAR_MIN)
-                    .zip(xs.par_chunks(PAR_MIN).zip(gs.par_chunks(PAR_MIN)))
-                    .for_each(|(dc, (xc, gc))| {
-                        for ((d, &xv), &gv) in dc.iter_mut().zip(xc).zip(gc) {
-                            *d = if xv > 0.0 && xv < max { gv } else { 0.0 };
-                        }
-                    });
-                Ok(dx)
-            })
-        })?;
-        Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+    fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(gate(res, grad, self.act)?))
     }
 }
 

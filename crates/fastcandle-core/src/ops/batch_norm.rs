@@ -235,72 +235,64 @@ impl CustomOp3 for BatchNormTrain {
             (st.mean.clone(), st.invstd.clone())
         };
         let w: Vec<f32> = weight.to_vec1()?;
-        // The activation's output gates the incoming gradient (none to read without one).
-        let res = match act {
-            Act::Identity => None,
-            _ => Some(res.contiguous()?),
-        };
         let (dx, dw, db) = with_f32(x, |xs| {
             with_f32(grad, |gs| {
-                let ys = res.as_ref().map(|r| r.storage_and_layout());
-                let ys: Option<&[f32]> = match &ys {
-                    Some((st, l)) => match &**st {
-                        candle_core::Storage::Cpu(s) => Some(cpu_f32(s, l)?),
-                        _ => bail!("batch_norm: expected a CPU output"),
-                    },
-                    None => None,
-                };
-                // The gradient at cell `i`, through the activation.
-                let g_at = |i: usize| match ys {
-                    Some(ys) if !act.passes(ys[i]) => 0.0,
-                    _ => gs[i],
-                };
-                // Per channel: sum(dy) and sum(dy * xhat).
-                let sums: Vec<(f32, f32)> = (0..c)
-                    .into_par_iter()
-                    .with_min_len(min_len(n * s))
-                    .map(|ch| {
-                        let (mu, inv) = (mean[ch], invstd[ch]);
-                        let (mut sdy, mut sdyx) = (0f64, 0f64);
-                        for i in 0..n {
-                            let r = (i * c + ch) * s..(i * c + ch + 1) * s;
-                            let (g, xr) = (&gs[r.clone()], &xs[r.clone()]);
-                            match ys {
-                                Some(ys) => {
-                                    let y = &ys[r];
-                                    let gate = |g: f32, y: f32| if act.passes(y) { g } else { 0.0 };
-                                    sdy += lane_sum(g, y, y, |g, y, _| gate(g, y));
-                                    sdyx += lane_sum(g, xr, y, |g, x, y| gate(g, y) * (x - mu));
-                                }
-                                None => {
-                                    sdy += lane_sum(g, g, g, |g, _, _| g);
-                                    sdyx += lane_sum(g, xr, xr, |g, x, _| g * (x - mu));
-                                }
-                            }
-                        }
-                        sdyx *= inv as f64;
-                        (sdy as f32, sdyx as f32)
-                    })
-                    .collect();
-                let mut dx = vec![0f32; xs.len()];
-                dx.par_chunks_mut(c * s)
-                    .enumerate()
-                    .with_min_len(min_len(c * s))
-                    .for_each(|(b, dxo)| {
-                        for ch in 0..c {
+                with_f32(res, |ys| {
+                    // The activation's output gates the incoming gradient (nothing to gate without one).
+                    let ys = (act != Act::Identity).then_some(ys);
+                    // The gradient at cell `i`, through the activation.
+                    let g_at = |i: usize| match ys {
+                        Some(ys) if !act.passes(ys[i]) => 0.0,
+                        _ => gs[i],
+                    };
+                    // Per channel: sum(dy) and sum(dy * xhat).
+                    let sums: Vec<(f32, f32)> = (0..c)
+                        .into_par_iter()
+                        .with_min_len(min_len(n * s))
+                        .map(|ch| {
                             let (mu, inv) = (mean[ch], invstd[ch]);
-                            let (sdy, sdyx) = sums[ch];
-                            let k = w[ch] * inv / m;
-                            let o = (b * c + ch) * s;
-                            for (j, d) in (o..o + s).zip(&mut dxo[ch * s..(ch + 1) * s]) {
-                                let xhat = (xs[j] - mu) * inv;
-                                *d = k * (m * g_at(j) - sdy - xhat * sdyx);
+                            let (mut sdy, mut sdyx) = (0f64, 0f64);
+                            for i in 0..n {
+                                let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+                                let (g, xr) = (&gs[r.clone()], &xs[r.clone()]);
+                                match ys {
+                                    Some(ys) => {
+                                        let y = &ys[r];
+                                        let gate =
+                                            |g: f32, y: f32| if act.passes(y) { g } else { 0.0 };
+                                        sdy += lane_sum(g, y, y, |g, y, _| gate(g, y));
+                                        sdyx += lane_sum(g, xr, y, |g, x, y| gate(g, y) * (x - mu));
+                                    }
+                                    None => {
+                                        sdy += lane_sum(g, g, g, |g, _, _| g);
+                                        sdyx += lane_sum(g, xr, xr, |g, x, _| g * (x - mu));
+                                    }
+                                }
                             }
-                        }
-                    });
-                let dw: Vec<f32> = sums.iter().map(|s| s.1).collect();
-                let db: Vec<f32> = sums.iter().map(|s| s.0).collect();
-                Ok((dx, dw, db))
+                            sdyx *= inv as f64;
+                            (sdy as f32, sdyx as f32)
+                        })
+                        .collect();
+                    let mut dx = vec![0f32; xs.len()];
+                    dx.par_chunks_mut(c * s)
+                        .enumerate()
+                        .with_min_len(min_len(c * s))
+                        .for_each(|(b, dxo)| {
+                            for ch in 0..c {
+                                let (mu, inv) = (mean[ch], invstd[ch]);
+                                let (sdy, sdyx) = sums[ch];
+                                let k = w[ch] * inv / m;
+                                let o = (b * c + ch) * s;
+                                for (j, d) in (o..o + s).zip(&mut dxo[ch * s..(ch + 1) * s]) {
+                                    let xhat = (xs[j] - mu) * inv;
+                                    *d = k * (m * g_at(j) - sdy - xhat * sdyx);
+                                }
+                            }
+                        });
+                    let dw: Vec<f32> = sums.iter().map(|s| s.1).collect();
+                    let db: Vec<f32> = sums.iter().map(|s| s.0).collect();
+                    Ok((dx, dw, db))
+                })
             })
         })?;
         let dev = x.device();

@@ -6,8 +6,8 @@
 //! the input, the scale and the shift, so that a model trained with frozen statistics (fastai's
 //! `bn_eval`) still learns its BatchNorm weights.
 
-use super::activation::Act;
-use super::par::{PAR_MIN, min_len};
+use super::activation::{Act, gate};
+use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
@@ -105,17 +105,7 @@ impl CustomOp3 for ChannelAffine {
         let grad = match self.act {
             Act::Identity => grad,
             act => {
-                gated = with_f32(res, |ys| {
-                    with_f32(grad, |gs| {
-                        let g: Vec<f32> = ys
-                            .par_iter()
-                            .zip(gs.par_iter())
-                            .with_min_len(PAR_MIN)
-                            .map(|(&y, &g)| if act.passes(y) { g } else { 0.0 })
-                            .collect();
-                        Tensor::from_vec(g, grad.shape(), grad.device())
-                    })
-                })?;
+                gated = gate(res, grad, act)?;
                 &gated
             }
         };
