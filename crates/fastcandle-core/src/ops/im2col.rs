@@ -32,6 +32,19 @@ impl Geom {
         self.oh * self.ow
     }
 
+    /// This convolution as Winograd's F(2x2, 3x3), where that applies and pays.
+    pub(crate) fn winograd(&self) -> Option<super::winograd::Wino> {
+        super::winograd::fits((self.kh, self.kw), self.s, self.p, self.c_in, self.c_out).then_some(
+            super::winograd::Wino {
+                c_in: self.c_in,
+                c_out: self.c_out,
+                h: self.h,
+                w: self.w,
+                p: self.p,
+            },
+        )
+    }
+
     /// Input cells per channel.
     pub(crate) fn plane(&self) -> usize {
         self.h * self.w
@@ -137,6 +150,10 @@ impl Geom {
     }
 }
 
+/// Spare buffers kept per thread: a convolution's backward holds up to four at once (the
+/// columns and their gradient, or Winograd's transformed tiles and products).
+const SPARES: usize = 4;
+
 thread_local! {
     /// Buffers a thread's convolutions reuse from call to call (see [`Scratch`]).
     static SPARE: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -145,40 +162,58 @@ thread_local! {
 /// A buffer of `len` floats borrowed from the current thread's spares and given back when
 /// dropped, so that a convolution's columns take no fresh allocation and no zeroing from one
 /// call to the next. Its cells hold whatever an earlier use left: write each before reading it.
-pub(crate) struct Scratch(Vec<f32>);
+pub(crate) struct Scratch {
+    buf: Vec<f32>,
+    len: usize,
+}
 
 impl Scratch {
-    /// A buffer of `len` cells (contents unspecified).
+    /// A buffer of `len` cells (contents unspecified). The largest spare is taken, and only
+    /// grown (zeroing the new part once) when it is too short, so that buffers of different
+    /// sizes taken in turn do not refill one another.
     pub(crate) fn take(len: usize) -> Self {
-        let mut v = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
-        if v.len() < len {
-            v.resize(len, 0.0);
+        if len == 0 {
+            return Scratch {
+                buf: Vec::new(),
+                len,
+            };
         }
-        v.truncate(len);
-        Scratch(v)
+        let mut buf = SPARE
+            .with(|s| {
+                let mut s = s.borrow_mut();
+                let i = (0..s.len()).max_by_key(|&i| s[i].len())?;
+                Some(s.swap_remove(i))
+            })
+            .unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        Scratch { buf, len }
     }
 }
 
 impl std::ops::Deref for Scratch {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
-        &self.0
+        &self.buf[..self.len]
     }
 }
 
 impl std::ops::DerefMut for Scratch {
     fn deref_mut(&mut self) -> &mut [f32] {
-        &mut self.0
+        &mut self.buf[..self.len]
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let v = std::mem::take(&mut self.0);
-        // Keep at most two spares per thread (a backward's columns and their gradient).
+        let v = std::mem::take(&mut self.buf);
+        if v.is_empty() {
+            return;
+        }
         SPARE.with(|s| {
             let mut s = s.borrow_mut();
-            if s.len() < 2 {
+            if s.len() < SPARES {
                 s.push(v);
             }
         });

@@ -20,6 +20,7 @@ pub mod running_stats;
 mod storage;
 pub mod upsample_nearest;
 mod window;
+mod winograd;
 
 pub use activation::{Act, add_relu, relu, relu6};
 pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};

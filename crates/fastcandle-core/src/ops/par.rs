@@ -26,7 +26,29 @@ pub(crate) fn by_sample<S, R: Send>(
     f: impl Fn(usize, &mut S, bool) + Sync,
     finish: impl Fn(S) -> R + Sync,
 ) -> Vec<R> {
+    by_group(n, 1, make, |r, s, par| f(r.start, s, par), finish)
+}
+
+/// [`by_sample`] for work that is cheaper on several samples at once: `f(range, state,
+/// parallel)` gets runs of up to `group` consecutive samples, never crossing from one thread's
+/// share into another's or into the left-over samples.
+pub(crate) fn by_group<S, R: Send>(
+    n: usize,
+    group: usize,
+    make: impl Fn() -> S + Sync,
+    f: impl Fn(std::ops::Range<usize>, &mut S, bool) + Sync,
+    finish: impl Fn(S) -> R + Sync,
+) -> Vec<R> {
     use rayon::prelude::*;
+    let group = group.max(1);
+    let runs = |range: std::ops::Range<usize>, s: &mut S, parallel: bool| {
+        let mut b = range.start;
+        while b < range.end {
+            let e = (b + group).min(range.end);
+            f(b..e, s, parallel);
+            b = e;
+        }
+    };
     let t = rayon::current_num_threads().max(1);
     let per = if t > 1 { n / t } else { 0 };
     let split = per * t;
@@ -35,9 +57,7 @@ pub(crate) fn by_sample<S, R: Send>(
             .into_par_iter()
             .map(|i| {
                 let mut s = make();
-                for b in i * per..(i + 1) * per {
-                    f(b, &mut s, false);
-                }
+                runs(i * per..(i + 1) * per, &mut s, false);
                 finish(s)
             })
             .collect()
@@ -46,9 +66,7 @@ pub(crate) fn by_sample<S, R: Send>(
     };
     if split < n {
         let mut s = make();
-        for b in split..n {
-            f(b, &mut s, true);
-        }
+        runs(split..n, &mut s, true);
         results.push(finish(s));
     }
     results
@@ -100,6 +118,25 @@ mod tests {
             let per = if t > 1 { n / t } else { 0 };
             for &(b, par) in states.iter().flatten() {
                 assert_eq!(par, b >= per * t, "n {n} b {b}");
+            }
+        }
+        // Groups stay inside one thread's share and cover every sample once, in order.
+        for (n, group) in [(9, 2), (2 * t + 1, 3), (1, 4), (4 * t, 2)] {
+            let per = if t > 1 { n / t } else { 0 };
+            let states = by_group(
+                n,
+                group,
+                Vec::new,
+                |r, s: &mut Vec<std::ops::Range<usize>>, _| s.push(r),
+                |s| s,
+            );
+            let runs: Vec<_> = states.into_iter().flatten().collect();
+            let seen: Vec<usize> = runs.iter().cloned().flatten().collect();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n {n} group {group}");
+            for r in &runs {
+                assert!(r.len() <= group && !r.is_empty());
+                let share = |b: usize| if b < per * t { b / per.max(1) } else { t };
+                assert_eq!(share(r.start), share(r.end - 1), "run {r:?} crosses shares");
             }
         }
         assert_eq!(sum_parts([vec![1.0, 2.0], vec![3.0, 4.0]]), [4.0, 6.0]);
