@@ -592,82 +592,179 @@ fn each(jobs: usize, parallel: bool, plane: usize, f: impl Fn(usize, &mut Vec<f3
     }
 }
 
-/// `G g Gᵀ` of one 3x3 kernel `g` (row-major), turned by 180 degrees first when `flip`.
-fn kernel_tile(g: &[f32], flip: bool) -> [f32; 16] {
-    let at = |r: usize, c: usize| {
-        if flip {
-            g[(2 - r) * 3 + (2 - c)]
-        } else {
-            g[r * 3 + c]
-        }
+/// The kernel `w` (`[c_out, c_in, 3, 3]`) in the transformed domain, `G g Gᵀ` of each 3x3
+/// kernel `g`: 16 matrices `[c_out, c_in]` for the forward or, with `transpose`, 16 matrices
+/// `[c_in, c_out]` of the kernels turned by 180 degrees, for the input gradient. The buffer is
+/// one of the calling thread's spares.
+pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: bool) -> Scratch {
+    let plane = c_out * c_in;
+    debug_assert_eq!(w.len(), 9 * plane);
+    let (rows, cols) = if transpose {
+        (c_in, c_out)
+    } else {
+        (c_out, c_in)
     };
-    // G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
-    let side = |a: f32, b: f32, c: f32| [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
-    let mut t = [[0f32; 4]; 3];
-    for (c, col) in t.iter_mut().enumerate() {
-        *col = side(at(0, c), at(1, c), at(2, c));
-    }
-    let mut u = [0f32; 16];
-    for r in 0..4 {
-        u[r * 4..r * 4 + 4].copy_from_slice(&side(t[0][r], t[1][r], t[2][r]));
-    }
+    // The kernel of row r, column q: (k, c) = (r, q) for the forward, (q, r) transposed.
+    let (row_step, col_step) = if transpose {
+        (9, 9 * c_in)
+    } else {
+        (9 * c_in, 9)
+    };
+    let mut u = Scratch::take(16 * plane);
+    let up = SendPtr(u.as_mut_ptr());
+    (0..rows)
+        .into_par_iter()
+        .with_min_len(min_len(16 * cols))
+        .for_each(|r| {
+            // SAFETY: row r of each of the 16 matrices is this task's alone.
+            unsafe {
+                kernel_row(
+                    &w[r * row_step..],
+                    col_step,
+                    cols,
+                    transpose,
+                    up.get().add(r * cols),
+                    plane,
+                )
+            }
+        });
     u
 }
 
-/// The weight gradient `Gᵀ dU G` (`[c_out, c_in, 3, 3]`) from the gradient `du` (16 matrices `[c_out, c_in]`).
+/// Writes `G g Gᵀ` of the `n` kernels `src[q · step..][..9]` (turned when `flip`) to
+/// `dst[ξ · plane + q]`.
+///
+/// # Safety
+/// `dst` must be valid for those writes.
+unsafe fn kernel_row(src: &[f32], step: usize, n: usize, flip: bool, dst: *mut f32, plane: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if simd() {
+        // SAFETY: the CPU has the features; the rest is forwarded from the caller.
+        return unsafe { kernel_row_avx2(src, step, n, flip, dst, plane) };
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { kernel_row_body(src, step, n, flip, dst, plane) }
+}
+
+/// [`kernel_row`] compiled for AVX2.
+///
+/// # Safety
+/// As [`kernel_row`], on a CPU with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_row_avx2(
+    src: &[f32],
+    step: usize,
+    n: usize,
+    flip: bool,
+    dst: *mut f32,
+    plane: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { kernel_row_body(src, step, n, flip, dst, plane) }
+}
+
+#[inline(always)]
+unsafe fn kernel_row_body(
+    src: &[f32],
+    step: usize,
+    n: usize,
+    flip: bool,
+    dst: *mut f32,
+    plane: usize,
+) {
+    // G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], W kernels side by side.
+    blocks!(n, |lo, W| {
+        let mut g = [[0f32; W]; 9];
+        for l in 0..W {
+            let k = &src[(lo + l) * step..][..9];
+            for j in 0..9 {
+                g[if flip { 8 - j } else { j }][l] = k[j];
+            }
+        }
+        // t = G g ([4, 3]), then u = t Gᵀ ([4, 4]).
+        let mut t = [[[0f32; W]; 3]; 4];
+        for c in 0..3 {
+            for l in 0..W {
+                let (a, b, d) = (g[c][l], g[3 + c][l], g[6 + c][l]);
+                t[0][c][l] = a;
+                t[1][c][l] = 0.5 * (a + b + d);
+                t[2][c][l] = 0.5 * (a - b + d);
+                t[3][c][l] = d;
+            }
+        }
+        let mut u = [[0f32; W]; 16];
+        for i in 0..4 {
+            for l in 0..W {
+                let (a, b, d) = (t[i][0][l], t[i][1][l], t[i][2][l]);
+                u[4 * i][l] = a;
+                u[4 * i + 1][l] = 0.5 * (a + b + d);
+                u[4 * i + 2][l] = 0.5 * (a - b + d);
+                u[4 * i + 3][l] = d;
+            }
+        }
+        for (xi, row) in u.iter().enumerate() {
+            // SAFETY: forwarded from the caller.
+            unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), dst.add(xi * plane + lo), W) };
+        }
+    });
+}
+
+/// The weight gradient `Gᵀ dU G` (`[c_out, c_in, 3, 3]`) from the gradient `du` of the
+/// transformed kernels (16 matrices `[c_out, c_in]`).
 fn kernel_grad(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
     let plane = c_out * c_in;
-    // Gᵀ = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]].
-    let side = |u: [f32; 4]| {
-        [
-            u[0] + 0.5 * (u[1] + u[2]),
-            0.5 * (u[1] - u[2]),
-            0.5 * (u[1] + u[2]) + u[3],
-        ]
-    };
     let mut dw = vec![0f32; 9 * plane];
-    dw.par_chunks_mut(9)
+    dw.par_chunks_mut(9 * c_in)
         .enumerate()
-        .with_min_len(min_len(16))
-        .for_each(|(at, g)| {
-            let u = |r: usize, c: usize| du[(4 * r + c) * plane + at];
-            // Gᵀ on the rows of each column, then on the columns of each of the three rows.
-            let cols: [[f32; 3]; 4] =
-                std::array::from_fn(|c| side([u(0, c), u(1, c), u(2, c), u(3, c)]));
-            for r in 0..3 {
-                g[r * 3..r * 3 + 3]
-                    .copy_from_slice(&side([cols[0][r], cols[1][r], cols[2][r], cols[3][r]]));
+        .with_min_len(min_len(16 * c_in))
+        .for_each(|(k, row)| {
+            #[cfg(target_arch = "x86_64")]
+            if simd() {
+                // SAFETY: the CPU has the features.
+                return unsafe { kernel_grad_row_avx2(du, plane, k * c_in, row) };
             }
+            kernel_grad_row(du, plane, k * c_in, row)
         });
     dw
 }
 
-/// The kernel `w` (`[c_out, c_in, 3, 3]`) in the transformed domain: 16 matrices
-/// `[c_out, c_in]` for the forward or, with `transpose`, 16 matrices `[c_in, c_out]` of the
-/// kernel turned by 180 degrees, for the input gradient.
-pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: bool) -> Vec<f32> {
-    let plane = c_out * c_in;
-    debug_assert_eq!(w.len(), 9 * plane);
-    let mut u = vec![0f32; 16 * plane];
-    let up = SendPtr(u.as_mut_ptr());
-    (0..c_out)
-        .into_par_iter()
-        .with_min_len(min_len(16 * c_in))
-        .for_each(|k| {
-            for c in 0..c_in {
-                let t = kernel_tile(&w[(k * c_in + c) * 9..][..9], transpose);
-                let at = if transpose {
-                    c * c_out + k
-                } else {
-                    k * c_in + c
-                };
-                for (xi, v) in t.into_iter().enumerate() {
-                    // SAFETY: cell (ξ, at) belongs to kernel (k, c) alone.
-                    unsafe { *up.get().add(xi * plane + at) = v };
-                }
+/// [`kernel_grad_row`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_grad_row_avx2(du: &[f32], plane: usize, at: usize, dw: &mut [f32]) {
+    kernel_grad_row(du, plane, at, dw)
+}
+
+/// `Gᵀ dU G` of the kernels `at..at + dw.len() / 9`, read at `du[ξ · plane + kernel]`.
+#[inline(always)]
+fn kernel_grad_row(du: &[f32], plane: usize, at: usize, dw: &mut [f32]) {
+    // Gᵀ = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]], W kernels side by side.
+    blocks!(dw.len() / 9, |lo, W| {
+        let u: [&[f32]; 16] = std::array::from_fn(|xi| &du[xi * plane + at + lo..][..W]);
+        // t = Gᵀ dU ([3, 4]), then g = t G ([3, 3]).
+        let mut t = [[[0f32; W]; 4]; 3];
+        for c in 0..4 {
+            for l in 0..W {
+                let (a, b, d, e) = (u[c][l], u[4 + c][l], u[8 + c][l], u[12 + c][l]);
+                t[0][c][l] = a + 0.5 * (b + d);
+                t[1][c][l] = 0.5 * (b - d);
+                t[2][c][l] = 0.5 * (b + d) + e;
             }
-        });
-    u
+        }
+        let out = &mut dw[9 * lo..][..9 * W];
+        for r in 0..3 {
+            for l in 0..W {
+                let (a, b, d, e) = (t[r][0][l], t[r][1][l], t[r][2][l], t[r][3][l]);
+                out[9 * l + 3 * r] = a + 0.5 * (b + d);
+                out[9 * l + 3 * r + 1] = 0.5 * (b - d);
+                out[9 * l + 3 * r + 2] = 0.5 * (b + d) + e;
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -746,8 +843,60 @@ mod tests {
     }
 
     #[test]
+    fn weight_gradient_equals_the_direct_sum() {
+        // dW[k, c, a, d] = Σ dY[b, k, oy, ox] · x[b, c, oy + a - p, ox + d - p].
+        for &(n, ci, h, w, co, p) in &[(3, 8, 7, 9, 10, 1), (2, 9, 6, 5, 8, 0), (5, 8, 3, 4, 9, 2)]
+        {
+            let g = Wino {
+                c_in: ci,
+                c_out: co,
+                h,
+                w,
+                p,
+            };
+            let (oh, ow) = (g.oh(), g.ow());
+            let x: Vec<f32> = (0..n * ci * h * w)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            let dy: Vec<f32> = (0..n * co * oh * ow)
+                .map(|i| (i as f32 * 0.53).cos())
+                .collect();
+            let mut want = vec![0f64; co * ci * 9];
+            for b in 0..n {
+                for k in 0..co {
+                    for c in 0..ci {
+                        for a in 0..3 {
+                            for d in 0..3 {
+                                for oy in 0..oh {
+                                    for ox in 0..ow {
+                                        let (iy, ix) = (oy + a, ox + d);
+                                        if iy < p || ix < p || iy - p >= h || ix - p >= w {
+                                            continue;
+                                        }
+                                        want[((k * ci + c) * 3 + a) * 3 + d] += dy
+                                            [((b * co + k) * oh + oy) * ow + ox]
+                                            as f64
+                                            * x[((b * ci + c) * h + iy - p) * w + ix - p] as f64;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let got = g.weight_grad(n, &x, &dy);
+            let d = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (*a as f64 - b).abs())
+                .fold(0f64, f64::max);
+            assert!(d < 1e-4, "{:?}: {d}", (n, ci, h, w, co, p));
+        }
+    }
+
+    #[test]
     fn the_flipped_transposed_kernel_is_the_turned_kernel() {
-        let (co, ci) = (3, 2);
+        let (co, ci) = (11, 10);
         let wt: Vec<f32> = (0..co * ci * 9).map(|i| i as f32 * 0.5 - 3.0).collect();
         let mut turned = vec![0f32; wt.len()];
         for k in 0..co {
@@ -758,8 +907,8 @@ mod tests {
             }
         }
         assert_eq!(
-            transform_kernel(&wt, co, ci, true),
-            transform_kernel(&turned, ci, co, false)
+            transform_kernel(&wt, co, ci, true).to_vec(),
+            transform_kernel(&turned, ci, co, false).to_vec()
         );
     }
 }
