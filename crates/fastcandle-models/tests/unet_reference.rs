@@ -62,6 +62,20 @@ fn evaluation_outputs_match_fastai() {
 
 #[test]
 fn training_forward_and_gradients_match_fastai() {
+    // Both convolution paths: direct products, then Winograd's F(2x2, 3x3) (the default).
+    // The switch is process-wide; the other tests here pass on either path.
+    fastcandle_core::ops::set_winograd(false);
+    check_training(1.0e-4);
+    fastcandle_core::ops::set_winograd(true);
+    // Winograd's output agrees with the direct product to ~2e-6 relative, float32's own level;
+    // the chain below amplifies that as it does PyTorch's float32 (up to 1.5e-1 here), so the
+    // floor rises to 2e-3 on that path.
+    check_training(2.0e-3);
+}
+
+/// The U-Net's training forward, gradients and running statistics against the float64
+/// reference, gradients within 4 times PyTorch's own float32 error or `floor`.
+fn check_training(floor: f64) {
     let unet = resnet18_unet();
     let r = &reference()["train_64x96"];
     let x = Var::from_tensor(&det_input(&dims(&r["input"]), 0.031, 0.7, 1.5)).unwrap();
@@ -71,13 +85,13 @@ fn training_forward_and_gradients_match_fastai() {
     let grads = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
     // The reference is float64. Deep in the network the gradients cancel (training
     // BatchNorm over 12 values per channel at the bottleneck), and PyTorch's own float32 strays
-    // from it by `torch_f32_err`: allow 4 times that, and 1e-4 where it is smaller.
+    // from it by `torch_f32_err`: allow 4 times that, and `floor` where it is smaller.
     for (name, s) in r["grads"].as_object().unwrap() {
         let p = unet.params().get(name).unwrap_or_else(|| panic!("{name}"));
         let g = grads
             .get(p.tensor())
             .unwrap_or_else(|| panic!("no grad {name}"));
-        let tol = (4.0 * s["torch_f32_err"].as_f64().unwrap()).max(TOL);
+        let tol = (4.0 * s["torch_f32_err"].as_f64().unwrap()).max(floor.max(TOL));
         let e = close_summary_tol(&format!("d{name}"), g, s, tol);
         println!(
             "d{name}: relative error {e:.2e} (PyTorch float32: {:.2e})",

@@ -20,7 +20,7 @@ pub mod running_stats;
 mod storage;
 pub mod upsample_nearest;
 mod window;
-mod winograd;
+pub mod winograd;
 
 pub use activation::{Act, add_relu, relu, relu6};
 pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
@@ -36,6 +36,7 @@ pub use max_pool::max_pool2d;
 pub use pixel_shuffle::pixel_shuffle;
 pub use running_stats::update_running;
 pub use upsample_nearest::upsample_nearest2d;
+pub use winograd::{set_winograd, winograd_enabled};
 
 #[cfg(test)]
 mod test_util {
