@@ -10,7 +10,7 @@
 //!
 //! The same routine gives a 3x3 stride-1 convolution's input gradient: the output gradient
 //! convolved, with padding `2 - p`, by the kernel turned by 180 degrees and transposed in its
-//! channels ([`transform_kernel`] with `transpose`).
+//! channels (`transform_kernel` with `transpose`).
 
 use super::gemm::{matmul, parallelism};
 use super::im2col::Scratch;
