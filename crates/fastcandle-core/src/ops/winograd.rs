@@ -25,6 +25,15 @@ const GROUP_TILES: usize = 256;
 /// Channels below which the products are too thin for the transforms to pay.
 const MIN_CHANNELS: usize = 8;
 
+/// The planes a group's 16 matrices are made from.
+#[derive(Debug, Clone, Copy)]
+enum Tiles {
+    /// The input's 4x4 tiles, `Bᵀ d B`.
+    Input,
+    /// The output gradient's 2x2 blocks, `A dY Aᵀ` (the weight gradient's other factor).
+    OutputGrad,
+}
+
 /// One 3x3 stride-1 convolution: `c_in` planes of `h x w`, padded by `p` zeros on each side,
 /// to `c_out` planes of `(h + 2p - 2) x (w + 2p - 2)`.
 #[derive(Debug, Clone, Copy)]
@@ -118,13 +127,8 @@ impl Wino {
                 let mut v = Scratch::take(16 * ci * pb);
                 let mut m = Scratch::take(16 * co * pb);
                 let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
-                // V_ξ [ci, pb]: plane (sample i, channel c) fills columns i·tiles.. of row c.
-                each(r.len() * ci, parallel, x_plane, |j, buf| {
-                    let (i, c) = (j / ci, j % ci);
-                    let plane = &x[((r.start + i) * ci + c) * x_plane..][..x_plane];
-                    // SAFETY: this plane's cells of the 16 matrices are its own.
-                    unsafe { self.tiles_in(plane, vp.get().add(c * pb + i * tiles), ci * pb, buf) }
-                });
+                // SAFETY: `v` holds the 16 matrices `[ci, pb]`.
+                unsafe { self.transform_group(Tiles::Input, x, r.clone(), vp, parallel) };
                 for xi in 0..16 {
                     // M_ξ [co, pb] = U_ξ [co, ci] · V_ξ [ci, pb].
                     // SAFETY: the buffers hold 16 matrices of the sizes given.
@@ -179,20 +183,11 @@ impl Wino {
                 let mut v = Scratch::take(16 * ci * pb);
                 let mut m = Scratch::take(16 * co * pb);
                 let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
-                each(r.len() * ci, parallel, x_plane, |j, buf| {
-                    let (i, c) = (j / ci, j % ci);
-                    let plane = &x[((r.start + i) * ci + c) * x_plane..][..x_plane];
-                    // SAFETY: this plane's cells of the 16 matrices are its own.
-                    unsafe { self.tiles_in(plane, vp.get().add(c * pb + i * tiles), ci * pb, buf) }
-                });
-                each(r.len() * co, parallel, y_plane, |j, buf| {
-                    let (i, k) = (j / co, j % co);
-                    let plane = &dy[((r.start + i) * co + k) * y_plane..][..y_plane];
-                    // SAFETY: as above.
-                    unsafe {
-                        self.tiles_grad(plane, mp.get().add(k * pb + i * tiles), co * pb, buf)
-                    }
-                });
+                // SAFETY: `v` and `m` hold the 16 matrices `[ci, pb]` and `[co, pb]`.
+                unsafe {
+                    self.transform_group(Tiles::Input, x, r.clone(), vp, parallel);
+                    self.transform_group(Tiles::OutputGrad, dy, r.clone(), mp, parallel);
+                }
                 for xi in 0..16 {
                     // dU_ξ [co, ci] += dM_ξ [co, pb] · V_ξᵀ [pb, ci].
                     // SAFETY: the buffers hold 16 matrices of the sizes given.
@@ -216,32 +211,103 @@ impl Wino {
         kernel_grad(&sum_parts(parts), co, ci)
     }
 
-    /// Writes `A dY Aᵀ` of every 2x2 block `dY` of one output-gradient plane `dy`
-    /// (`[oh, ow]`, zeros beyond its edges): value ξ of tile `t` goes to `dst[ξ · stride + t]`.
+    /// Transforms planes `(sample, channel)` of `src` (`[n, channels, plane]`, `channels` and
+    /// the plane's size as `kind` says) for the samples `r` of a group into the 16 matrices
+    /// `[channels, pb]` at `dst` (`pb` the group's tiles): the plane of the group's `i`-th
+    /// sample and channel `c` fills columns `i·tiles..` of row `c`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for the 16 matrices' writes, which nothing else touches meanwhile.
+    unsafe fn transform_group(
+        &self,
+        kind: Tiles,
+        src: &[f32],
+        r: std::ops::Range<usize>,
+        dst: SendPtr,
+        parallel: bool,
+    ) {
+        let tiles = self.tiles();
+        let (channels, plane) = match kind {
+            Tiles::Input => (self.c_in, self.h * self.w),
+            Tiles::OutputGrad => (self.c_out, self.oh() * self.ow()),
+        };
+        let pb = r.len() * tiles;
+        each(r.len() * channels, parallel, plane, |j, buf| {
+            let (i, c) = (j / channels, j % channels);
+            let p = &src[((r.start + i) * channels + c) * plane..][..plane];
+            // SAFETY: this plane's cells of the 16 matrices are its own.
+            unsafe {
+                self.transform_plane(
+                    kind,
+                    p,
+                    dst.get().add(c * pb + i * tiles),
+                    channels * pb,
+                    buf,
+                )
+            }
+        });
+    }
+
+    /// Writes the 16 transformed values of every tile of one plane `src`, as `kind` says:
+    /// value ξ of tile `t` (row-major over the tiles) goes to `dst[ξ · stride + t]`.
     ///
     /// # Safety
     /// `dst` must be valid for those writes.
-    unsafe fn tiles_grad(&self, dy: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
+    unsafe fn transform_plane(
+        &self,
+        kind: Tiles,
+        src: &[f32],
+        dst: *mut f32,
+        stride: usize,
+        buf: &mut Vec<f32>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if simd() {
             // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-            return unsafe { self.tiles_grad_avx2(dy, dst, stride, buf) };
+            return unsafe { self.transform_plane_avx2(kind, src, dst, stride, buf) };
         }
         // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_grad_body(dy, dst, stride, buf) }
+        unsafe { self.transform_plane_body(kind, src, dst, stride, buf) }
     }
 
-    /// [`Self::tiles_grad`] compiled for AVX2.
+    /// [`Self::transform_plane`] compiled for AVX2.
     ///
     /// # Safety
-    /// As [`Self::tiles_grad`], on a CPU with AVX2 and FMA.
+    /// As [`Self::transform_plane`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tiles_grad_avx2(&self, dy: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
+    unsafe fn transform_plane_avx2(
+        &self,
+        kind: Tiles,
+        src: &[f32],
+        dst: *mut f32,
+        stride: usize,
+        buf: &mut Vec<f32>,
+    ) {
         // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_grad_body(dy, dst, stride, buf) }
+        unsafe { self.transform_plane_body(kind, src, dst, stride, buf) }
     }
 
+    #[inline(always)]
+    unsafe fn transform_plane_body(
+        &self,
+        kind: Tiles,
+        src: &[f32],
+        dst: *mut f32,
+        stride: usize,
+        buf: &mut Vec<f32>,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match kind {
+                Tiles::Input => self.tiles_in_body(src, dst, stride, buf),
+                Tiles::OutputGrad => self.tiles_grad_body(src, dst, stride, buf),
+            }
+        }
+    }
+
+    /// `A dY Aᵀ` of every 2x2 block `dY` of one output-gradient plane `dy` (`[oh, ow]`, zeros
+    /// beyond its edges), for [`Self::transform_plane`].
     #[inline(always)]
     unsafe fn tiles_grad_body(&self, dy: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
         let (th, tw, oh, ow) = (self.th(), self.tw(), self.oh(), self.ow());
@@ -294,32 +360,8 @@ impl Wino {
         }
     }
 
-    /// Writes `Bᵀ d B` of every tile `d` of one padded input plane `x` (`[h, w]`): value ξ of
-    /// tile `t` (row-major over the tiles) goes to `dst[ξ · stride + t]`.
-    ///
-    /// # Safety
-    /// `dst` must be valid for those writes.
-    unsafe fn tiles_in(&self, x: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
-        #[cfg(target_arch = "x86_64")]
-        if simd() {
-            // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-            return unsafe { self.tiles_in_avx2(x, dst, stride, buf) };
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_in_body(x, dst, stride, buf) }
-    }
-
-    /// [`Self::tiles_in`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// As [`Self::tiles_in`], on a CPU with AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn tiles_in_avx2(&self, x: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_in_body(x, dst, stride, buf) }
-    }
-
+    /// `Bᵀ d B` of every tile `d` of one input plane `x` (`[h, w]`, padded by `p` zeros), for
+    /// [`Self::transform_plane`].
     #[inline(always)]
     unsafe fn tiles_in_body(&self, x: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
         let (th, tw, h, w, p) = (self.th(), self.tw(), self.h, self.w, self.p);
