@@ -93,6 +93,16 @@ fn batch_shapes_targets_and_every_train_item_once() {
             .flat_map(|b| ids(&b.unwrap()))
             .collect::<Vec<_>>()
     );
+    // Without shuffling, every epoch takes the training items in the split's order.
+    let unshuffled = dls.clone().shuffle(false);
+    assert_eq!(unshuffled.train_order(3), (0..15).collect::<Vec<_>>());
+    for epoch in [0, 1] {
+        let got: Vec<usize> = unshuffled
+            .train(epoch)
+            .flat_map(|b| ids(&b.unwrap()))
+            .collect();
+        assert_eq!(got, train_ids[..12]);
+    }
 }
 
 fn tensors(dls: &ImageLoader, epoch: usize) -> Vec<Vec<f32>> {

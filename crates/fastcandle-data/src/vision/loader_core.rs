@@ -25,6 +25,8 @@ pub(crate) struct LoaderCore {
     pub(crate) bs: usize,
     pub(crate) seed: u64,
     pub(crate) drop_last: bool,
+    /// Whether the training items are shuffled each epoch (fastai's `shuffle`, default yes).
+    pub(crate) shuffle: bool,
     pub(crate) device: Device,
     pub(crate) item_tfms: Vec<Arc<dyn ItemTransform>>,
     pub(crate) aug: Option<AugTransforms>,
@@ -50,6 +52,7 @@ impl LoaderCore {
             bs: DEFAULT_BS,
             seed: 0,
             drop_last: true,
+            shuffle: true,
             device,
             item_tfms: Vec::new(),
             aug: None,
@@ -61,8 +64,11 @@ impl LoaderCore {
     }
 
     /// The order of the training items in `epoch`: a permutation drawn from `mix([seed,
-    /// epoch])`.
+    /// epoch])`, or their own order when not shuffling.
     pub(crate) fn train_order(&self, epoch: usize) -> Vec<usize> {
+        if !self.shuffle {
+            return (0..self.train.len()).collect();
+        }
         let mut g = rng::rng(rng::mix(&[self.seed, epoch as u64]));
         rng::permutation(self.train.len(), &mut g)
     }
@@ -135,6 +141,13 @@ macro_rules! loader_settings {
         /// Sets the seed of the training shuffle and of the augmentations.
         pub fn seed(mut self, seed: u64) -> Self {
             self.core.seed = seed;
+            self
+        }
+
+        /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes);
+        /// without, every epoch takes them in the split's order.
+        pub fn shuffle(mut self, shuffle: bool) -> Self {
+            self.core.shuffle = shuffle;
             self
         }
 
@@ -227,7 +240,7 @@ macro_rules! loader_settings {
         }
 
         /// The order of the training items in `epoch`: a permutation drawn from `mix([seed,
-        /// epoch])`.
+        /// epoch])`, or their own order without [`Self::shuffle`].
         pub fn train_order(&self, epoch: usize) -> Vec<usize> {
             self.core.train_order(epoch)
         }

@@ -19,6 +19,7 @@ pub(crate) struct LoaderOptions {
     pub(crate) normalize: Option<Normalize>,
     pub(crate) device: DeviceChoice,
     pub(crate) skip_bad: bool,
+    pub(crate) shuffle: bool,
 }
 
 impl Default for LoaderOptions {
@@ -33,6 +34,7 @@ impl Default for LoaderOptions {
             normalize: None,
             device: DeviceChoice::Auto,
             skip_bad: false,
+            shuffle: true,
         }
     }
 }
@@ -147,6 +149,12 @@ macro_rules! loader_option_setters {
             self.opts.skip_bad = skip_bad;
             self
         }
+
+        /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes).
+        pub fn shuffle(mut self, shuffle: bool) -> Self {
+            self.opts.shuffle = shuffle;
+            self
+        }
     };
 }
 
@@ -160,7 +168,8 @@ macro_rules! apply_loader_options {
             .seed($seed)
             .bs(opts.bs)
             .aug_transforms(opts.batch_tfms)
-            .skip_bad(opts.skip_bad);
+            .skip_bad(opts.skip_bad)
+            .shuffle(opts.shuffle);
         for t in opts.item_tfms {
             loader = loader.add_item_tfm_arc(t);
         }
