@@ -6,6 +6,7 @@
 //! - [`param`]: parameters registered by name, with a layer group, a kind and a trainable flag.
 //! - [`rng`]: seeded randomness, reproducible per seed and per step.
 //! - [`init`]: PyTorch's and fastai's weight initialisations on a seeded generator.
+//! - [`grad`]: [`no_grad`](grad::no_grad), gradient tracking off for evaluation.
 //! - [`ops`]: custom ops with their own backward where candle lacks a fast or correct one.
 //! - `alloc`: a global allocator that makes CPU training about twice as fast (feature
 //!   `jemalloc`, on by default).
@@ -18,6 +19,7 @@ pub mod alloc;
 pub mod batch;
 pub mod device;
 pub mod error;
+pub mod grad;
 pub mod init;
 pub mod model;
 pub mod ops;

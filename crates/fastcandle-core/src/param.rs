@@ -59,10 +59,11 @@ impl Param {
     }
 
     /// The values for a forward pass: the variable itself while trainable, a detached handle
-    /// on the same storage while frozen, so that backward computes no gradient for it (a
-    /// frozen body's convolutions then skip their weight gradients).
+    /// on the same storage while frozen or under [`no_grad`](crate::grad::no_grad), so that
+    /// backward computes no gradient for it (a frozen body's convolutions then skip their
+    /// weight gradients).
     pub fn forward_tensor(&self) -> Tensor {
-        if self.trainable() {
+        if self.trainable() && crate::grad::grad_enabled() {
             self.var.as_tensor().clone()
         } else {
             self.var.as_tensor().detach()

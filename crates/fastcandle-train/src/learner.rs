@@ -8,6 +8,7 @@ use crate::metrics::Metric;
 use crate::optim::{Hypers, OptFunc, Optimizer};
 use candle_core::Tensor;
 use candle_core::backprop::GradStore;
+use fastcandle_core::grad::no_grad;
 use fastcandle_core::{Batch, DataLoaders, Model};
 use std::sync::Arc;
 
@@ -400,7 +401,13 @@ impl Learner {
             .batch
             .as_ref()
             .expect("a batch is set before do_one_batch");
-        let pred = self.model.forward_t(&batch.xs, self.state.training)?;
+        // Validation records nothing for backward (fastai runs it under `torch.no_grad()`), so
+        // each activation goes as soon as the next layer has read it.
+        let pred = if self.state.training {
+            self.model.forward_t(&batch.xs, true)?
+        } else {
+            no_grad(|| self.model.forward_t(&batch.xs, false))?
+        };
         self.pred = Some(pred);
         self.event(Event::AfterPred)?;
         let batch = self.batch.as_ref().expect("batch");
@@ -448,7 +455,7 @@ impl Learner {
         let mut total = 0f64;
         let mut count = 0usize;
         let mut run = |b: Batch, this: &mut Self| -> Result<()> {
-            let pred = this.model.forward_t(&b.xs, false)?;
+            let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
             let loss = this
                 .loss_func
                 .loss(&pred, &b.ys)?
@@ -498,7 +505,7 @@ impl Learner {
         let mut preds = Vec::new();
         let mut targs = Vec::new();
         let mut run = |b: Batch, this: &Self| -> Result<()> {
-            let pred = this.model.forward_t(&b.xs, false)?;
+            let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
             preds.push(this.loss_func.activation(&pred)?);
             targs.push(b.ys);
             Ok(())

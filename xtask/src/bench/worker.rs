@@ -140,12 +140,12 @@ fn model_rates(
                 dev.synchronize()?;
                 Some(grads)
             }
+            // Under no_grad, as PyTorch's side runs under `torch.no_grad()`.
             Mode::Infer => {
-                model
-                    .forward_t(std::slice::from_ref(&x), false)?
-                    .to_dtype(DType::F32)?
-                    .sum_all()?
-                    .to_scalar::<f32>()?;
+                let out = fastcandle::core::grad::no_grad(|| {
+                    model.forward_t(std::slice::from_ref(&x), false)
+                })?;
+                out.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
                 None
             }
         };

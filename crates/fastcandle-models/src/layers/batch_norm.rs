@@ -1,4 +1,5 @@
 use candle_core::{DType, Tensor, Var};
+use fastcandle_core::grad::tracked;
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::Act;
 use fastcandle_core::{ParamBuilder, ParamKind, Result};
@@ -76,9 +77,11 @@ impl BatchNorm {
             }
             return Ok(y);
         }
-        let inv = (self.running_var.as_tensor() + self.eps)?.sqrt()?.recip()?;
-        let scale = (&self.weight * &inv)?;
-        let shift = (&self.bias - (&scale * self.running_mean.as_tensor())?)?;
+        let inv = (tracked(self.running_var.as_tensor()) + self.eps)?
+            .sqrt()?
+            .recip()?;
+        let scale = (tracked(&self.weight) * &inv)?;
+        let shift = (tracked(&self.bias) - (&scale * tracked(self.running_mean.as_tensor()))?)?;
         Ok(fastcandle_core::ops::channel_affine_act(
             x, &scale, &shift, act,
         )?)

@@ -1,5 +1,6 @@
 use super::Layer;
 use candle_core::Tensor;
+use fastcandle_core::grad::tracked;
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::{add_channel_bias, conv2d, depthwise_conv2d};
 use fastcandle_core::{Error, Param, ParamBuilder, ParamKind, Result};
@@ -119,7 +120,7 @@ impl Conv2d {
             x.conv2d(&weight, padding, stride, 1, groups)?
         };
         match &self.bias {
-            Some(b) => Ok(add_channel_bias(&y, b)?),
+            Some(b) => Ok(add_channel_bias(&y, &tracked(b))?),
             None => Ok(y),
         }
     }

@@ -1,4 +1,5 @@
 use candle_core::Tensor;
+use fastcandle_core::grad::tracked;
 use fastcandle_core::init::Init;
 use fastcandle_core::{ParamBuilder, ParamKind, Result};
 
@@ -23,6 +24,6 @@ impl Embedding {
 
     /// Looks up the rows of `codes` (a `u32` vector of length `N`), giving `[N, dim]`.
     pub fn forward(&self, codes: &Tensor) -> Result<Tensor> {
-        Ok(self.weight.embedding(codes)?)
+        Ok(tracked(&self.weight).embedding(codes)?)
     }
 }

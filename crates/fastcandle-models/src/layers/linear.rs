@@ -1,4 +1,5 @@
 use candle_core::{Module, Tensor};
+use fastcandle_core::grad::grad_enabled;
 use fastcandle_core::init::Init;
 use fastcandle_core::{ParamBuilder, ParamKind, Result};
 
@@ -33,6 +34,13 @@ impl Linear {
 
     /// Applies the layer.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.inner.forward(x)?)
+        if grad_enabled() {
+            return Ok(self.inner.forward(x)?);
+        }
+        let detached = candle_nn::Linear::new(
+            self.inner.weight().detach(),
+            self.inner.bias().map(Tensor::detach),
+        );
+        Ok(detached.forward(x)?)
     }
 }

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 pub use crate::prediction::Prediction;
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::Model;
+use fastcandle_core::grad::no_grad;
 use fastcandle_data::{DataFrame, TabularProcessor};
 use fastcandle_models::{TabularConfig, TabularModel};
 use fastcandle_train::{CrossEntropyLossFlat, Learner, Loss, Metric, MseLossFlat};
@@ -165,7 +166,7 @@ pub(crate) fn predict_rows(
     }
     let cats = Tensor::from_vec(data.cats, (n, data.n_cat), device)?;
     let conts = Tensor::from_vec(data.conts, (n, data.n_cont), device)?;
-    let out = model.forward_t(&[cats, conts], false)?;
+    let out = no_grad(|| model.forward_t(&[cats, conts], false))?;
     let out = match processor.classes() {
         Some(_) => candle_nn::ops::softmax_last_dim(&out)?,
         None => out,

@@ -6,6 +6,7 @@ use super::learner_options::{LearnerOptions, learner_accessors, learner_option_s
 use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use candle_core::{DType, Device};
+use fastcandle_core::grad::no_grad;
 use fastcandle_core::{DataLoaders, Model};
 use fastcandle_data::vision::{ItemTfmConfig, ItemTransform, Normalize, TestImages};
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
@@ -133,7 +134,7 @@ pub(crate) fn predict_images(
         let mut out = Vec::with_capacity(images.len());
         for batch in images.batches() {
             let batch = batch?;
-            let logits = model.forward_t(&batch.xs, false)?;
+            let logits = no_grad(|| model.forward_t(&batch.xs, false))?;
             let probs: Vec<Vec<f32>> = candle_nn::ops::softmax_last_dim(&logits)?
                 .to_dtype(DType::F32)?
                 .to_vec2()?;

@@ -6,6 +6,7 @@ use super::learner_options::{LearnerOptions, learner_accessors, learner_option_s
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::DataLoaders;
+use fastcandle_core::grad::no_grad;
 use fastcandle_data::vision::{
     Image, Normalize, TestImages, batch_images, save_mask, show_seg_results,
 };
@@ -108,7 +109,8 @@ impl UnetLearner {
         fastcandle_core::threads::run_in_pool(|| {
             let mut out = Vec::with_capacity(images.len());
             for batch in images.batches() {
-                out.extend(masks_of(&model.forward_t(&batch?.xs, false)?)?);
+                let batch = batch?;
+                out.extend(masks_of(&no_grad(|| model.forward_t(&batch.xs, false))?)?);
             }
             Ok(out)
         })
@@ -123,7 +125,7 @@ impl UnetLearner {
             .ok_or_else(|| Error::Invalid("show_results: the validation set is empty".into()))??;
         let model = self.learn.model.as_ref();
         let preds = fastcandle_core::threads::run_in_pool(|| {
-            masks_of(&model.forward_t(&batch.xs, false)?)
+            masks_of(&no_grad(|| model.forward_t(&batch.xs, false))?)
         })?;
         let images = batch_images(&batch, loader.normalization())?;
         let truths: Vec<Vec<u32>> = batch
