@@ -21,6 +21,11 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// jemalloc that keeps freed memory, as `xtask` uses (see `fastcandle::core::alloc`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: fastcandle::core::alloc::Allocator = fastcandle::core::alloc::Allocator;
+
 /// fastai's split, by file name: the training images in fastai's order, then the validation
 /// images.
 struct NamedSplit {
@@ -80,6 +85,8 @@ impl Callback for Steps {
 }
 
 fn main() -> anyhow::Result<()> {
+    // SAFETY: first thing in main, before any other thread exists.
+    unsafe { fastcandle::core::threads::set_thread_env() };
     let args: Vec<String> = std::env::args().collect();
     let data = PathBuf::from(&args[1]);
     let dir = PathBuf::from(&args[2]);
