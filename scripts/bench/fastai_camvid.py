@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fastai.callback.core import Callback
 from fastai.vision.all import (DiceMulti, SegmentationDataLoaders, foreground_acc,
                                get_image_files, resnet34, unet_learner)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fastai_epochs import EpochRows  # noqa: E402
 
 here = Path(__file__).resolve()
 folder = Path(sys.argv[1]) if len(sys.argv) > 1 else here.parents[3] / "shared/data/fashion-scenes"
@@ -31,30 +33,13 @@ torch.set_num_threads(2)
 torch.manual_seed(seed)
 
 
-class Times(Callback):
-    order = 100
-
-    def __init__(self):
-        self.rows = []
-
-    def before_epoch(self):
-        self.start = time.time()
-
-    def after_epoch(self):
-        rec = self.learn.recorder
-        names = [str(n) for n in rec.metric_names[1:-1]]
-        row = dict(zip(names, [float(v) for v in rec.log[1:len(names) + 1]]))
-        row["time_s"] = time.time() - self.start
-        self.rows.append(row)
-
-
 files = sorted(get_image_files(folder / "images"))
 codes = np.loadtxt(folder / "codes.txt", dtype=str)
 dls = SegmentationDataLoaders.from_label_func(
     folder, bs=8, fnames=files, valid_pct=0.2, seed=seed,
     label_func=lambda o: folder / "labels" / f"{o.stem}_P{o.suffix}", codes=codes, device="cpu")
 learn = unet_learner(dls, resnet34, pretrained=False, metrics=[foreground_acc, DiceMulti()])
-times = Times()
+times = EpochRows()
 learn.add_cb(times)
 start = time.time()
 learn.fine_tune(epochs)

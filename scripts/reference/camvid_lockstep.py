@@ -21,18 +21,19 @@ It then runs `fine_tune(EPOCHS)` (default 2).
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from fastai.callback.core import Callback
 from fastai.vision.all import (DiceMulti, SegmentationDataLoaders, foreground_acc,
                                get_image_files, resnet34, unet_learner)
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
 from unet_reference import our_name  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+from fastai_epochs import EpochRows  # noqa: E402
 
 folder = Path(sys.argv[1])
 out = Path(sys.argv[2])
@@ -43,28 +44,18 @@ torch.set_num_threads(2)
 torch.manual_seed(seed)
 
 
-class Steps(Callback):
+class Steps(EpochRows):
     """Records each training batch's loss and hyper-parameters, and each epoch's metrics."""
-    order = 100
 
     def __init__(self):
-        self.steps, self.epochs = [], []
+        super().__init__()
+        self.steps = []
 
     def after_batch(self):
         if not self.training:
             return
         hypers = [{k: float(h[k]) for k in ("lr", "mom", "wd")} for h in self.opt.hypers]
         self.steps.append({"loss": float(self.loss), "hypers": hypers})
-
-    def before_epoch(self):
-        self.start = time.time()
-
-    def after_epoch(self):
-        rec = self.learn.recorder
-        names = [str(n) for n in rec.metric_names[1:-1]]
-        row = dict(zip(names, [float(v) for v in rec.log[1:len(names) + 1]]))
-        row["time_s"] = time.time() - self.start
-        self.epochs.append(row)
 
 
 files = sorted(get_image_files(folder / "images"))
@@ -97,5 +88,5 @@ steps = Steps()
 learn.add_cb(steps)
 learn.fine_tune(epochs)
 name = "fastai_perturbed.json" if perturb else "fastai.json"
-(out / name).write_text(json.dumps({"steps": steps.steps, "epochs": steps.epochs}))
-print(json.dumps(steps.epochs))
+(out / name).write_text(json.dumps({"steps": steps.steps, "epochs": steps.rows}))
+print(json.dumps(steps.rows))
