@@ -1,9 +1,11 @@
 //! `cargo xtask lesson1`: the lesson-1 tasks (pets, camvid, adult) on the embedded data, or
 //! (`--full`) on fastai's own data sets.
 
-use crate::train::{Task, TrainArgs};
+use crate::train::{AdultArgs, CamvidArgs, CommonArgs, PetsArgs, VisionArgs};
 use anyhow::Result;
 use clap::Args;
+use fastcandle::core::DeviceChoice;
+use fastcandle::models::{Arch, Pretrained};
 use std::path::PathBuf;
 
 /// Options of `cargo xtask lesson1`.
@@ -14,7 +16,7 @@ pub struct Lesson1Args {
     pub out: Option<PathBuf>,
     /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: DeviceChoice,
     /// The lesson as fastai gives it: the real PETS, CAMVID_TINY and ADULT_SAMPLE (downloaded
     /// once with `untar_data`, or from `FASTCANDLE_MIRROR`), ImageNet ResNet34 weights from the
     /// Hugging Face hub, Resize(224). Needs the network or a mirror; hours on a CPU.
@@ -28,7 +30,7 @@ struct Plan {
     camvid: Option<std::path::PathBuf>,
     adult: Option<std::path::PathBuf>,
     /// `--arch` and `--pretrained` of the vision tasks (None: the embedded MobileNetV2).
-    arch: Option<(&'static str, &'static str)>,
+    arch: Option<(Arch, Pretrained)>,
     pets_size: Option<usize>,
 }
 
@@ -48,18 +50,33 @@ impl Plan {
             pets: Some(untar_data(Urls::PETS)?.join("images")),
             camvid: Some(untar_data(Urls::CAMVID_TINY)?),
             adult: Some(untar_data(Urls::ADULT_SAMPLE)?.join("adult.csv")),
-            arch: Some(("resnet34", "hub")),
+            arch: Some((Arch::Resnet34, Pretrained::Hub)),
             pets_size: None,
         })
     }
 
-    fn vision(&self, mut args: TrainArgs, data: &Option<std::path::PathBuf>) -> TrainArgs {
-        args.data = data.clone();
-        if let Some((arch, pretrained)) = self.arch {
-            args.arch = Some(arch.into());
-            args.pretrained = Some(pretrained.into());
+    /// The options of a vision task: the data and weights of the plan, `size`, and `arch` when
+    /// the plan has none.
+    fn vision(
+        &self,
+        common: &mut CommonArgs,
+        data: &Option<PathBuf>,
+        size: Option<usize>,
+        arch: Option<Arch>,
+    ) -> VisionArgs {
+        common.data = data.clone();
+        match &self.arch {
+            Some((arch, pretrained)) => VisionArgs {
+                arch: Some(*arch),
+                pretrained: Some(pretrained.clone()),
+                size,
+            },
+            None => VisionArgs {
+                arch,
+                pretrained: None,
+                size,
+            },
         }
-        args
     }
 }
 
@@ -72,33 +89,6 @@ pub const LESSON_SIZE: usize = 160;
 /// epochs on the 100 embedded scenes, so that it finishes in about four minutes on a 2-core
 /// CPU.
 pub const LESSON_CAMVID_EPOCHS: usize = 8;
-
-/// The options of one lesson task on the embedded data.
-fn task_args(
-    task: Task,
-    epochs: usize,
-    size: Option<usize>,
-    device: &str,
-    out: PathBuf,
-) -> TrainArgs {
-    TrainArgs {
-        task,
-        data: None,
-        test: None,
-        epochs: Some(epochs),
-        lr: None,
-        bs: None,
-        seed: 42,
-        device: device.to_string(),
-        out: Some(out),
-        arch: None,
-        pretrained: None,
-        size,
-        resume: None,
-        only: Vec::new(),
-        quiet: false,
-    }
-}
 
 /// Runs the lesson's tasks one after the other.
 pub fn run(args: Lesson1Args) -> Result<()> {
@@ -122,16 +112,14 @@ pub fn run(args: Lesson1Args) -> Result<()> {
          {pretrained}, Resize({}), fine_tune(1)\n",
         plan.pets_size.unwrap_or(224)
     );
-    let pets = crate::train::run(plan.vision(
-        task_args(
-            Task::Pets,
-            1,
-            plan.pets_size,
-            &args.device,
-            root.join("pets"),
-        ),
-        &plan.pets,
-    ))?;
+    let mut common = CommonArgs::new(1, args.device, root.join("pets"));
+    let vision = plan.vision(&mut common, &plan.pets, plan.pets_size, None);
+    let pets = crate::tasks::pets::run(&PetsArgs {
+        common,
+        vision,
+        test: None,
+        only: Vec::new(),
+    })?;
     println!(
         "\npets: error_rate {:.4} (fastai's published figure, ResNet34 on the full Pets set: \
          0.0041), {:.1} s in all\n",
@@ -146,15 +134,9 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         "fastai lesson 1, segmentation: {camvid_what}, unet_learner({arch}) from {pretrained}, \
          fine_tune({LESSON_CAMVID_EPOCHS})\n"
     );
-    let mut camvid_args = task_args(
-        Task::Camvid,
-        LESSON_CAMVID_EPOCHS,
-        None,
-        &args.device,
-        root.join("camvid"),
-    );
-    camvid_args.arch = Some("mobilenet_v2".into());
-    let camvid = crate::train::run(plan.vision(camvid_args, &plan.camvid))?;
+    let mut common = CommonArgs::new(LESSON_CAMVID_EPOCHS, args.device, root.join("camvid"));
+    let vision = plan.vision(&mut common, &plan.camvid, None, Some(Arch::MobilenetV2));
+    let camvid = crate::tasks::camvid::run(&CamvidArgs { common, vision })?;
     println!(
         "\ncamvid: valid_loss {:.4}, foreground_acc {:.4}, dice_multi {:.4} (fastai's published \
          figure, pretrained ResNet34 on CamVid-tiny: valid_loss 0.727), {:.1} s in all\n",
@@ -173,9 +155,13 @@ pub fn run(args: Lesson1Args) -> Result<()> {
             "embedded sample"
         }
     );
-    let mut adult_args = task_args(Task::Adult, 3, None, &args.device, root.join("adult"));
-    adult_args.data = plan.adult.clone();
-    let adult = crate::train::run(adult_args)?;
+    let mut common = CommonArgs::new(3, args.device, root.join("adult"));
+    common.data = plan.adult.clone();
+    let adult = crate::tasks::adult::run(&AdultArgs {
+        common,
+        test: None,
+        resume: None,
+    })?;
     println!(
         "\nadult: accuracy {:.4} (fastai's published figure: 0.8457), {:.1} s in all",
         adult["metrics"]["accuracy"].as_f64().unwrap_or(f64::NAN),

@@ -64,3 +64,83 @@ pub fn workspace_root() -> std::path::PathBuf {
         .expect("xtask sits in the workspace")
         .to_path_buf()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Task;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+    use fastcandle::models::{Arch, Pretrained};
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cargo xtask").chain(line.split_whitespace()))
+    }
+
+    fn train_task(line: &str) -> Task {
+        match parse(line).unwrap().command {
+            Command::Train(t) => t.task,
+            _ => panic!("{line}: not a train command"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_option_a_task_does_not_take_is_unknown_to_clap() {
+        for line in [
+            "train adult --size 64",
+            "train adult --arch resnet18",
+            "train adult --pretrained none",
+            "train adult --only Cat_",
+            "train camvid --only Cat_",
+            "train camvid --test some/folder",
+            "train pets --resume ckpt.safetensors",
+            "train mnist --test some/folder",
+            "train cifar10 --resume ckpt.safetensors",
+        ] {
+            let err = parse(line)
+                .err()
+                .unwrap_or_else(|| panic!("{line}: accepted"));
+            assert_eq!(err.kind(), ErrorKind::UnknownArgument, "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn vision_options_parse_into_their_types() {
+        let Task::Pets(a) = train_task("train pets --arch resnet18 --pretrained none --size 64")
+        else {
+            panic!("not pets")
+        };
+        assert_eq!(a.vision.arch, Some(Arch::Resnet18));
+        assert_eq!(a.vision.pretrained, Some(Pretrained::No));
+        assert_eq!(a.vision.size, Some(64));
+        let Task::Camvid(a) = train_task("train camvid --pretrained w.safetensors --device cpu")
+        else {
+            panic!("not camvid")
+        };
+        assert_eq!(
+            a.vision.pretrained,
+            Some(Pretrained::File("w.safetensors".into()))
+        );
+        assert_eq!(a.common.device, fastcandle::core::DeviceChoice::Cpu);
+        let Task::Adult(a) = train_task("train adult --epochs 2 --resume c.safetensors") else {
+            panic!("not adult")
+        };
+        assert_eq!(a.common.epochs, Some(2));
+        assert!(a.resume.is_some());
+    }
+
+    #[test]
+    fn an_unknown_architecture_lists_the_known_ones() {
+        let err = parse("train pets --arch resnet101").err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::InvalidValue);
+        let text = err.to_string();
+        for arch in Arch::ALL {
+            assert!(text.contains(arch.name()), "{text}");
+        }
+    }
+}

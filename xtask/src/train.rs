@@ -1,49 +1,54 @@
-//! `cargo xtask train <task>`.
+//! `cargo xtask train <task>`: each task is a subcommand with the options that apply to it, so
+//! that clap refuses an option a task does not take (`train adult --size 64`).
 
 use crate::tasks;
-use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use anyhow::Result;
+use clap::builder::TypedValueParser;
+use clap::{Args, Subcommand};
 use fastcandle::core::DeviceChoice;
+use fastcandle::models::{Arch, Pretrained};
 use std::path::PathBuf;
 
-/// The tasks `train` knows.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+/// The tasks `train` knows, each with its options.
+#[derive(Subcommand, Debug, Clone)]
 pub enum Task {
-    /// UCI Adult census income (fastai's ADULT_SAMPLE): salary above or below 50K.
-    Adult,
+    /// UCI Adult census income (fastai's ADULT_SAMPLE): salary above or below 50K;
+    /// `tabular_learner`, `fit_one_cycle`.
+    Adult(AdultArgs),
     /// Cat or dog from the file name (fastai's PETS lesson): `vision_learner`, `fine_tune`.
-    Pets,
+    Pets(PetsArgs),
     /// Segmentation with CamVid-tiny's layout (fastai's CAMVID_TINY lesson): `unet_learner`,
     /// `fine_tune`.
-    Camvid,
+    Camvid(CamvidArgs),
     /// Fashion-MNIST from its IDX files (`--data` the folder of `train-images-idx3-ubyte.gz`
     /// ...): fastai's SimpleCNN from scratch at 28x28, `fit_one_cycle`, scored on the 10,000
     /// test images.
-    FashionMnist,
+    FashionMnist(SmallImagesArgs),
     /// MNIST digits: fastai's `URLs.MNIST` PNG folders (`training/`, `testing/`) or the IDX
     /// files; SimpleCNN from scratch, `fit_one_cycle`, scored on the test images.
-    Mnist,
+    Mnist(SmallImagesArgs),
     /// CIFAR-10: fastai's `URLs.CIFAR` PNG folders (`train/`, `test/`) or the binary batches;
     /// SimpleCNN from scratch, `fit_one_cycle`, scored on the test images.
-    Cifar10,
+    Cifar10(SmallImagesArgs),
 }
 
-/// Options of `cargo xtask train`.
+/// Options of `cargo xtask train`: the task and its options.
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// The task.
-    #[arg(value_enum)]
+    #[command(subcommand)]
     pub task: Task,
+}
+
+/// The options every task takes.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
     /// The training data (default: the sample embedded in `datasets/`; fashion-mnist, mnist and
     /// cifar10 have none and need it).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// A labelled test set scored after training (adult: a CSV, or UCI's `adult.test`).
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Epochs: fit_one_cycle(N) for tabular tasks and for vision tasks from scratch
-    /// (fashion-mnist, mnist, cifar10), fine_tune(N) for pretrained vision tasks (the frozen
-    /// epoch comes on top).
+    /// Epochs: fit_one_cycle(N) for tabular tasks and for vision tasks from scratch, and
+    /// fine_tune(N) for pretrained vision tasks (the frozen epoch comes on top).
     #[arg(long)]
     pub epochs: Option<usize>,
     /// The peak learning rate (default: fastai's, 1e-3 for tabular, base_lr 2e-3 for
@@ -58,70 +63,112 @@ pub struct TrainArgs {
     pub seed: u64,
     /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "auto")]
-    pub device: String,
+    pub device: DeviceChoice,
     /// Where the run writes (default `runs/<task>/<timestamp>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The architecture (vision tasks: resnet18, resnet34, resnet50, mobilenet_v2, simple_cnn;
-    /// default mobilenet_v2 for pets, resnet34 for camvid, simple_cnn for fashion-mnist, mnist
-    /// and cifar10).
-    #[arg(long)]
-    pub arch: Option<String>,
-    /// Pretrained weights: hub, none or a safetensors file (vision tasks; default: the
-    /// embedded ImageNet MobileNetV2 for mobilenet_v2, hub for the ResNets).
-    #[arg(long)]
-    pub pretrained: Option<String>,
-    /// The image size (pets: default 224; camvid, fashion-mnist, mnist, cifar10: a Resize only
-    /// when given).
-    #[arg(long)]
-    pub size: Option<usize>,
-    /// Resume from a checkpoint that an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Keep only images whose file name starts with one of these prefixes (vision tasks;
-    /// `--only Cat_,dog_` picks the cats and dogs of animal-shapes).
-    #[arg(long, value_delimiter = ',')]
-    pub only: Vec<String>,
     /// Print no progress bar and no epoch table.
     #[arg(long)]
     pub quiet: bool,
 }
 
-impl TrainArgs {
-    /// The device asked for.
-    pub fn device(&self) -> Result<DeviceChoice> {
-        Ok(self.device.parse()?)
+impl CommonArgs {
+    /// The options of a run of `epochs` epochs writing to `out`, everything else by default.
+    pub fn new(epochs: usize, device: DeviceChoice, out: PathBuf) -> Self {
+        Self {
+            data: None,
+            epochs: Some(epochs),
+            lr: None,
+            bs: None,
+            seed: 42,
+            device,
+            out: Some(out),
+            quiet: false,
+        }
     }
+}
+
+/// The options of the vision tasks: the model and the image size.
+#[derive(Args, Debug, Clone, Default)]
+pub struct VisionArgs {
+    /// The architecture (default mobilenet_v2 for pets, resnet34 for camvid, simple_cnn for
+    /// fashion-mnist, mnist and cifar10).
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Option<Arch>,
+    /// Pretrained weights: hub, none or a safetensors file (default: the embedded ImageNet
+    /// MobileNetV2 for mobilenet_v2, hub for the ResNets of pets, none otherwise).
+    #[arg(long)]
+    pub pretrained: Option<Pretrained>,
+    /// The image size (pets: default 224; camvid, fashion-mnist, mnist, cifar10: a Resize only
+    /// when given).
+    #[arg(long)]
+    pub size: Option<usize>,
+}
+
+/// `--arch`: the names of the `Arch` list, which clap's help shows.
+fn arch_parser() -> impl clap::builder::TypedValueParser<Value = Arch> {
+    clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name()))
+        .try_map(|name| name.parse::<Arch>())
+}
+
+/// Options of `train adult`.
+#[derive(Args, Debug, Clone)]
+pub struct AdultArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// A labelled test set scored after training: a CSV with the training file's columns, or
+    /// UCI's `adult.test`.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Resume from a checkpoint that an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+/// Options of `train pets`.
+#[derive(Args, Debug, Clone)]
+pub struct PetsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub vision: VisionArgs,
+    /// A labelled test folder scored after training (labelled as the training images are).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Keep only images whose file name starts with one of these prefixes (`--only Cat_,dog_`
+    /// picks the cats and dogs of animal-shapes).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+/// Options of `train camvid`.
+#[derive(Args, Debug, Clone)]
+pub struct CamvidArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub vision: VisionArgs,
+}
+
+/// Options of `train fashion-mnist`, `mnist` and `cifar10` (their test images are in `--data`
+/// and are scored after training).
+#[derive(Args, Debug, Clone)]
+pub struct SmallImagesArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub vision: VisionArgs,
 }
 
 /// Runs one training and returns its summary.
 pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
-    match args.task {
-        Task::Adult => {
-            for (flag, given) in [
-                ("--arch", args.arch.is_some()),
-                ("--pretrained", args.pretrained.is_some()),
-                ("--size", args.size.is_some()),
-            ] {
-                if given {
-                    bail!("{flag} does not apply to the adult task (a tabular model)");
-                }
-            }
-            if !args.only.is_empty() {
-                bail!("--only does not apply to the adult task");
-            }
-            tasks::adult::run(&args)
-        }
-        Task::Pets => tasks::pets::run(&args),
-        Task::Camvid => {
-            if !args.only.is_empty() {
-                bail!("--only does not apply to the camvid task");
-            }
-            tasks::camvid::run(&args)
-        }
-        Task::FashionMnist => tasks::fashion_mnist::run(&args),
-        Task::Mnist => tasks::mnist::run(&args),
-        Task::Cifar10 => tasks::cifar10::run(&args),
+    match &args.task {
+        Task::Adult(a) => tasks::adult::run(a),
+        Task::Pets(a) => tasks::pets::run(a),
+        Task::Camvid(a) => tasks::camvid::run(a),
+        Task::FashionMnist(a) => tasks::fashion_mnist::run(a),
+        Task::Mnist(a) => tasks::mnist::run(a),
+        Task::Cifar10(a) => tasks::cifar10::run(a),
     }
 }

@@ -17,6 +17,7 @@ pub mod body;
 pub mod head;
 pub mod layers;
 pub mod mobilenet_v2;
+pub mod pretrained;
 pub mod resnet;
 pub mod simple_cnn;
 pub mod tabular;
@@ -26,7 +27,8 @@ pub mod weights;
 
 pub use body::Body;
 pub use head::{Head, HeadConfig};
+pub use pretrained::{EmptyPretrained, Pretrained};
 pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use tabular::{TabularConfig, TabularModel, emb_sz_rule};
 pub use unet::{DynamicUnet, UnetBlock};
-pub use vision::{Arch, ArchSpec, Pretrained, UnknownArch, VisionModel, load_pretrained_body};
+pub use vision::{Arch, ArchSpec, UnknownArch, VisionModel, load_pretrained_body};

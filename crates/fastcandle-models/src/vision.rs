@@ -10,11 +10,11 @@ use crate::body::Body;
 use crate::head::{Head, HeadConfig};
 use crate::layers::Layer;
 use crate::mobilenet_v2::mobilenet_v2_body;
+pub use crate::pretrained::Pretrained;
 use crate::resnet::{ResNetConfig, resnet_body};
 use crate::weights::{hub_file, load_safetensors_into, subset};
 use candle_core::{Device, Tensor};
 use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
-use std::path::PathBuf;
 
 /// Everything the vision learner needs to know of an architecture.
 #[derive(Clone, Copy)]
@@ -146,20 +146,6 @@ impl<'de> serde::Deserialize<'de> for Arch {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
-}
-
-/// Where a body's starting weights come from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Pretrained {
-    /// Random initialisation, as torchvision's.
-    #[default]
-    No,
-    /// A safetensors file with torchvision's names (a full checkpoint's classifier and
-    /// `num_batches_tracked` keys are skipped).
-    File(PathBuf),
-    /// The architecture's ImageNet weights on the Hugging Face hub (through its cache;
-    /// `HF_HUB_OFFLINE` honoured).
-    Hub,
 }
 
 /// Prefix of the head's parameter names.

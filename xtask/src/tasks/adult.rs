@@ -1,7 +1,7 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
 use crate::run_dir::{default_out, finish, recorded, test_scores};
-use crate::train::TrainArgs;
+use crate::train::AdultArgs;
 use anyhow::{Context, Result};
 use fastcandle::tabular::prelude::*;
 use serde_json::json;
@@ -44,14 +44,15 @@ pub fn data_loaders(
 }
 
 /// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
+    let args = &task.common;
     let start = Instant::now();
     let data = args.data.clone().unwrap_or_else(embedded_data);
     let out = args.out.clone().unwrap_or_else(|| default_out("adult"));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let epochs = args.epochs.unwrap_or(3);
 
-    let dls = data_loaders(&data, args.bs.unwrap_or(64), args.seed, args.device()?)?;
+    let dls = data_loaders(&data, args.bs.unwrap_or(64), args.seed, args.device)?;
     let mut learn = TabularLearner::builder(&dls)
         .seed(args.seed)
         .build()?
@@ -59,7 +60,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     learn.quiet(args.quiet);
     learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")));
     let history = out.join("history.csv");
-    if let Some(ckpt) = &args.resume {
+    if let Some(ckpt) = &task.resume {
         let info = fastcandle::train::checkpoint::load_checkpoint(&mut learn, ckpt)
             .with_context(|| format!("resuming from {}", ckpt.display()))?;
         learn.add_cb(CsvLogger::resume(&history, info.epochs_done)?);
@@ -94,7 +95,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     learn.fit_one_cycle(epochs, args.lr)?;
 
     let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
-    let test = match &args.test {
+    let test = match &task.test {
         Some(path) => {
             let tdl = dls.test_dl_csv(path, true)?;
             let scores = learn.validate(Some(tdl.batches()))?;

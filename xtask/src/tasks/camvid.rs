@@ -2,9 +2,9 @@
 //! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
-use super::vision_common::{arch_and_weights, fine_tune, pretrained_text, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, start_run};
 use crate::run_dir::{finish, recorded, write_json};
-use crate::train::TrainArgs;
+use crate::train::CamvidArgs;
 use anyhow::{Context, Result};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
@@ -28,11 +28,12 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 }
 
 /// Trains, and writes the run's files; returns the summary.
-pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
+    let args = &task.common;
     let (start, data, out) = start_run(args, "camvid", embedded_data())?;
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
-    let (arch, pretrained) = arch_and_weights(args, Arch::Resnet34, Pretrained::No)?;
+    let (arch, pretrained) = arch_and_weights(&task.vision, Arch::Resnet34, Pretrained::No);
 
     let codes = Codes::from_file(data.join("codes.txt"))?;
     let files = get_image_files(data.join("images"))?;
@@ -41,8 +42,8 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
             .valid_pct(0.2)
             .seed(args.seed)
             .bs(bs)
-            .device(args.device()?);
-    if let Some(size) = args.size {
+            .device(args.device);
+    if let Some(size) = task.vision.size {
         builder = builder.item_tfms(Resize::new(size));
     }
     let dls = builder.build()?;
@@ -53,11 +54,10 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    let pretrained_text = pretrained_text(&pretrained);
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
-             {pretrained_text}, fine_tune({epochs}), bs {bs}, seed {}, device {}",
+             {pretrained}, fine_tune({epochs}), bs {bs}, seed {}, device {}",
             data.display(),
             dls.train_images().len(),
             dls.valid_images().len(),
@@ -79,14 +79,14 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "arch": arch.name(),
         "codes": dls.vocab(),
         "normalize": learn.dls().normalization(),
-        "item_tfms": args.size.map(|s| format!("Resize({s})")),
+        "item_tfms": task.vision.size.map(|s| format!("Resize({s})")),
     });
     write_json(&out.join("config.json"), &config)?;
     let summary = json!({
         "task": "camvid",
         "data": data.display().to_string(),
         "arch": arch.name(),
-        "pretrained": pretrained_text,
+        "pretrained": pretrained.to_string(),
         "seed": args.seed,
         "device": fastcandle::core::device::device_name(dls.device()),
         "epochs": epochs,

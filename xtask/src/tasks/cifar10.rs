@@ -3,7 +3,7 @@
 //! `fit_one_cycle(N)`, scored on the 10,000 test images.
 
 use super::small_images::{Spec, run as run_small};
-use crate::train::TrainArgs;
+use crate::train::SmallImagesArgs;
 use anyhow::Result;
 use fastcandle::vision::prelude::CIFAR10_CLASSES;
 
@@ -20,6 +20,6 @@ pub const SPEC: Spec = Spec {
 };
 
 /// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+pub fn run(args: &SmallImagesArgs) -> Result<serde_json::Value> {
     run_small(&SPEC, args)
 }

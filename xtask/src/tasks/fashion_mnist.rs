@@ -2,7 +2,7 @@
 //! `fit_one_cycle(N)`, scored on the 10,000 test images.
 
 use super::small_images::{Spec, run as run_small};
-use crate::train::TrainArgs;
+use crate::train::SmallImagesArgs;
 use anyhow::Result;
 use fastcandle::vision::prelude::FASHION_MNIST_CLASSES;
 
@@ -19,6 +19,6 @@ pub const SPEC: Spec = Spec {
 };
 
 /// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+pub fn run(args: &SmallImagesArgs) -> Result<serde_json::Value> {
     run_small(&SPEC, args)
 }

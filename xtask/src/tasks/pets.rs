@@ -1,9 +1,9 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use super::vision_common::{arch_and_weights, fine_tune, pretrained_text, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, start_run};
 use crate::run_dir::{finish, recorded, test_scores};
-use crate::train::TrainArgs;
+use crate::train::PetsArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
@@ -44,19 +44,20 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 /// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
+pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
+    let args = &task.common;
     let (start, data, out) = start_run(args, "pets", embedded_data())?;
     let epochs = args.epochs.unwrap_or(1);
-    let size = args.size.unwrap_or(DEFAULT_SIZE);
-    let (arch, pretrained) = arch_and_weights(args, Arch::MobilenetV2, Pretrained::Hub)?;
+    let size = task.vision.size.unwrap_or(DEFAULT_SIZE);
+    let (arch, pretrained) = arch_and_weights(&task.vision, Arch::MobilenetV2, Pretrained::Hub);
 
-    let files = images(&data, &args.only)?;
+    let files = images(&data, &task.only)?;
     let dls = ImageDataLoaders::from_name_func(&data, files, is_cat)
         .valid_pct(0.2)
         .seed(args.seed)
         .bs(args.bs.unwrap_or(64))
         .item_tfms(Resize::new(size))
-        .device(args.device()?)
+        .device(args.device)
         .build()?;
     let mut learn = VisionLearner::builder(&dls, arch)
         .pretrained(pretrained.clone())
@@ -65,10 +66,9 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    let pretrained_text = pretrained_text(&pretrained);
     if !args.quiet {
         println!(
-            "pets: {} ({} train / {} valid images, classes {:?}), {arch} pretrained {pretrained_text}, \
+            "pets: {} ({} train / {} valid images, classes {:?}), {arch} pretrained {pretrained}, \
              Resize({size}), fine_tune({epochs}), bs {}, seed {}, device {}",
             data.display(),
             dls.train_items().len(),
@@ -82,9 +82,9 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
     fine_tune(&mut learn, epochs, args.lr)?;
 
     let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
-    let test = match &args.test {
+    let test = match &task.test {
         Some(folder) => {
-            let files = images(folder, &args.only)?;
+            let files = images(folder, &task.only)?;
             let codes = files
                 .iter()
                 .map(|p| {
@@ -114,7 +114,7 @@ pub fn run(args: &TrainArgs) -> Result<serde_json::Value> {
         "task": "pets",
         "data": data.display().to_string(),
         "arch": arch.name(),
-        "pretrained": pretrained_text,
+        "pretrained": pretrained.to_string(),
         "size": size,
         "seed": args.seed,
         "device": fastcandle::core::device::device_name(dls.device()),

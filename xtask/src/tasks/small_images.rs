@@ -3,14 +3,13 @@
 //! `fit_one_cycle` from scratch on fastai's `SimpleCNN` with fastai's head without dropout (or
 //! `fine_tune` when `--pretrained` is given), the test score on the test images, and the run's files.
 
-use super::vision_common::pretrained_text;
 use crate::run_dir::{default_out, finish, recorded, test_scores};
-use crate::train::TrainArgs;
+use crate::train::SmallImagesArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::data::vision::{CifarFiles, IdxFiles};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// The architecture of the small-image tasks: fastai's `SimpleCNN` (four ConvLayers, 12.6 M
@@ -96,10 +95,11 @@ fn data_loaders(
     spec: &Spec,
     data: &Path,
     format: Format,
-    args: &TrainArgs,
+    task: &SmallImagesArgs,
 ) -> Result<ImageDataLoaders> {
+    let args = &task.common;
     let bs = args.bs.unwrap_or(DEFAULT_BS);
-    let device = args.device()?;
+    let device = args.device;
     let dls = match format {
         Format::Idx | Format::CifarBinary => {
             let b = match format {
@@ -111,7 +111,7 @@ fn data_loaders(
             .seed(args.seed)
             .bs(bs)
             .device(device);
-            match args.size {
+            match task.vision.size {
                 Some(s) => b.item_tfms(Resize::new(s)).build()?,
                 None => b.build()?,
             }
@@ -123,7 +123,7 @@ fn data_loaders(
                 .seed(args.seed)
                 .bs(bs)
                 .device(device);
-            match args.size {
+            match task.vision.size {
                 Some(s) => b.item_tfms(Resize::new(s)).build()?,
                 None => b.build()?,
             }
@@ -134,19 +134,8 @@ fn data_loaders(
 
 /// Trains `spec`'s task, scores it on the test images, and writes the run's files; returns
 /// the summary.
-pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
-    if args.resume.is_some() {
-        bail!("--resume does not apply to the {} task", spec.task);
-    }
-    if !args.only.is_empty() {
-        bail!("--only does not apply to the {} task", spec.task);
-    }
-    if args.test.is_some() {
-        bail!(
-            "--test does not apply to the {} task: the test images of --data are scored",
-            spec.task
-        );
-    }
+pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
+    let args = &task.common;
     let Some(data) = args.data.clone() else {
         bail!(
             "the {} task needs its data set: pass --data PATH ({})",
@@ -159,18 +148,11 @@ pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
     let out = args.out.clone().unwrap_or_else(|| default_out(spec.task));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let epochs = args.epochs.unwrap_or(1);
-    let arch: Arch = match &args.arch {
-        Some(a) => a.parse()?,
-        None => DEFAULT_ARCH,
-    };
-    let pretrained = match args.pretrained.as_deref() {
-        None | Some("none") => Pretrained::No,
-        Some("hub") => Pretrained::Hub,
-        Some(file) => Pretrained::File(PathBuf::from(file)),
-    };
+    let arch = task.vision.arch.unwrap_or(DEFAULT_ARCH);
+    let pretrained = task.vision.pretrained.clone().unwrap_or_default();
     let from_scratch = pretrained == Pretrained::No;
 
-    let dls = data_loaders(spec, &data, format, args)?;
+    let dls = data_loaders(spec, &data, format, task)?;
     let head = HeadConfig {
         ps: HEAD_PS,
         ..HeadConfig::default()
@@ -183,7 +165,6 @@ pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
-    let pretrained_text = pretrained_text(&pretrained);
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let lr = args.lr.unwrap_or(if from_scratch {
         DEFAULT_LR
@@ -199,7 +180,7 @@ pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
     if !args.quiet {
         println!(
             "{}: {} ({}: {n_train} train / {n_valid} test images, {} classes), {arch} \
-             pretrained {pretrained_text}, {schedule}, bs {}, seed {}, device {device}",
+             pretrained {pretrained}, {schedule}, bs {}, seed {}, device {device}",
             spec.task,
             data.display(),
             format.name(),
@@ -230,8 +211,8 @@ pub fn run(spec: &Spec, args: &TrainArgs) -> Result<serde_json::Value> {
         "data": data.display().to_string(),
         "format": format.name(),
         "arch": arch.name(),
-        "pretrained": pretrained_text,
-        "size": args.size,
+        "pretrained": pretrained.to_string(),
+        "size": task.vision.size,
         "seed": args.seed,
         "device": device,
         "epochs": epochs,
