@@ -96,7 +96,8 @@ pub struct VisionArgs {
     #[arg(long, value_parser = arch_parser())]
     pub arch: Option<Arch>,
     /// Pretrained weights: hub, none or a safetensors file (default: the embedded ImageNet
-    /// MobileNetV2 for mobilenet_v2, hub for the ResNets of pets, none otherwise).
+    /// MobileNetV2 for mobilenet_v2, hub for the ResNets of pets, none otherwise, and none
+    /// for an architecture without weights on the hub).
     #[arg(long)]
     pub pretrained: Option<Pretrained>,
     /// The image size (pets: default 224; camvid, fashion-mnist, mnist, cifar10: a Resize only

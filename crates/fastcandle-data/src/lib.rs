@@ -58,9 +58,9 @@ pub use error::{Error, Result};
 pub use polars::prelude::DataFrame;
 pub use split::{IndexSplitter, RandomSplitter, Splitter, split_by_order};
 pub use tabular::{
-    CategoryMap, ColumnSplitter, CsvOptions, DEFAULT_BS, NA, Proc, TabularData, TabularDataLoader,
-    TabularLoader, TabularProcessor, TabularSpec, Targets, YBlock, drop_missing_targets, read_csv,
-    read_csv_default,
+    CategoryMap, ColumnSplitter, CsvOptions, DEFAULT_BS, NA, PANDAS_NA_VALUES, Proc, TabularData,
+    TabularDataLoader, TabularLoader, TabularProcessor, TabularSpec, Targets, UnterminatedLine,
+    YBlock, drop_missing_targets, read_csv, read_csv_default, unterminated_last_line,
 };
 pub use vision::{Codes, ImageItems, ImageLoader, SegmentationLoader};
 

@@ -25,7 +25,8 @@ pub fn start_run(
 }
 
 /// `--arch` (default `default_arch`) and `--pretrained`; without `--pretrained`, MobileNetV2
-/// takes the embedded ImageNet weights when present, other architectures `fallback`.
+/// takes the embedded ImageNet weights when present, an architecture with weights on the hub
+/// `fallback`, any other none.
 pub fn arch_and_weights(
     args: &VisionArgs,
     default_arch: Arch,
@@ -37,7 +38,8 @@ pub fn arch_and_weights(
         Some(p) => p.clone(),
         None if arch == Arch::MobilenetV2 && embedded.is_file() => Pretrained::File(embedded),
         None if arch == Arch::MobilenetV2 => Pretrained::No,
-        None => fallback,
+        None if arch.spec().hub_repo.is_some() => fallback,
+        None => Pretrained::No,
     };
     (arch, pretrained)
 }

@@ -21,8 +21,9 @@ pub struct CsvOptions {
     pub column_names: Option<Vec<String>>,
     /// The field separator. Default `b','`.
     pub separator: u8,
-    /// Values (after trimming) that mean "missing". Default `[""]`, as pandas and fastai: only
-    /// empty fields are missing. The UCI files mark missing values with `?`: add `"?"` for them.
+    /// Values (after trimming) that mean "missing". Default [`PANDAS_NA_VALUES`], the values
+    /// pandas' `read_csv` (and so fastai) reads as missing: an empty field, `NaN`, `nan`, `NA`,
+    /// `null`, `None`, `N/A`... The UCI files mark missing values with `?`: add `"?"` for them.
     pub null_values: Vec<String>,
 }
 
@@ -33,9 +34,60 @@ impl Default for CsvOptions {
             skip_rows: 0,
             column_names: None,
             separator: b',',
-            null_values: vec![String::new()],
+            null_values: PANDAS_NA_VALUES.iter().map(|v| v.to_string()).collect(),
         }
     }
+}
+
+/// The fields pandas' `read_csv` reads as missing by default (`keep_default_na=True`), and so
+/// fastai's `TabularDataLoaders.from_csv`: a target or a value written `NaN`, `NA` or `null` is
+/// missing, not a class of its own.
+pub const PANDAS_NA_VALUES: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// The last line of a file that does not end with an end-of-line: the mark of a file cut short
+/// (a download or a copy that stopped), whose last row may hold a truncated value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnterminatedLine {
+    /// Its line number, counting from 1.
+    pub number: usize,
+    /// Its text.
+    pub text: String,
+}
+
+/// The last line of `path` when the file does not end with an end-of-line (and that line is
+/// not blank), else `None`.
+pub fn unterminated_last_line(path: &Path) -> Result<Option<UnterminatedLine>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") || bytes.ends_with(b"\r") {
+        return Ok(None);
+    }
+    let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let number = bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+    Ok(Some(UnterminatedLine { number, text }))
+}
+
+/// The number of fields of one CSV line split at `separator` outside double quotes.
+fn field_count(line: &str, separator: u8) -> usize {
+    let mut quoted = false;
+    let mut n = 1;
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == separator && !quoted {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Reads `path` with [`CsvOptions::default`].
@@ -92,6 +144,21 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<DataFrame> {
             .map(|n| n.trim().to_string())
             .collect(),
     };
+
+    if let Some(last) = unterminated_last_line(path)? {
+        let n = field_count(&last.text, opts.separator);
+        if n != raw.width() {
+            return Err(Error::Csv {
+                file: label,
+                reason: format!(
+                    "line {} (the last, with no end-of-line) has {n} fields where the file has {} \
+                     columns: the file looks cut short; complete or remove that line",
+                    last.number,
+                    raw.width()
+                ),
+            });
+        }
+    }
 
     let nulls: Vec<&str> = opts.null_values.iter().map(String::as_str).collect();
     let mut columns = Vec::with_capacity(raw.width());
@@ -175,6 +242,40 @@ mod tests {
         assert_eq!(df.height(), 2);
         assert_eq!(strings(&df, "workclass"), [Some("State-gov".into()), None]);
         assert_eq!(strings(&df, "salary"), [None, Some("<=50K".into())]);
+    }
+
+    #[test]
+    fn pandas_missing_markers_are_missing() {
+        let f = write("y,x\nNaN,1\nnan,2\nNA,3\nnull,4\nNone,5\n<=50K,6\n");
+        let df = read_csv_default(f.path()).unwrap();
+        assert_eq!(
+            strings(&df, "y"),
+            [None, None, None, None, None, Some("<=50K".into())]
+        );
+    }
+
+    #[test]
+    fn a_cut_last_line_with_too_few_fields_is_an_error_naming_it() {
+        let f = write("a,b,c\n1,2,3\n4,5");
+        let err = read_csv_default(f.path()).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("2 fields"), "{err}");
+        // Quoted separators do not count, and a complete last line needs no end-of-line.
+        let f = write("a,b,c\n1,2,3\n4,\"5,5\",6");
+        assert_eq!(read_csv_default(f.path()).unwrap().height(), 2);
+    }
+
+    #[test]
+    fn the_unterminated_last_line_is_found() {
+        let f = write("a,b\n1,2\n3,<=5");
+        let last = unterminated_last_line(f.path()).unwrap().unwrap();
+        assert_eq!((last.number, last.text.as_str()), (3, "3,<=5"));
+        for text in ["a,b\n1,2\n", "a,b\r\n1,2\r\n", "a,b\n1,2\n  "] {
+            assert_eq!(
+                unterminated_last_line(write(text).path()).unwrap(),
+                None,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub mod target;
 
 pub use categorify::{CategoryMap, NA};
 pub use column_split::ColumnSplitter;
-pub use csv::{CsvOptions, read_csv, read_csv_default};
+pub use csv::{
+    CsvOptions, PANDAS_NA_VALUES, UnterminatedLine, read_csv, read_csv_default,
+    unterminated_last_line,
+};
 pub use data::{TabularData, Targets};
 pub use loader::{DEFAULT_BS, TabularDataLoader, TabularLoader};
 pub use processor::{TabularProcessor, TabularSpec};

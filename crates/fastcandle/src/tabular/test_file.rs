@@ -50,7 +50,9 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         .iter()
         .filter(|n| Some(**n) != proc.y_name())
         .all(|n| header.contains(n));
-    let null_values = vec![String::new(), "?".to_string()];
+    // pandas' missing markers, and UCI's `?`.
+    let mut null_values = CsvOptions::default().null_values;
+    null_values.push("?".to_string());
     let opts = if has_header {
         CsvOptions {
             skip_rows: skip,
