@@ -9,6 +9,7 @@ mod bench;
 mod fetch;
 mod lesson1;
 mod run_dir;
+mod run_lock;
 mod tasks;
 mod train;
 

@@ -1,6 +1,7 @@
 //! `cargo xtask train <task>`: each task is a subcommand with the options that apply to it, so
 //! that clap refuses an option a task does not take (`train adult --size 64`).
 
+use crate::run_lock::{Existing, RunDir};
 use crate::tasks;
 use anyhow::Result;
 use clap::builder::TypedValueParser;
@@ -70,6 +71,9 @@ pub struct CommonArgs {
     /// Print no progress bar and no epoch table.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the files of an earlier run in `--out` (without it, such a folder is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl CommonArgs {
@@ -84,7 +88,23 @@ impl CommonArgs {
             device,
             out: Some(out),
             quiet: false,
+            force: false,
         }
+    }
+
+    /// The run's `--out` folder (default `runs/<task>/<timestamp>`), created and locked; an
+    /// earlier run's files there are refused, replaced (`--force`) or kept (`resuming`).
+    pub fn run_dir(&self, task: &str, resuming: bool) -> Result<RunDir> {
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| crate::run_dir::default_out(task));
+        let existing = match (resuming, self.force) {
+            (true, _) => Existing::Resume,
+            (false, true) => Existing::Replace,
+            (false, false) => Existing::Refuse,
+        };
+        RunDir::open(&out, existing)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
-use crate::run_dir::{default_out, finish, recorded, test_scores};
+use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::AdultArgs;
 use anyhow::{Context, Result};
 use fastcandle::tabular::prelude::*;
@@ -48,8 +48,8 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     let args = &task.common;
     let start = Instant::now();
     let data = args.data.clone().unwrap_or_else(embedded_data);
-    let out = args.out.clone().unwrap_or_else(|| default_out("adult"));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let run = args.run_dir("adult", task.resume.is_some())?;
+    let out = run.path();
     let epochs = args.epochs.unwrap_or(3);
 
     let dls = data_loaders(&data, args.bs.unwrap_or(64), args.seed, args.device)?;

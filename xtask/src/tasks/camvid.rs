@@ -30,7 +30,8 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, out) = start_run(args, "camvid", embedded_data())?;
+    let (start, data, run) = start_run(args, "camvid", embedded_data())?;
+    let out = run.path();
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
     let (arch, pretrained) = arch_and_weights(&task.vision, Arch::Resnet34, Pretrained::No);

@@ -46,7 +46,8 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, out) = start_run(args, "pets", embedded_data())?;
+    let (start, data, run) = start_run(args, "pets", embedded_data())?;
+    let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let size = task.vision.size.unwrap_or(DEFAULT_SIZE);
     let (arch, pretrained) = arch_and_weights(&task.vision, Arch::MobilenetV2, Pretrained::Hub);

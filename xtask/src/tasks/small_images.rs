@@ -3,7 +3,7 @@
 //! `fit_one_cycle` from scratch on fastai's `SimpleCNN` with fastai's head without dropout (or
 //! `fine_tune` when `--pretrained` is given), the test score on the test images, and the run's files.
 
-use crate::run_dir::{default_out, finish, recorded, test_scores};
+use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::SmallImagesArgs;
 use anyhow::{Context, Result, bail};
 use fastcandle::data::vision::{CifarFiles, IdxFiles};
@@ -145,8 +145,8 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
     };
     let start = Instant::now();
     let format = detect(spec, &data)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(spec.task));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let run = args.run_dir(spec.task, false)?;
+    let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let arch = task.vision.arch.unwrap_or(DEFAULT_ARCH);
     let pretrained = task.vision.pretrained.clone().unwrap_or_default();

@@ -1,27 +1,23 @@
 //! What the vision tasks (pets, camvid) share: the architecture and weights asked for, the
 //! `fine_tune` call.
 
+use crate::run_lock::RunDir;
 use crate::train::{CommonArgs, VisionArgs};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fastcandle::vision::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// The start of a vision run of `task`: its start time, its data (`--data`, else `embedded`)
-/// and its output folder (`--out`, else `runs/<task>/<timestamp>`), created.
+/// and its output folder (see [`CommonArgs::run_dir`]), locked while the run lives.
 pub fn start_run(
     args: &CommonArgs,
     task: &str,
     embedded: PathBuf,
-) -> Result<(Instant, PathBuf, PathBuf)> {
+) -> Result<(Instant, PathBuf, RunDir)> {
     let start = Instant::now();
     let data = args.data.clone().unwrap_or(embedded);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::run_dir::default_out(task));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    Ok((start, data, out))
+    Ok((start, data, args.run_dir(task, false)?))
 }
 
 /// `--arch` (default `default_arch`) and `--pretrained`; without `--pretrained`, MobileNetV2
