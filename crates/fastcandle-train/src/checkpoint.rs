@@ -28,12 +28,41 @@ pub struct CheckpointInfo {
     /// Epochs run by the learner's earlier fits ([`Learner::epochs_before`]).
     #[serde(default)]
     pub epochs_before: usize,
+    /// The options that shaped the run (data, batch size, learning rate...), as the program
+    /// that saved it gave them ([`SaveCheckpoint::options`](crate::callback::SaveCheckpoint::options)),
+    /// so that a resume with other options can be refused ([`changed_options`]).
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
+}
+
+/// The names of the options whose values differ between a checkpoint's `saved` options and
+/// the `asked` ones (a key on one side only counts), each as `name: saved -> asked`, sorted.
+pub fn changed_options(saved: &serde_json::Value, asked: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let saved = saved.as_object().unwrap_or(&empty);
+    let asked = asked.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = saved.keys().chain(asked.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let none = serde_json::Value::Null;
+    keys.into_iter()
+        .filter_map(|k| {
+            let (s, a) = (saved.get(k).unwrap_or(&none), asked.get(k).unwrap_or(&none));
+            (s != a).then(|| format!("{k}: {s} -> {a}"))
+        })
+        .collect()
 }
 
 const FORMAT_KEY: &str = "fastcandle_checkpoint";
 
-/// Saves `learn`'s model, optimizer state and position (`epochs_done`) to `path`, atomically.
-pub fn save_checkpoint(learn: &Learner, path: &Path, epochs_done: usize) -> Result<()> {
+/// Saves `learn`'s model, optimizer state and position (`epochs_done`) to `path`, atomically,
+/// with the run's `options` when given.
+pub fn save_checkpoint(
+    learn: &Learner,
+    path: &Path,
+    epochs_done: usize,
+    options: Option<&serde_json::Value>,
+) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = learn
         .model
         .params()
@@ -54,6 +83,7 @@ pub fn save_checkpoint(learn: &Learner, path: &Path, epochs_done: usize) -> Resu
         opt_func: learn.opt.opt_func.name().into(),
         seed: learn.seed,
         epochs_before: learn.epochs_before,
+        options: options.cloned(),
     };
     let json = |v: serde_json::Result<String>| v.map_err(|e| Error::Invalid(e.to_string()));
     let meta = HashMap::from([
@@ -111,4 +141,25 @@ pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInf
     learn.epochs_before = info.epochs_before;
     learn.state.resume_epoch = Some(info.epochs_done);
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_options;
+    use serde_json::json;
+
+    #[test]
+    fn changed_options_names_each_difference() {
+        let saved = json!({ "bs": 64, "lr": 0.001, "seed": 42, "data": "a.csv" });
+        assert!(changed_options(&saved, &saved).is_empty());
+        let asked = json!({ "bs": 32, "lr": 0.001, "seed": 42, "data": "b.csv", "size": 64 });
+        assert_eq!(
+            changed_options(&saved, &asked),
+            [
+                "bs: 64 -> 32",
+                r#"data: "a.csv" -> "b.csv""#,
+                "size: null -> 64"
+            ]
+        );
+    }
 }

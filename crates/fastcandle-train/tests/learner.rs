@@ -268,7 +268,8 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     full.fit_one_cycle(4, Some(1e-2)).unwrap();
 
     let mut first = learner(3, 400, 20);
-    first.add_cb(SaveCheckpoint::new(&ckpt));
+    let options = serde_json::json!({ "bs": 20, "lr": 1e-2, "data": "xor" });
+    first.add_cb(SaveCheckpoint::new(&ckpt).options(options.clone()));
     first.add_cb(StopAfter(1));
     first.fit_one_cycle(4, Some(1e-2)).unwrap();
     assert_ne!(
@@ -281,6 +282,11 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     let mut resumed = learner(99, 400, 20);
     let info = load_checkpoint(&mut resumed, &ckpt).unwrap();
     assert_eq!(info.epochs_done, 2);
+    assert_eq!(
+        info.options.as_ref(),
+        Some(&options),
+        "the run's options are saved"
+    );
     resumed.fit_one_cycle(4, Some(1e-2)).unwrap();
     for ((name, a), (_, b)) in weights(&full).iter().zip(&weights(&resumed)) {
         let d = a

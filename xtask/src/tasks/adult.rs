@@ -58,11 +58,30 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         .build()?
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
-    learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")));
+    // What shapes the result, saved in every checkpoint: a resume must ask for the same.
+    let options = json!({
+        "task": "adult",
+        "data": std::path::absolute(&data).unwrap_or_else(|_| data.clone()),
+        "epochs": epochs,
+        "bs": args.bs.unwrap_or(64),
+        "lr": args.lr,
+        "seed": args.seed,
+    });
+    learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")).options(options.clone()));
     let history = out.join("history.csv");
     if let Some(ckpt) = &task.resume {
         let info = fastcandle::train::checkpoint::load_checkpoint(&mut learn, ckpt)
             .with_context(|| format!("resuming from {}", ckpt.display()))?;
+        if let Some(saved) = &info.options {
+            let changed = fastcandle::train::checkpoint::changed_options(saved, &options);
+            anyhow::ensure!(
+                changed.is_empty(),
+                "{} was saved by a run with other options ({}); resume it with the options it \
+                 was started with",
+                ckpt.display(),
+                changed.join(", ")
+            );
+        }
         learn.add_cb(CsvLogger::resume(&history, info.epochs_done)?);
         anyhow::ensure!(
             info.n_epoch == epochs,
@@ -120,4 +139,46 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "wall_s": start.elapsed().as_secs_f64(),
     });
     finish(&out, summary, args.quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::CommonArgs;
+
+    /// The first `rows` rows of the embedded sample, as a CSV in `dir`.
+    fn small_csv(dir: &std::path::Path, rows: usize) -> std::path::PathBuf {
+        let text = std::fs::read_to_string(embedded_data()).unwrap();
+        let cut: Vec<&str> = text.lines().take(rows + 1).collect();
+        let path = dir.join("adult.csv");
+        std::fs::write(&path, cut.join("\n") + "\n").unwrap();
+        path
+    }
+
+    #[test]
+    fn resuming_with_other_options_is_an_error_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, tmp.path().join("run"));
+        common.data = Some(small_csv(tmp.path(), 300));
+        common.quiet = true;
+        let args = |common: CommonArgs, resume| AdultArgs {
+            common,
+            test: None,
+            resume,
+        };
+        run(&args(common.clone(), None)).unwrap();
+        let ckpt = tmp.path().join("run/checkpoint.safetensors");
+        let mut other = common.clone();
+        other.bs = Some(32);
+        other.seed = 7;
+        let err = run(&args(other, Some(ckpt.clone())))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bs: 64 -> 32") && err.contains("seed: 42 -> 7"),
+            "{err}"
+        );
+        // The same options resume (here: a finished fit, nothing left to run).
+        run(&args(common, Some(ckpt))).unwrap();
+    }
 }

@@ -13,6 +13,8 @@ pub struct SaveCheckpoint {
     pub path: PathBuf,
     /// Save every this many epochs.
     pub every: usize,
+    /// The options that shaped the run, saved with it (see [`Self::options`]).
+    pub run_options: Option<serde_json::Value>,
 }
 
 impl SaveCheckpoint {
@@ -21,7 +23,16 @@ impl SaveCheckpoint {
         Self {
             path: path.into(),
             every: 1,
+            run_options: None,
         }
+    }
+
+    /// Saves `options` (the data, batch size, learning rate... that shaped the run) in every
+    /// checkpoint, so that a resume with other options can name what changed
+    /// ([`changed_options`](crate::checkpoint::changed_options)).
+    pub fn options(mut self, options: serde_json::Value) -> Self {
+        self.run_options = Some(options);
+        self
     }
 }
 
@@ -34,7 +45,7 @@ impl Callback for SaveCheckpoint {
         let done = learn.state.epoch + 1;
         let complete = learn.state.train_iter == done * learn.dls.n_train_batches();
         if complete && (done % self.every.max(1) == 0 || done == learn.state.n_epoch) {
-            save_checkpoint(learn, &self.path, done)?;
+            save_checkpoint(learn, &self.path, done, self.run_options.as_ref())?;
         }
         Ok(())
     }
