@@ -251,15 +251,7 @@ impl ParamStore {
         if !wrong_shape.is_empty() || (strict && (!missing.is_empty() || !unexpected.is_empty())) {
             return Err(Error::BadTensor {
                 name: "state dict".into(),
-                reason: format!(
-                    "cannot load: {} missing key(s) {:?}; {} unexpected key(s) {:?}; {} shape mismatch(es) {:?}",
-                    missing.len(),
-                    missing,
-                    unexpected.len(),
-                    unexpected,
-                    wrong_shape.len(),
-                    wrong_shape
-                ),
+                reason: mismatch_summary(&missing, &unexpected, &wrong_shape),
             });
         }
         for p in all {
@@ -387,6 +379,37 @@ impl ParamBuilder {
     }
 }
 
+/// How many keys of each kind a mismatch message names before it says how many more.
+const KEYS_SHOWN: usize = 5;
+
+/// A state dict that does not fit, summarised: the count of each kind of mismatch, then each
+/// kind on its own line with its first few keys (a checkpoint of another architecture has
+/// hundreds).
+pub fn mismatch_summary(
+    missing: &[String],
+    unexpected: &[String],
+    wrong_shape: &[String],
+) -> String {
+    let kinds = [
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("mis-shaped", wrong_shape),
+    ];
+    let counts: Vec<String> = kinds
+        .iter()
+        .map(|(kind, keys)| format!("{} {kind}", keys.len()))
+        .collect();
+    let mut text = format!("cannot load: {} key(s)", counts.join(", "));
+    for (kind, keys) in kinds.iter().filter(|(_, keys)| !keys.is_empty()) {
+        let shown = keys[..keys.len().min(KEYS_SHOWN)].join(", ");
+        text.push_str(&format!("\n  {kind} ({}): {shown}", keys.len()));
+        if keys.len() > KEYS_SHOWN {
+            text.push_str(&format!(" ... and {} more", keys.len() - KEYS_SHOWN));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +500,23 @@ mod tests {
             err.contains("head.bias") && err.contains("extra") && err.contains("head.weight"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_large_mismatch_is_summarised_on_short_lines() {
+        let keys = |prefix: &str, n: usize| -> Vec<String> {
+            (0..n).map(|i| format!("{prefix}.{i}.weight")).collect()
+        };
+        let text = mismatch_summary(&keys("layer", 300), &keys("features", 312), &[]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "cannot load: 300 missing, 312 unexpected, 0 mis-shaped key(s)"
+        );
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].contains("layer.0.weight") && lines[1].ends_with("and 295 more"));
+        assert!(lines[2].starts_with("  unexpected (312): features.0.weight"));
+        assert!(text.len() < 400, "{} bytes", text.len());
     }
 
     #[test]

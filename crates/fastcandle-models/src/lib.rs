@@ -31,4 +31,4 @@ pub use pretrained::{EmptyPretrained, Pretrained};
 pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use tabular::{TabularConfig, TabularModel, emb_sz_rule};
 pub use unet::{DynamicUnet, UnetBlock};
-pub use vision::{Arch, ArchSpec, UnknownArch, VisionModel, load_pretrained_body};
+pub use vision::{Arch, ArchSpec, UnknownArch, VisionModel, guess_arch, load_pretrained_body};

@@ -253,9 +253,48 @@ pub fn load_pretrained_body(
     };
     let skip = format!("{skip}.");
     let body = subset(params, |n| !n.starts_with(&skip))?;
-    load_safetensors_into(&body, &path, |k| {
-        spec.classifier.iter().any(|c| k.starts_with(c))
+    let is_classifier = |k: &str| spec.classifier.iter().any(|c| k.starts_with(c));
+    load_safetensors_into(&body, &path, is_classifier).map_err(|e| match e {
+        Error::BadTensor { name, reason } => {
+            let looks_like = guess_arch(&path)
+                .filter(|(a, _)| *a != arch)
+                .map(|(a, share)| {
+                    format!(
+                        "\n  the file looks like {a} weights ({:.0}% of its keys are {a}'s), not {arch}",
+                        share * 100.0
+                    )
+                })
+                .unwrap_or_default();
+            Error::BadTensor {
+                name,
+                reason: format!("{reason}{looks_like}"),
+            }
+        }
+        e => e,
     })
+}
+
+/// The architecture whose body's parameter names cover the largest share of the keys of the
+/// weights file at `path` (classifier and `num_batches_tracked` keys left out), with that
+/// share; `None` when no architecture shares a key with it or the file cannot be read.
+pub fn guess_arch(path: &std::path::Path) -> Option<(Arch, f64)> {
+    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(path, &Device::Cpu).ok()?;
+    Arch::ALL
+        .iter()
+        .filter_map(|&arch| {
+            let spec = arch.spec();
+            let keys: Vec<&String> = tensors
+                .keys()
+                .filter(|k| !k.ends_with("num_batches_tracked"))
+                .filter(|k| !spec.classifier.iter().any(|c| k.starts_with(c)))
+                .collect();
+            let pb = ParamBuilder::new(&Device::Cpu, 0);
+            (spec.body)(&pb).ok()?;
+            let hits = keys.iter().filter(|k| pb.store().get(k).is_some()).count();
+            let share = hits as f64 / keys.len().max(1) as f64;
+            (hits > 0).then_some((arch, share))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 impl Model for VisionModel {

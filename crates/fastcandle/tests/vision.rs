@@ -296,6 +296,9 @@ fn a_pretrained_learner_starts_frozen_with_imagenet_normalisation() {
         text.contains("conv1.weight") || text.contains("features."),
         "{text}"
     );
+    // Summarised on short lines, saying what the file is.
+    assert!(text.contains("looks like mobilenet_v2"), "{text}");
+    assert!(text.lines().all(|l| l.len() < 300), "{text}");
     let _: &Error = &err;
 }
 
