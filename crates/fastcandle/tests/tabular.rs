@@ -104,6 +104,16 @@ fn a_uci_style_test_file_is_read_like_the_training_file() {
     std::fs::write(&test, "1, 2\n").unwrap();
     let err = dls.test_dl_csv(&test, true).unwrap_err().to_string();
     assert!(err.contains("toy.test") && err.contains("columns"), "{err}");
+    // A header without a column the model reads names that column (it was "no header").
+    std::fs::write(&test, "x,noise,label\n0.9,1,hi\n").unwrap();
+    let err = dls.test_dl_csv(&test, true).unwrap_err().to_string();
+    assert!(
+        err.contains("toy.test") && err.contains("no column `city`"),
+        "{err}"
+    );
+    // A folder given for the file says so (it was "No such device").
+    let err = dls.test_dl_csv(dir.path(), true).unwrap_err().to_string();
+    assert!(err.contains("is a folder"), "{err}");
 }
 
 #[test]

@@ -104,6 +104,12 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<DataFrame> {
         file: label.clone(),
         reason: e.to_string(),
     };
+    if path.is_dir() {
+        return Err(Error::Csv {
+            file: label,
+            reason: "is a folder, not a CSV file: give the path of the file".into(),
+        });
+    }
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -276,6 +282,16 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_folder_is_not_a_csv_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_csv_default(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("is a folder") && err.contains(&dir.path().display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         path: label.clone(),
         reason,
     };
+    if path.is_dir() {
+        return Err(file_err(
+            "is a folder, not a CSV file: give the path of the file".into(),
+        ));
+    }
     let file = std::fs::File::open(path).map_err(|e| file_err(format!("cannot open: {e}")))?;
     let mut skip = 0;
     let mut first_data_line = None;
@@ -46,10 +51,24 @@ pub fn read_like_training(path: &Path, dls: &TabularDataLoaders) -> Result<DataF
         .chain(proc.y_name())
         .collect();
     let header: Vec<&str> = first.split(',').map(str::trim).collect();
-    let has_header = needed
+    // A first line naming any of the table's columns is a header; then every column the model
+    // reads must be in it (the target may be absent: unlabelled rows).
+    let has_header = dls.columns().iter().any(|c| header.contains(&c.as_str()));
+    let absent: Vec<&str> = needed
         .iter()
-        .filter(|n| Some(**n) != proc.y_name())
-        .all(|n| header.contains(n));
+        .copied()
+        .filter(|n| Some(*n) != proc.y_name() && !header.contains(n))
+        .collect();
+    if has_header && !absent.is_empty() {
+        return Err(file_err(format!(
+            "its header has no column {} (the model reads it)",
+            absent
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     // pandas' missing markers, and UCI's `?`.
     let mut null_values = CsvOptions::default().null_values;
     null_values.push("?".to_string());
