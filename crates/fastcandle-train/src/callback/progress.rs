@@ -48,17 +48,30 @@ impl ProgressCallback {
 
     /// One line of the epoch table: each cell left-aligned in its column, a column being 12
     /// characters or its header's length and two more, as fastai's table keeps long metric
-    /// names apart.
+    /// names apart; a cell wider than its column still keeps two spaces before the next.
     fn row(cells: &[String], header: &[String]) -> String {
         let line: Vec<String> = cells
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let width = header.get(i).map_or(12, |h| (h.len() + 2).max(12));
+                let width = width.max(c.chars().count() + 2);
                 format!("{c:<width$}")
             })
             .collect();
         line.join("").trim_end().to_string()
+    }
+
+    /// A value of the table: six decimals as fastai's, in scientific notation from a million
+    /// on (a diverging loss), `nan` for NaN.
+    fn cell(v: f64) -> String {
+        if v.is_nan() {
+            "nan".into()
+        } else if v.abs() >= 1e6 {
+            format!("{v:.4e}")
+        } else {
+            format!("{v:.6}")
+        }
     }
 }
 
@@ -120,13 +133,7 @@ impl Callback for ProgressCallback {
             return Ok(());
         };
         let mut cells = vec![learn.state.epoch.to_string()];
-        cells.extend(values.iter().map(|v| {
-            if v.is_nan() {
-                "nan".into()
-            } else {
-                format!("{v:.6}")
-            }
-        }));
+        cells.extend(values.iter().map(|&v| Self::cell(v)));
         cells.push(format_time(*t));
         println!("{}", Self::row(&cells, &header(&rec.names)));
         Ok(())
@@ -135,6 +142,28 @@ impl Callback for ProgressCallback {
 
 #[cfg(test)]
 mod tests {
+    use super::ProgressCallback;
+
+    #[test]
+    fn columns_stay_apart_at_any_magnitude() {
+        let header: Vec<String> = ["epoch", "train_loss", "valid_loss", "time"]
+            .map(String::from)
+            .to_vec();
+        let cells = vec![
+            "0".to_string(),
+            ProgressCallback::cell(123456789012345.0),
+            ProgressCallback::cell(98765.4321),
+            "00:01".to_string(),
+        ];
+        let line = ProgressCallback::row(&cells, &header);
+        assert_eq!(line.split_whitespace().count(), 4, "{line}");
+        assert_eq!(ProgressCallback::cell(123456789012345.0), "1.2346e14");
+        assert_eq!(ProgressCallback::cell(0.5), "0.500000");
+        assert_eq!(ProgressCallback::cell(f64::NAN), "nan");
+        // Even a cell wider than its column keeps two spaces before the next.
+        let wide = ProgressCallback::row(&["x".repeat(20), "y".into()], &header);
+        assert_eq!(wide, format!("{}  y", "x".repeat(20)));
+    }
     #[test]
     fn times_read_like_fastai() {
         assert_eq!(super::format_time(4.4), "00:04");
