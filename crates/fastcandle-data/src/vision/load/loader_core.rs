@@ -3,13 +3,14 @@
 //! builder methods and the [`DataLoaders`](fastcandle_core::DataLoaders) implementation that
 //! both expose on top of it (`loader_settings!`, `data_loaders!`).
 
-use super::augment::AugTransforms;
-use super::collate::{ImageItems, Pipeline, SkipLog};
-use super::item_tfms::ItemTransform;
+use super::image_items::ImageItems;
+use super::item::{Pipeline, SkipLog};
 use super::mask::Masks;
-use super::normalize::Normalize;
 use super::prefetch::Batches;
 use crate::tabular::DEFAULT_BS;
+use crate::vision::transforms::augment::AugTransforms;
+use crate::vision::transforms::item_tfms::ItemTransform;
+use crate::vision::transforms::normalize::Normalize;
 use candle_core::Device;
 use fastcandle_core::batch::BatchIter;
 use fastcandle_core::rng;
@@ -128,8 +129,8 @@ impl LoaderCore {
 }
 
 /// The builder methods and getters of a loader with a `core: LoaderCore` field, written once
-/// for [`ImageLoader`](super::ImageLoader) and
-/// [`SegmentationLoader`](super::SegmentationLoader).
+/// for [`ImageLoader`](crate::vision::ImageLoader) and
+/// [`SegmentationLoader`](crate::vision::SegmentationLoader).
 macro_rules! loader_settings {
     () => {
         /// Sets the batch size (at least 1; fastai: 64).

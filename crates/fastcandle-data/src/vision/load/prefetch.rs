@@ -1,7 +1,7 @@
 //! Batches made ahead: a producer thread builds the next batches (on the rayon pool) while the
 //! training loop uses the current one, through a bounded channel.
 
-use super::collate::Pipeline;
+use super::item::Pipeline;
 use crate::error::Error;
 use fastcandle_core::Batch;
 use std::sync::Arc;

@@ -1,9 +1,8 @@
 //! fastai's `RandomResizedCrop`: a random window of random area and aspect, resized.
 
-use super::image::Image;
-use super::item_tfms::ItemTransform;
 use super::resample::{CropPlan, Interpolation, PadMode, crop_pad};
 use crate::error::Result;
+use crate::vision::items::image::Image;
 use fastcandle_core::SeededRng;
 use rand::Rng;
 
@@ -95,14 +94,9 @@ impl RandomResizedCrop {
             ((self.width.max(self.height) as f64 * self.val_xtra / 8.0).ceil() * 8.0) as usize;
         (self.width + xtra, self.height + xtra)
     }
-}
 
-fn uniform(rng: &mut SeededRng, lo: f64, hi: f64) -> f64 {
-    lo + (hi - lo) * rng.random::<f64>()
-}
-
-impl ItemTransform for RandomResizedCrop {
-    fn apply(&self, img: &Image, train: bool, rng: &mut SeededRng) -> Result<Image> {
+    /// The transform of one image (the work of its `ItemTransform::apply`): the training window resized, or in validation the squished image's centre.
+    pub(crate) fn crop(&self, img: &Image, train: bool, rng: &mut SeededRng) -> Result<Image> {
         if train {
             return self.plan(img.width(), img.height(), rng).apply(
                 img,
@@ -130,32 +124,10 @@ impl ItemTransform for RandomResizedCrop {
             PadMode::Zeros,
         ))
     }
+}
 
-    fn output_size(&self) -> Option<(usize, usize)> {
-        Some((self.width, self.height))
-    }
-
-    fn for_mask(&self) -> Option<std::sync::Arc<dyn ItemTransform>> {
-        Some(std::sync::Arc::new(
-            self.interpolation(Interpolation::Nearest),
-        ))
-    }
-
-    fn config(&self) -> Option<super::item_tfms::ItemTfmConfig> {
-        Some(super::item_tfms::ItemTfmConfig::RandomResizedCrop(*self))
-    }
-
-    fn window(
-        &self,
-        w: usize,
-        h: usize,
-        train: bool,
-        rng: &mut SeededRng,
-    ) -> Option<(CropPlan, PadMode)> {
-        // Validation resizes twice (squish, then the centre): not one window.
-        (train && self.interpolation == Interpolation::Bilinear)
-            .then(|| (self.plan(w, h, rng), PadMode::Zeros))
-    }
+fn uniform(rng: &mut SeededRng, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
 }
 
 #[cfg(test)]
@@ -169,7 +141,7 @@ mod tests {
         let img = Image::from_fn(40, 30, |x, y| [x as u8, y as u8, 0]);
         let mut g = rng(3);
         for _ in 0..20 {
-            let out = t.apply(&img, true, &mut g).unwrap();
+            let out = t.crop(&img, true, &mut g).unwrap();
             assert_eq!((out.width(), out.height()), (16, 16));
             let p = t.plan(40, 30, &mut g);
             let (area, aspect) = (
@@ -183,7 +155,7 @@ mod tests {
         }
         // Validation: 16 + ceil(16 * 0.14 / 8) * 8 = 24, then the centre 16.
         assert_eq!(t.valid_size(), (24, 24));
-        let out = t.apply(&img, false, &mut g).unwrap();
+        let out = t.crop(&img, false, &mut g).unwrap();
         assert_eq!((out.width(), out.height()), (16, 16));
         assert_eq!(RandomResizedCrop::new(224).valid_size(), (256, 256));
         // A very thin image falls back to the widest window of an allowed aspect.

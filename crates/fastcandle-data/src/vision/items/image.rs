@@ -106,7 +106,7 @@ impl Image {
     }
 
     /// The rectangle `width x height` at `(left, top)`, which must lie inside the image (see
-    /// [`crop_pad`](super::crop_pad) for any window).
+    /// [`crop_pad`](crate::vision::crop_pad) for any window).
     pub(crate) fn crop(&self, left: usize, top: usize, width: usize, height: usize) -> Self {
         debug_assert!(left + width <= self.width && top + height <= self.height);
         let c = self.channels;

@@ -1,12 +1,12 @@
 //! The image loaders of a classification data set (fastai's `ImageDataLoaders` once built).
 
-use super::categories::Categories;
-use super::collate::ImageItems;
 use super::decode::decode;
-use super::label::{Labeller, label_items};
+use super::image_items::ImageItems;
 use super::loader_core::{LoaderCore, data_loaders, loader_settings};
-use super::split::ItemSplitter;
 use crate::error::{Error, Result};
+use crate::vision::items::categories::Categories;
+use crate::vision::items::label::{Labeller, label_items};
+use crate::vision::items::split::ItemSplitter;
 use candle_core::Device;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -16,11 +16,11 @@ use std::sync::Arc;
 ///
 /// A batch is `xs = [images f32 [B, 3, H, W]]` and `ys = codes u32 [B]`. Image values are
 /// scaled to `0..1` (fastai's `IntToFloatTensor`), then normalised when a
-/// [`Normalize`](super::Normalize) is set: the loader folds the normalisation into the writing
+/// [`Normalize`](crate::vision::Normalize) is set: the loader folds the normalisation into the writing
 /// of the batch, so batches arrive normalised. Grey images fill the three channels alike.
 ///
-/// Per batch, the items are decoded, item-transformed (such as [`Resize`](super::Resize)),
-/// augmented (training only, [`AugTransforms`](super::AugTransforms), on the CPU) and written
+/// Per batch, the items are decoded, item-transformed (such as [`Resize`](crate::vision::Resize)),
+/// augmented (training only, [`AugTransforms`](crate::vision::AugTransforms), on the CPU) and written
 /// into the batch in parallel on the rayon pool; a producer thread builds the next batches
 /// (`prefetch`, default 1 waiting) while the current one trains. The training order of epoch
 /// `k` is a permutation drawn from `mix([seed, k])`, the last incomplete batch dropped; each

@@ -2,9 +2,9 @@
 //! not: images (magic `0x00000803`, big-endian count, rows, columns, then the pixels) and
 //! labels (magic `0x00000801`, count, then one byte each).
 
-use super::collate::ImageItems;
-use super::in_memory::InMemoryImages;
 use crate::error::{Error, Result};
+use crate::vision::load::image_items::ImageItems;
+use crate::vision::load::in_memory::InMemoryImages;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

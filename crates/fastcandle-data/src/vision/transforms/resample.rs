@@ -4,8 +4,8 @@
 //! resampler fastai's `Resize` uses): a triangle filter widened by the scale when shrinking,
 //! plain bilinear interpolation of pixel centres when enlarging.
 
-use super::image::Image;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
 use fast_image_resize::images::ImageRef;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use std::cell::RefCell;

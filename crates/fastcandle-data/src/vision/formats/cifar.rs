@@ -2,10 +2,10 @@
 //! `test_batch.bin`, each 10,000 records of one label byte and 3,072 pixel bytes (the red
 //! plane, then the green, then the blue, 32x32 each), and `batches.meta.txt`, the class names.
 
-use super::collate::ImageItems;
 use super::idx::{read_maybe_gz, short_name};
-use super::in_memory::InMemoryImages;
 use crate::error::{Error, Result};
+use crate::vision::load::image_items::ImageItems;
+use crate::vision::load::in_memory::InMemoryImages;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

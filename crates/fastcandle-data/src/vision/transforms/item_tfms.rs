@@ -1,9 +1,14 @@
 //! Item transforms: run on each item on the CPU, before batching (fastai's `item_tfms`). They
 //! take and give 8-bit HWC images; randomness comes from the item's own seeded generator.
+//!
+//! The trait, the saved form of every transform that can be saved ([`ItemTfmConfig`]) and the
+//! trait's implementations sit together here, so that a transform's own file (such as
+//! `random_resized_crop.rs`) needs nothing from this one.
 
-use super::image::Image;
+use super::random_resized_crop::RandomResizedCrop;
 use super::resample::{CropPlan, Interpolation, PadMode};
 use crate::error::Result;
+use crate::vision::items::image::Image;
 use fastcandle_core::SeededRng;
 use rand::Rng;
 
@@ -59,8 +64,8 @@ pub trait ItemTransform: Send + Sync + std::fmt::Debug {
 pub enum ItemTfmConfig {
     /// A [`Resize`].
     Resize(Resize),
-    /// A [`RandomResizedCrop`](super::RandomResizedCrop).
-    RandomResizedCrop(super::RandomResizedCrop),
+    /// A [`RandomResizedCrop`](RandomResizedCrop).
+    RandomResizedCrop(RandomResizedCrop),
 }
 
 impl ItemTfmConfig {
@@ -212,6 +217,38 @@ impl ItemTransform for Resize {
     ) -> Option<(CropPlan, PadMode)> {
         (self.interpolation == Interpolation::Bilinear)
             .then(|| (self.plan(w, h, train, rng), self.pad_mode))
+    }
+}
+
+impl ItemTransform for RandomResizedCrop {
+    fn apply(&self, img: &Image, train: bool, rng: &mut SeededRng) -> Result<Image> {
+        self.crop(img, train, rng)
+    }
+
+    fn output_size(&self) -> Option<(usize, usize)> {
+        Some((self.width, self.height))
+    }
+
+    fn for_mask(&self) -> Option<std::sync::Arc<dyn ItemTransform>> {
+        Some(std::sync::Arc::new(
+            self.interpolation(Interpolation::Nearest),
+        ))
+    }
+
+    fn config(&self) -> Option<ItemTfmConfig> {
+        Some(ItemTfmConfig::RandomResizedCrop(*self))
+    }
+
+    fn window(
+        &self,
+        w: usize,
+        h: usize,
+        train: bool,
+        rng: &mut SeededRng,
+    ) -> Option<(CropPlan, PadMode)> {
+        // Validation resizes twice (squish, then the centre): not one window.
+        (train && self.interpolation == Interpolation::Bilinear)
+            .then(|| (self.plan(w, h, rng), PadMode::Zeros))
     }
 }
 

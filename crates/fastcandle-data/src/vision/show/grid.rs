@@ -1,10 +1,10 @@
 //! Pictures of batches: a PNG grid of images, each under a bar in its class's colour with the
 //! label written in a small built-in bitmap font.
 
-use super::image::Image;
-use super::loader::ImageLoader;
-use super::normalize::Normalize;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
+use crate::vision::load::loader::ImageLoader;
+use crate::vision::transforms::normalize::Normalize;
 use candle_core::{DType, Device};
 use fastcandle_core::error::Context;
 use fastcandle_core::{Batch, DataLoaders};

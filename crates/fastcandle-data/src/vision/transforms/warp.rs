@@ -9,9 +9,9 @@
 //! interpolation step once".
 
 use super::augment::AugParams;
-use super::image::Image;
 use super::lighting::ValueTable;
 use super::resample::{CropPlan, PadMode};
+use crate::vision::items::image::Image;
 
 /// Writes `img` into `out` (3 planes, channels first), each value through `table`. The output
 /// is `img` itself, or the window `plan` of it resized (bilinear, edges clamped, as Pillow
@@ -639,7 +639,7 @@ mod tests {
 
     #[test]
     fn a_window_resized_in_the_sampler_matches_pillows_resize() {
-        use crate::vision::resample::resample;
+        use crate::vision::resample;
         use crate::vision::{Interpolation, aug_transforms};
         use fastcandle_core::rng::rng;
         // A smooth 12x10 RGB image; the window is its 8x6 middle, enlarged to 20x15.

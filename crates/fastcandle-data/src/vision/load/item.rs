@@ -4,19 +4,63 @@
 //! An image and its mask get the same window and the same augmentation draw, bilinear for the
 //! image and nearest for the mask (fastai's `resamples=(BILINEAR, NEAREST)` and
 //! `mode_mask='nearest'`); lighting only changes the image.
+//!
+//! The [`Pipeline`] that builds batches is declared here with its per-item half; `collate.rs`
+//! adds the batching on top of it, so the dependency runs one way (collate uses item).
 
-use super::augment::AugParams;
-use super::collate::Pipeline;
 use super::decode::decode;
-use super::image::Image;
-use super::lighting::ValueTable;
-use super::mask_warp::render_mask;
-use super::resample::{CropPlan, Interpolation, PadMode};
-use super::warp::render;
+use super::image_items::ImageItems;
+use super::mask::Masks;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
+use crate::vision::transforms::augment::{AugParams, AugTransforms};
+use crate::vision::transforms::item_tfms::ItemTransform;
+use crate::vision::transforms::lighting::ValueTable;
+use crate::vision::transforms::mask_warp::render_mask;
+use crate::vision::transforms::normalize::Normalize;
+use crate::vision::transforms::resample::{CropPlan, Interpolation, PadMode};
+use crate::vision::transforms::warp::render;
+use candle_core::Device;
 use fastcandle_core::SeededRng;
 use fastcandle_core::rng::{mix, rng};
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The files skipped as undecodable, shared by every batch of a loader.
+#[derive(Debug, Default)]
+pub(crate) struct SkipLog(Mutex<BTreeSet<PathBuf>>);
+
+impl SkipLog {
+    pub(crate) fn add(&self, path: PathBuf) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path);
+    }
+
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.iter().cloned().collect()
+    }
+}
+
+/// Everything needed to build batches, shared with the prefetching thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Pipeline {
+    pub(crate) items: Arc<ImageItems>,
+    /// For segmentation: the mask of each item, which becomes the target.
+    pub(crate) masks: Option<Arc<Masks>>,
+    pub(crate) item_tfms: Vec<Arc<dyn ItemTransform>>,
+    pub(crate) aug: Option<AugTransforms>,
+    pub(crate) normalize: Option<Normalize>,
+    pub(crate) seed: u64,
+    pub(crate) train: bool,
+    pub(crate) epoch: usize,
+    pub(crate) skip_bad: bool,
+    pub(crate) skipped: Arc<SkipLog>,
+    pub(crate) device: Device,
+}
 
 /// An item once decoded or transformed: its image and, for segmentation, its mask.
 pub(crate) struct Sample {
@@ -74,7 +118,7 @@ impl Pipeline {
     }
 
     /// Runs the item transforms on `s`: the mask through each transform's
-    /// [`for_mask`](super::ItemTransform::for_mask) version with the image's random choices.
+    /// [`for_mask`](crate::vision::ItemTransform::for_mask) version with the image's random choices.
     fn transform(&self, mut s: Sample, idx: usize, g: &mut SeededRng) -> Result<Sample> {
         let path = &self.items.paths[idx];
         for t in &self.item_tfms {

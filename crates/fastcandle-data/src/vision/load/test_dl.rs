@@ -1,12 +1,13 @@
 //! fastai's `test_dl`: new, unlabelled images made into batches exactly as the validation set
 //! is (item transforms with their validation choices, no augmentation, the same normalisation).
 
-use super::collate::{ImageItems, Pipeline};
-use super::item_tfms::ItemTransform;
+use super::image_items::ImageItems;
+use super::item::Pipeline;
 use super::loader::ImageLoader;
-use super::normalize::Normalize;
 use super::prefetch::Batches;
 use crate::error::{Error, Result};
+use crate::vision::transforms::item_tfms::ItemTransform;
+use crate::vision::transforms::normalize::Normalize;
 use candle_core::Device;
 use fastcandle_core::DataLoaders;
 use fastcandle_core::batch::BatchIter;

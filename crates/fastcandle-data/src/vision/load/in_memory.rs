@@ -1,8 +1,8 @@
 //! Images held in memory, one contiguous buffer for a whole set (the classic formats: IDX,
 //! CIFAR-10 batches), so that their items go through the loader without a file per image.
 
-use super::image::Image;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// (row-major, channels interleaved), read from the file `name`.
 ///
 /// Item `i` is named `name[i]` (`train-images-idx3-ubyte.gz[123]`) wherever a file would be:
-/// in errors, in [`ImageItems::paths`](super::ImageItems), in `show_batch`. Images gathered
+/// in errors, in [`ImageItems::paths`](crate::vision::ImageItems), in `show_batch`. Images gathered
 /// from several files ([`InMemoryImages::concat`], the five CIFAR-10 training batches) are
 /// named by their own file and position (`data_batch_3.bin[17]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +177,7 @@ impl InMemoryImages {
     }
 }
 
-/// The in-memory side of [`ImageItems`](super::ImageItems): the images, and which of them
+/// The in-memory side of [`ImageItems`](crate::vision::ImageItems): the images, and which of them
 /// each item is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryItems {

@@ -4,8 +4,8 @@
 //! crate expands palettes to their colours, so PNG masks are read with the `png` crate, which
 //! leaves the indices (and grey values of 1, 2 or 4 bits) as they are.
 
-use super::image::Image;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Decoding image files into 8-bit RGB, whatever their mode.
 
-use super::image::Image;
 use crate::error::{Error, Result};
+use crate::vision::items::image::Image;
 use image::DynamicImage;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,11 @@
 //! Pictures of segmentation batches: each image beside itself with its mask coloured on top
 //! (fastai's `show_batch` draws the mask over the image at half opacity).
 
-use super::codes::Codes;
-use super::image::Image;
-use super::seg_loader::SegmentationLoader;
-use super::show::{class_colour, first_batch, save_grid};
+use super::grid::{class_colour, first_batch, save_grid};
 use crate::error::Result;
+use crate::vision::items::codes::Codes;
+use crate::vision::items::image::Image;
+use crate::vision::load::seg_loader::SegmentationLoader;
 use candle_core::{DType, Device};
 use fastcandle_core::error::Context;
 use std::path::Path;

@@ -1,22 +1,22 @@
 //! The loaders of a segmentation set: fastai's `SegmentationDataLoaders`, the data side of
 //! `DataBlock(blocks=(ImageBlock, MaskBlock(codes)))`.
 
-use super::codes::Codes;
-use super::collate::ImageItems;
+use super::image_items::ImageItems;
 use super::loader_core::{LoaderCore, data_loaders, loader_settings};
 use super::mask::Masks;
-use super::split::ItemSplitter;
 use crate::error::{Error, Result};
+use crate::vision::items::codes::Codes;
+use crate::vision::items::split::ItemSplitter;
 use candle_core::Device;
 use std::path::{Path, PathBuf};
 
 /// The training and validation loaders of a segmentation set: images and their masks.
 ///
 /// A batch is `xs = [images f32 [B, 3, H, W]]`, scaled and normalised as
-/// [`ImageLoader`](super::ImageLoader)'s, and `ys = masks u32 [B, H, W]`, the class code of
+/// [`ImageLoader`](crate::vision::ImageLoader)'s, and `ys = masks u32 [B, H, W]`, the class code of
 /// each pixel (an index into [`Self::codes`]).
 ///
-/// Masks are read as integers ([`decode_mask`](super::decode_mask): 8-bit grey, or a palette
+/// Masks are read as integers ([`decode_mask`](crate::vision::decode_mask): 8-bit grey, or a palette
 /// PNG's indices) when their batch is made; a mask that is missing, cannot be decoded, is not
 /// of its image's size, or holds a code of `codes.len()` or more fails the batch with an error
 /// naming the mask and its image. An image and its mask get the same item transforms' window
@@ -97,7 +97,7 @@ impl SegmentationLoader {
     }
 
     /// Loaders over `images` and their `masks`, split by `splitter` (which sees the images'
-    /// paths: any [`ItemSplitter`], such as [`FileSplitter`](super::FileSplitter) on
+    /// paths: any [`ItemSplitter`], such as [`FileSplitter`](crate::vision::FileSplitter) on
     /// `valid.txt` or [`RandomSplitter`](crate::RandomSplitter)).
     pub fn from_paths(
         images: &[PathBuf],

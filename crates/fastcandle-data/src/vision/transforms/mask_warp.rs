@@ -5,9 +5,9 @@
 //! the image's `pad_mode`, reflection by default; zero padding gives code 0).
 
 use super::augment::AugParams;
-use super::image::Image;
 use super::resample::CropPlan;
 use super::warp::{Grid, resamples};
+use crate::vision::items::image::Image;
 
 /// Writes the codes of `mask` (1 channel) into `out`: the mask itself, or the window `plan` of
 /// it resized, moved as `aug` says, each output pixel taking the code of the nearest source
@@ -54,8 +54,8 @@ fn nearest(mask: &Image, x: f32, y: f32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vision::PadMode;
     use crate::vision::aug_transforms;
-    use crate::vision::resample::PadMode;
     use fastcandle_core::rng::rng;
 
     fn codes(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Image {
