@@ -14,7 +14,8 @@
 //! stays on the columns. Other devices use candle's convolution.
 
 use super::gemm::{matmul, parallelism};
-use super::im2col::{Geom, Scratch};
+use super::im2col::Geom;
+use super::scratch::Scratch;
 use super::par::{SendPtr, by_sample, sum_parts};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};

@@ -17,6 +17,7 @@ mod par;
 pub mod pixel_shuffle;
 mod pointwise_conv;
 pub mod running_stats;
+mod scratch;
 mod storage;
 pub mod upsample_nearest;
 mod window;

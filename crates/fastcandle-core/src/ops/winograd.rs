@@ -13,7 +13,7 @@
 //! channels (`transform_kernel` with `transpose`).
 
 use super::gemm::{matmul, parallelism};
-use super::im2col::Scratch;
+use super::scratch::Scratch;
 use super::par::{SendPtr, by_group, min_len, sum_parts};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
