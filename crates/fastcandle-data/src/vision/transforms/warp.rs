@@ -660,11 +660,7 @@ mod tests {
         let table = plain();
         let mut fused = vec![0f32; 3 * 20 * 15];
         render(&img, Some(&plan), None, &table, &mut fused);
-        let max = fused
-            .iter()
-            .zip(render_vec(&two_step, None))
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let max = fastcandle_testutil::max_abs_diff(&fused, &render_vec(&two_step, None));
         assert!(max <= 1.0, "{max}");
         // With an augmentation, one resampling stays close to two (the second blurs a little).
         let p = aug_transforms().draw(20, 15, &mut rng(3));

@@ -2,26 +2,22 @@
 //! outputs and the gradients of `sum(y * up)` for max pooling, adaptive average and max
 //! pooling, depthwise and full convolution, on odd shapes (stride 2, padding, batch 1,
 //! non-square, 1×1, kernels 1, 3 and 7).
-//!
-//! The test sits in this crate because it reads JSON, and serde_json is a dev-dependency here.
 
 use candle_core::{Device, Tensor, Var};
 use fastcandle_core::ops;
 use serde_json::Value;
 
-mod common;
-use common::dims;
-use common::ops::{close_f32 as close, floats_f32 as floats};
+use fastcandle_testutil::{close_rel, dims, floats_f32 as floats};
+
+/// Every value within `TOL * (1 + |want|)`.
+const TOL: f32 = 1e-4;
 
 fn usize_of(v: &Value) -> usize {
     v.as_u64().unwrap() as usize
 }
 
 fn reference() -> Value {
-    serde_json::from_str(include_str!(
-        "../../fastcandle-core/tests/data/ops_reference.json"
-    ))
-    .unwrap()
+    serde_json::from_str(include_str!("data/ops_reference.json")).unwrap()
 }
 
 /// Runs `f` on every case of `op`, checking the output and the input (and weight) gradients.
@@ -39,19 +35,21 @@ fn check(op: &str, f: impl Fn(&Tensor, Option<&Tensor>, &Value) -> Tensor) {
             .map(|w| Var::from_vec(floats(w), dims(&c["w_shape"]), &dev).unwrap());
         let y = f(&x, w.as_ref().map(|w| w.as_tensor()), c);
         assert_eq!(y.dims(), dims(&c["out_shape"]).as_slice(), "{what}");
-        worst = worst.max(close(&format!("{what} y"), &y, &floats(&c["y"])));
+        worst = worst.max(close_rel(&format!("{what} y"), &y, &floats(&c["y"]), TOL));
         let up = Tensor::from_vec(floats(&c["up"]), y.dims(), &dev).unwrap();
         let grads = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
-        worst = worst.max(close(
+        worst = worst.max(close_rel(
             &format!("{what} dx"),
             grads.get(&x).unwrap(),
             &floats(&c["dx"]),
+            TOL,
         ));
         if let Some(w) = &w {
-            worst = worst.max(close(
+            worst = worst.max(close_rel(
                 &format!("{what} dw"),
                 grads.get(w).unwrap(),
                 &floats(&c["dw"]),
+                TOL,
             ));
         }
     }

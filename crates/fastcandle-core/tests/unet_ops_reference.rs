@@ -3,16 +3,15 @@
 //! `sum(y * up)` for nearest interpolation (`F.interpolate(mode="nearest")`), bilinear
 //! interpolation with and without aligned corners, and pixel shuffle, on sizes up and down with
 //! whole and odd ratios, 1x1 inputs and outputs, and batch 1.
-//!
-//! The test sits in this crate because it reads JSON, and serde_json is a dev-dependency here.
 
 use candle_core::{Device, Tensor, Var};
 use fastcandle_core::ops;
 use serde_json::Value;
 
-mod common;
-use common::dims;
-use common::ops::{close_f32 as close, floats_f32 as floats};
+use fastcandle_testutil::{close_rel, dims, floats_f32 as floats};
+
+/// Every value within `TOL * (1 + |want|)`.
+const TOL: f32 = 1e-4;
 
 /// A case's stored values `key` (`x` or `up`), or, for the larger cases, the values rebuilt from
 /// the formula `{key}_fill` = `[a, b, scale]`: element `i` is `sin(a * i + b) * scale`, computed in
@@ -29,10 +28,7 @@ fn values(c: &Value, key: &str, len: usize) -> Vec<f32> {
 }
 
 fn reference() -> Value {
-    serde_json::from_str(include_str!(
-        "../../fastcandle-core/tests/data/unet_ops_reference.json"
-    ))
-    .unwrap()
+    serde_json::from_str(include_str!("data/unet_ops_reference.json")).unwrap()
 }
 
 /// Runs `f` on every case of `op`, checking the output and the input gradient.
@@ -53,13 +49,14 @@ fn check(op: &str, f: impl Fn(&Tensor, &Value) -> Tensor) {
         let x = Var::from_vec(x, shape, &dev).unwrap();
         let y = f(&x, c);
         assert_eq!(y.dims(), dims(&c["out_shape"]).as_slice(), "{what}");
-        worst = worst.max(close(&format!("{what} y"), &y, &floats(&c["y"])));
+        worst = worst.max(close_rel(&format!("{what} y"), &y, &floats(&c["y"]), TOL));
         let up = Tensor::from_vec(values(c, "up", y.elem_count()), y.dims(), &dev).unwrap();
         let grads = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
-        worst = worst.max(close(
+        worst = worst.max(close_rel(
             &format!("{what} dx"),
             grads.get(&x).unwrap(),
             &floats(&c["dx"]),
+            TOL,
         ));
     }
     println!("{op}: {} cases, largest error {worst:e}", cases.len());
