@@ -1,4 +1,4 @@
-"""fastai's DataLoader speed on the recipe of fastcandle-data's `bench_loader` example.
+"""fastai's DataLoader speed on the recipe of `cargo xtask bench-loader`.
 
 The cat and dog silhouettes of animal-shapes (files `Cat_*` and `dog_*`, 2,000 28x28 grey
 PNGs), is_cat labels, valid_pct 0.2, seed 42, Resize(224), bs 64, on the CPU: once with

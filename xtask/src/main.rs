@@ -3,6 +3,8 @@
 //! - `cargo xtask lesson1`: fastai's lesson 1 on the data embedded in `datasets/`, offline.
 //! - `cargo xtask train <task> [options]`: one training run, written to `--out`.
 //! - `cargo xtask bench`: timings of the hot paths, written to a report.
+//! - `cargo xtask bench-loader [FOLDER] [EPOCHS]`: the image loader's rate, with and without
+//!   augmentation.
 //! - `cargo xtask fetch <NAME>|--all|--list`: downloads and extracts registry data sets.
 
 mod bench;
@@ -39,6 +41,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Measures the hot paths and writes a report.
     Bench(bench::BenchArgs),
+    /// Measures the image loader on animal-shapes, with and without augmentation.
+    BenchLoader(bench::loader::LoaderArgs),
     /// Measures one bench row in this process (run by `bench`).
     #[command(hide = true)]
     BenchWorker(bench::worker::WorkerArgs),
@@ -53,6 +57,7 @@ fn main() -> Result<()> {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
+        Command::BenchLoader(a) => bench::loader::run(a),
         Command::BenchWorker(a) => bench::worker::run(a),
         Command::Fetch(a) => fetch::run(a),
     }

@@ -330,10 +330,22 @@ fn animal_shapes() -> Option<PathBuf> {
     common::shared_data("animal-shapes/images")
 }
 
+/// The Pets lesson's loader, through the public builder, on the cat and dog silhouettes of
+/// animal-shapes (files `Cat_*` and `dog_*`; the cats' names start with a capital).
 #[test]
-fn pets_like_loader_on_real_animal_shapes() {
+fn image_loader_on_real_animal_shapes() {
     let Some(dir) = animal_shapes() else { return };
-    let dls = pets_like_loader(&dir, Device::Cpu).unwrap();
+    let mut items = get_image_files(&dir).unwrap();
+    items.retain(|p| ["Cat_", "dog_"].iter().any(|s| file_name(p).starts_with(s)));
+    let is_cat = label_func(|p: &Path| file_stem(p).starts_with(char::is_uppercase));
+    let split = RandomSplitter::new(0.2, 42);
+    let dls = ImageLoader::from_labeller(&items, &is_cat, &split, Device::Cpu)
+        .unwrap()
+        .seed(42)
+        .bs(64)
+        .item_tfms(Resize::new(224))
+        .aug_transforms(aug_transforms())
+        .normalize(Normalize::imagenet());
     assert_eq!(
         (dls.train_items().len(), dls.valid_items().len()),
         (1600, 400)

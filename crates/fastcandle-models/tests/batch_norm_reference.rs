@@ -6,19 +6,11 @@ use fastcandle_core::ParamBuilder;
 use fastcandle_models::layers::BatchNorm;
 use serde_json::Value;
 
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
+use fastcandle_testutil::floats_f32 as floats;
 
+/// Every value within `1e-5 + 1e-4 * |want|`.
 fn close(name: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{name}");
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "{name}: {g} vs {w}");
-    }
+    fastcandle_testutil::assert_close(name, got, want, 1e-5, 1e-4);
 }
 
 #[test]

@@ -289,11 +289,7 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     );
     resumed.fit_one_cycle(4, Some(1e-2)).unwrap();
     for ((name, a), (_, b)) in weights(&full).iter().zip(&weights(&resumed)) {
-        let d = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0f32, f32::max);
+        let d = fastcandle_testutil::max_abs_diff(a, b);
         assert!(d < 1e-6, "{name} differs by {d}");
     }
     // The resumed run recorded only the epochs it ran.

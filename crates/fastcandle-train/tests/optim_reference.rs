@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor};
 use fastcandle_core::init::Init;
 use fastcandle_core::{ParamBuilder, ParamKind};
+use fastcandle_testutil::floats_f32 as floats;
 use fastcandle_train::optim::{Hypers, OptFunc, Optimizer};
 use serde_json::Value;
 
@@ -19,14 +20,6 @@ fn values(n: usize, a: f64, b: f64) -> Vec<f32> {
 fn grads_for(step: usize, n: usize) -> Vec<f32> {
     (0..n)
         .map(|i| ((0.37 * i as f64 + 1.3 * step as f64).cos() * 0.5) as f32)
-        .collect()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
         .collect()
 }
 

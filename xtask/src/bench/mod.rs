@@ -4,6 +4,7 @@
 //! Every row runs in a process of its own on each side (ours: `cargo xtask bench-worker ROW`),
 //! so that each side's peak memory is the row's own.
 
+pub mod loader;
 mod reference;
 mod report;
 mod rows;

@@ -1,6 +1,7 @@
 //! Our side of a row, measured in a child process of its own (`cargo xtask bench-worker ROW`),
 //! so that the peak memory it reports is the row's and not the whole benchmark's.
 
+use super::loader::{measure_loader, pets_like_loader};
 use super::rows::{self, Mode, Workload};
 use super::stats::{Measured, peak_rss_mib};
 use crate::tasks::adult;
@@ -108,10 +109,8 @@ fn tabular_epochs(runs: usize, device: DeviceChoice) -> Result<Vec<f64>> {
 /// per run.
 fn loader_rates(runs: usize) -> Result<Vec<f64>> {
     let folder = animal_shapes().context("../shared/data/animal-shapes is absent")?;
-    let dls = fastcandle::data::vision::pets_like_loader(&folder, Device::Cpu)?;
-    (0..runs)
-        .map(|_| Ok(fastcandle::data::vision::measure_loader(&dls, 2)?))
-        .collect()
+    let dls = pets_like_loader(&folder, Device::Cpu)?;
+    (0..runs).map(|_| measure_loader(&dls, 2)).collect()
 }
 
 /// Images per second of `runs` training steps (forward, cross-entropy, backward; no optimizer

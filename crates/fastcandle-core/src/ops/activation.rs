@@ -173,8 +173,8 @@ impl CustomOp1 for Clamp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn add_relu_equals_relu_of_the_sum_with_gradients() {

@@ -267,8 +267,8 @@ fn composed(x: &Tensor, g: &Geom, kind: Kind) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn bins_follow_pytorch() {

@@ -307,8 +307,8 @@ impl CustomOp3 for BatchNormTrain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     /// The composed reference, differentiated by candle.
     fn reference(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {

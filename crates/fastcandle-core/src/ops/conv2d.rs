@@ -14,8 +14,9 @@
 //! stays on the columns. Other devices use candle's convolution.
 
 use super::gemm::{matmul, parallelism};
-use super::im2col::{Geom, Scratch};
+use super::im2col::Geom;
 use super::par::{SendPtr, by_sample, sum_parts};
+use super::scratch::Scratch;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
@@ -289,8 +290,8 @@ struct Buffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn matches_candles_convolution_with_gradients() {

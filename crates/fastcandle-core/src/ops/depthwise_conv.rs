@@ -270,8 +270,8 @@ impl CustomOp2 for DepthwiseConv2d {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn matches_candles_grouped_convolution() {

@@ -184,8 +184,8 @@ impl CustomOp1 for Bilinear {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn taps_follow_pytorch() {

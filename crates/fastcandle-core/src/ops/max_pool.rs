@@ -206,8 +206,8 @@ pub(super) fn scatter_to_argmax(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn fast_path_matches_the_composed_form() {

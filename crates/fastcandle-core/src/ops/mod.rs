@@ -17,6 +17,7 @@ mod par;
 pub mod pixel_shuffle;
 mod pointwise_conv;
 pub mod running_stats;
+mod scratch;
 mod storage;
 pub mod upsample_nearest;
 mod window;
@@ -37,22 +38,3 @@ pub use pixel_shuffle::pixel_shuffle;
 pub use running_stats::update_running;
 pub use upsample_nearest::upsample_nearest2d;
 pub use winograd::{set_winograd, winograd_enabled};
-
-#[cfg(test)]
-mod test_util {
-    use candle_core::Tensor;
-
-    /// The largest absolute difference between two tensors of the same shape.
-    pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-}

@@ -137,8 +137,8 @@ impl CustomOp1 for UpsampleNearest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::test_util::max_diff;
     use candle_core::{Device, Var};
+    use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
     fn source_indices_follow_pytorch() {

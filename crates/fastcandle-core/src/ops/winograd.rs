@@ -13,8 +13,8 @@
 //! channels (`transform_kernel` with `transpose`).
 
 use super::gemm::{matmul, parallelism};
-use super::im2col::Scratch;
 use super::par::{SendPtr, by_group, min_len, sum_parts};
+use super::scratch::Scratch;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -899,11 +899,7 @@ mod tests {
             let u = transform_kernel(&wt, co, ci, false);
             // SAFETY: `y` has the output's size.
             unsafe { g.conv(n, &x, &u, SendPtr(y.as_mut_ptr())) };
-            let d = y
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let d = fastcandle_testutil::max_abs_diff(&y, &want);
             assert!(d < 1e-4, "{:?}: {d}", (n, ci, h, w, co, p));
         }
     }
@@ -951,11 +947,8 @@ mod tests {
                 }
             }
             let got = g.weight_grad(n, &x, &dy);
-            let d = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (*a as f64 - b).abs())
-                .fold(0f64, f64::max);
+            let got: Vec<f64> = got.iter().map(|&a| a as f64).collect();
+            let d = fastcandle_testutil::max_abs_diff_f64(&got, &want);
             assert!(d < 1e-4, "{:?}: {d}", (n, ci, h, w, co, p));
         }
     }

@@ -20,69 +20,45 @@
 //! - Classic formats held in memory ([`InMemoryImages`], no file per image): MNIST-style IDX
 //!   files ([`read_idx`], [`IdxFiles`]) and the CIFAR-10 binary batches ([`read_cifar`],
 //!   [`CifarFiles`]), as [`ImageItems::in_memory`] items that the loaders take as files.
-//! - Speed: [`bench_loader`].
+//! - Stages, one folder each: `items`, `transforms`, `load` (with `formats` beside it), `show`.
 
-mod augment;
-mod bench;
-mod buffer;
-mod categories;
-mod cifar;
-mod codes;
-mod collate;
-mod decode;
-mod files;
-mod idx;
-mod image;
-mod in_memory;
-mod item;
-mod item_tfms;
-mod label;
-mod lighting;
-mod loader;
-mod loader_core;
-mod mask;
-mod mask_warp;
-mod normalize;
-mod prefetch;
-mod random_resized_crop;
-mod resample;
-mod seg_loader;
-mod seg_show;
+mod formats;
+mod items;
+mod load;
 mod show;
-mod split;
-mod test_dl;
-mod warp;
+mod transforms;
 
-pub use augment::{AugParams, AugTransforms, aug_transforms};
-pub use bench::{bench_loader, measure_loader, pets_like_loader};
-pub use categories::Categories;
-pub use cifar::{
+pub use formats::cifar::{
     CIFAR_RECORD, CIFAR_SIZE, CIFAR10_CLASSES, CifarFiles, read_cifar, read_cifar_batch,
     write_cifar_batch,
 };
-pub use codes::Codes;
-pub use collate::ImageItems;
-pub use decode::{decode_image, verify_images};
-pub use files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
-pub use idx::{
+pub use formats::idx::{
     FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxFiles, MNIST_CLASSES, read_idx,
     read_idx_images, read_idx_labels, write_idx_images, write_idx_labels,
 };
-pub use image::Image;
-pub use in_memory::{InMemoryImages, MemoryItems};
-pub use item_tfms::{ItemTfmConfig, ItemTransform, Resize, ResizeMethod};
-pub use label::{
+pub use items::categories::Categories;
+pub use items::codes::Codes;
+pub use items::files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
+pub use items::image::Image;
+pub use items::label::{
     FuncLabeller, IntoLabel, Labeller, ListLabeller, RegexLabeller, label_func, label_items,
     parent_label,
 };
-pub use lighting::lighting;
-pub use loader::ImageLoader;
-pub use mask::{decode_mask, save_mask};
-pub use normalize::Normalize;
-pub use random_resized_crop::RandomResizedCrop;
-pub use resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};
-pub use seg_loader::SegmentationLoader;
-pub use seg_show::{overlay_mask, show_seg_results};
-pub use show::{batch_images, class_colour, save_grid};
-pub use split::{FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter};
-pub use test_dl::TestImages;
+pub use items::split::{
+    FileSplitter, FuncSplitter, GrandparentSplitter, ItemSplitter, OrderSplitter,
+};
+pub use load::decode::{decode_image, verify_images};
+pub use load::image_items::ImageItems;
+pub use load::in_memory::{InMemoryImages, MemoryItems};
+pub use load::loader::ImageLoader;
+pub use load::mask::{decode_mask, save_mask};
+pub use load::seg_loader::SegmentationLoader;
+pub use load::test_dl::TestImages;
+pub use show::grid::{batch_images, class_colour, save_grid};
+pub use show::seg_show::{overlay_mask, show_seg_results};
+pub use transforms::augment::{AugParams, AugTransforms, aug_transforms};
+pub use transforms::item_tfms::{ItemTfmConfig, ItemTransform, Resize, ResizeMethod};
+pub use transforms::lighting::lighting;
+pub use transforms::normalize::Normalize;
+pub use transforms::random_resized_crop::RandomResizedCrop;
+pub use transforms::resample::{CropPlan, Interpolation, PadMode, crop_pad, resample};

@@ -3,10 +3,10 @@
 //! script's summaries within 1e-4 relative.
 #![allow(dead_code)]
 
-pub mod ops;
-
 use candle_core::{Device, Tensor};
 use fastcandle_core::ParamStore;
+use fastcandle_testutil::max_abs_diff_f64;
+pub use fastcandle_testutil::{dims, floats};
 use serde_json::Value;
 
 /// "Within 1e-4 relative": errors are measured against the largest magnitude of the reference.
@@ -60,22 +60,6 @@ pub fn det_input(shape: &[usize], a: f64, b: f64, scale: f64) -> Tensor {
     Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
 }
 
-pub fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
-}
-
-pub fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
 pub fn values(t: &Tensor) -> Vec<f64> {
     t.flatten_all()
         .unwrap()
@@ -92,12 +76,7 @@ pub fn close_all(what: &str, got: &Tensor, want: &[f64]) -> f64 {
     let got = values(got);
     assert_eq!(got.len(), want.len(), "{what}: length");
     let scale = want.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
-    let err = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0f64, f64::max)
-        / scale;
+    let err = max_abs_diff_f64(&got, want) / scale;
     assert!(err <= TOL, "{what}: relative error {err:e}");
     err
 }
@@ -117,12 +96,7 @@ pub fn close_summary_tol(what: &str, got: &Tensor, s: &Value, tol: f64) -> f64 {
     let want = floats(&s["sample"]);
     assert_eq!(sample.len(), want.len(), "{what}: sample length");
     let abs_max = s["abs_max"].as_f64().unwrap();
-    let err = sample
-        .iter()
-        .zip(&want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0f64, f64::max)
-        / abs_max;
+    let err = max_abs_diff_f64(&sample, &want) / abs_max;
     if err > tol {
         let (i, g, w) = sample
             .iter()

@@ -1,0 +1,139 @@
+//! Pictures of segmentation batches: each image beside itself with its mask coloured on top
+//! (fastai's `show_batch` draws the mask over the image at half opacity).
+
+use super::grid::{class_colour, first_batch, save_grid};
+use crate::error::Result;
+use crate::vision::items::codes::Codes;
+use crate::vision::items::image::Image;
+use crate::vision::load::seg_loader::SegmentationLoader;
+use candle_core::{DType, Device};
+use fastcandle_core::error::Context;
+use std::path::Path;
+
+impl SegmentationLoader {
+    /// fastai's `show_batch` for segmentation: writes a PNG grid of the first `n` items of the
+    /// first training batch (augmented, as the model sees them), each image beside itself with
+    /// its mask laid over it ([`overlay_mask`]), under a bar naming the codes present (the void
+    /// code, a code named `Void`, left out and left clear).
+    pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
+        let (batch, images) = first_batch(self, self.normalization())?;
+        let masks = batch
+            .ys
+            .to_device(&Device::Cpu)
+            .and_then(|y| y.to_dtype(DType::U32))
+            .and_then(|y| y.flatten_from(1))
+            .and_then(|y| y.to_vec2::<u32>())
+            .context(|| "reading the batch's masks".into())?;
+        let void = self.codes().index_of("Void");
+        let (mut cells, mut labels, mut bars) = (Vec::new(), Vec::new(), Vec::new());
+        for (img, mask) in images.iter().zip(&masks).take(n) {
+            let n_codes = self.codes().len();
+            let mut counts = vec![0usize; n_codes];
+            for &c in mask {
+                counts[(c as usize).min(n_codes - 1)] += 1;
+            }
+            let present: Vec<u32> = (0..counts.len() as u32)
+                .filter(|&c| counts[c as usize] > 0 && Some(c) != void)
+                .collect();
+            let names: Vec<&str> = present
+                .iter()
+                .filter_map(|&c| self.codes().name(c))
+                .collect();
+            labels.push(names.join(", "));
+            bars.push(
+                present
+                    .iter()
+                    .copied()
+                    .max_by_key(|&c| counts[c as usize])
+                    .unwrap_or(0),
+            );
+            cells.push(side_by_side(img, &overlay_mask(img, mask, void)));
+        }
+        save_grid(&cells, &labels, &bars, path.as_ref())
+    }
+}
+
+/// fastai's `show_results` for segmentation: writes a PNG grid with one cell per image, the
+/// image beside its true mask and its predicted mask laid over it ([`overlay_mask`]), under a
+/// bar giving the share of pixels predicted right. `truths` and `preds` hold one code per
+/// pixel, row by row; codes named by `codes` (a `Void` code is left clear).
+pub fn show_seg_results(
+    images: &[Image],
+    truths: &[Vec<u32>],
+    preds: &[Vec<u32>],
+    codes: &Codes,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let void = codes.index_of("Void");
+    let n = images.len().min(truths.len()).min(preds.len());
+    let (mut cells, mut labels, mut bars) = (Vec::new(), Vec::new(), Vec::new());
+    for ((img, truth), pred) in images.iter().zip(truths).zip(preds).take(n) {
+        let right = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
+        labels.push(format!(
+            "truth | prediction: {:.0}% right",
+            100.0 * right as f64 / truth.len().max(1) as f64
+        ));
+        bars.push(0);
+        let both = side_by_side(
+            &overlay_mask(img, truth, void),
+            &overlay_mask(img, pred, void),
+        );
+        cells.push(side_by_side(img, &both));
+    }
+    save_grid(&cells, &labels, &bars, path.as_ref())
+}
+
+/// `img` with the colour of each pixel's code ([`class_colour`]) mixed in at half strength;
+/// pixels of the `void` code are left as they are. `mask` holds one code per pixel, row by
+/// row.
+pub fn overlay_mask(img: &Image, mask: &[u32], void: Option<u32>) -> Image {
+    let w = img.width();
+    Image::from_fn(w, img.height(), |x, y| {
+        let p = img.pixel(x, y);
+        match mask.get(y * w + x) {
+            Some(&c) if Some(c) != void => {
+                let k = class_colour(c);
+                std::array::from_fn(|i| ((p[i] as u16 + k[i] as u16) / 2) as u8)
+            }
+            _ => p,
+        }
+    })
+}
+
+/// `a` and `b` side by side, 2 white pixels apart.
+fn side_by_side(a: &Image, b: &Image) -> Image {
+    let gap = 2;
+    let h = a.height().max(b.height());
+    Image::from_fn(a.width() + gap + b.width(), h, |x, y| {
+        let (img, x) = if x < a.width() {
+            (a, x)
+        } else if x >= a.width() + gap {
+            (b, x - a.width() - gap)
+        } else {
+            return [255; 3];
+        };
+        if y < img.height() {
+            img.pixel(x, y)
+        } else {
+            [255; 3]
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlays_mix_colours_and_leave_void_clear() {
+        let img = Image::from_fn(2, 1, |_, _| [100, 100, 100]);
+        let o = overlay_mask(&img, &[0, 1], Some(0));
+        assert_eq!(o.pixel(0, 0), [100, 100, 100]);
+        let k = class_colour(1);
+        assert_eq!(o.pixel(1, 0)[0], ((100 + k[0] as u16) / 2) as u8);
+        let both = side_by_side(&img, &o);
+        assert_eq!((both.width(), both.height()), (6, 1));
+        assert_eq!(both.pixel(2, 0), [255; 3]);
+        assert_eq!(both.pixel(5, 0), o.pixel(1, 0));
+    }
+}
