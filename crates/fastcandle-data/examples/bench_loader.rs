@@ -8,7 +8,7 @@
 //!
 //! `scripts/bench/fastai_loader.py` (at the workspace root) measures fastai on the same recipe.
 
-use fastcandle_data::vision::{measure_loader, pets_like_loader};
+use fastcandle_data::vision::{LoaderSettings, measure_loader, pets_like_loader};
 use std::path::PathBuf;
 
 /// fastai 2.8's DataLoader on the same recipe on the project's 2-core machine.

@@ -67,7 +67,7 @@ fn a_unet_learns_the_squares_predicts_masks_and_shows_results() {
     assert_eq!(dls.c(), 3);
     assert_eq!((dls.train_images().len(), dls.valid_images().len()), (9, 3));
     let mut learn = UnetLearner::builder(&dls, Arch::Resnet18)
-        .metrics([pixel_accuracy().boxed()])
+        .metrics([pixel_accuracy()])
         .seed(0)
         .build()
         .unwrap();

@@ -5,6 +5,7 @@ use super::files::{file_name, file_stem, get_image_files};
 use super::item_tfms::Resize;
 use super::label::label_func;
 use super::loader::ImageLoader;
+use super::loader_core::LoaderSettings;
 use super::normalize::Normalize;
 use crate::error::Result;
 use crate::split::RandomSplitter;
@@ -17,7 +18,7 @@ use std::time::Instant;
 /// warm-up batch of epoch 0.
 pub fn measure_loader(dls: &ImageLoader, epochs: usize) -> Result<f64> {
     // Warm up without a producer thread, which would go on into the measured time.
-    if let Some(b) = dls.clone().prefetch(0).train(0).next() {
+    if let Some(b) = dls.clone().prefetch(0)?.train(0).next() {
         b?;
     }
     let start = Instant::now();
@@ -45,7 +46,7 @@ pub fn pets_like_loader(folder: &Path, device: Device) -> Result<ImageLoader> {
     Ok(
         ImageLoader::from_labeller(&items, &is_cat, &RandomSplitter::new(0.2, 42), device)?
             .seed(42)
-            .bs(64)
+            .bs(64)?
             .item_tfms(Resize::new(224))
             .aug_transforms(aug_transforms())
             .normalize(Normalize::imagenet()),

@@ -4,7 +4,7 @@ use super::categories::Categories;
 use super::collate::ImageItems;
 use super::decode::decode;
 use super::label::{Labeller, label_items};
-use super::loader_core::{LoaderCore, data_loaders, loader_settings};
+use super::loader_core::{HasLoaderCore, LoaderCore, data_loaders};
 use super::split::ItemSplitter;
 use crate::error::{Error, Result};
 use candle_core::Device;
@@ -119,8 +119,6 @@ impl ImageLoader {
         Self::from_split(items, &labels, split, device)
     }
 
-    loader_settings!();
-
     /// Decodes every item once (in parallel) before any training. A file that cannot be decoded
     /// is an error naming it, or, with `skip_bad`, is removed and counted in
     /// [`Self::n_skipped`].
@@ -175,6 +173,16 @@ impl ImageLoader {
     /// The class names (code order).
     pub fn classes(&self) -> &[String] {
         &self.vocab
+    }
+}
+
+impl HasLoaderCore for ImageLoader {
+    fn core(&self) -> &LoaderCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut LoaderCore {
+        &mut self.core
     }
 }
 

@@ -13,7 +13,8 @@
 //! - Augmentation: [`aug_transforms`] (flip, rotate, zoom, warp, lighting), run per image on
 //!   the CPU in the loader's workers; [`Normalize`].
 //! - Loading: [`ImageLoader`] (implements [`fastcandle_core::DataLoaders`]), with prefetching
-//!   and parallel decoding; [`ImageLoader::show_batch`].
+//!   and parallel decoding; [`ImageLoader::show_batch`]; its batch settings ([`LoaderSettings`],
+//!   shared with [`SegmentationLoader`]).
 //! - Segmentation (fastai's `MaskBlock`): [`Codes`] (`codes.txt`), [`decode_mask`] (grey
 //!   values or palette indices) and [`save_mask`], and [`SegmentationLoader`], whose masks get
 //!   their images' item transforms and augmentation (nearest); [`SegmentationLoader::show_batch`].
@@ -77,6 +78,7 @@ pub use label::{
 };
 pub use lighting::lighting;
 pub use loader::ImageLoader;
+pub use loader_core::LoaderSettings;
 pub use mask::{decode_mask, save_mask};
 pub use normalize::Normalize;
 pub use random_resized_crop::RandomResizedCrop;

@@ -3,6 +3,7 @@
 
 use super::codes::Codes;
 use super::image::Image;
+use super::loader_core::LoaderSettings;
 use super::seg_loader::SegmentationLoader;
 use super::show::{class_colour, first_batch, save_grid};
 use crate::error::Result;

@@ -3,6 +3,7 @@
 
 use super::image::Image;
 use super::loader::ImageLoader;
+use super::loader_core::LoaderSettings;
 use super::normalize::Normalize;
 use crate::error::{Error, Result};
 use candle_core::{DType, Device};

@@ -4,9 +4,11 @@
 use super::collate::{ImageItems, Pipeline};
 use super::item_tfms::ItemTransform;
 use super::loader::ImageLoader;
+use super::loader_core::LoaderSettings;
 use super::normalize::Normalize;
 use super::prefetch::Batches;
 use crate::error::{Error, Result};
+use crate::settings::check_bs;
 use candle_core::Device;
 use fastcandle_core::DataLoaders;
 use fastcandle_core::batch::BatchIter;
@@ -50,7 +52,7 @@ impl TestImages {
     }
 
     /// Items (files or images in memory, with their codes) through `item_tfms` (validation
-    /// mode) and `normalize`, `bs` at a time, onto `device`. No item is an error.
+    /// mode) and `normalize`, `bs` at a time, onto `device`. No item, or `bs` 0, is an error.
     pub fn from_items(
         items: ImageItems,
         item_tfms: Vec<Arc<dyn ItemTransform>>,
@@ -78,7 +80,7 @@ impl TestImages {
                 skipped: Arc::default(),
                 device,
             },
-            bs: bs.max(1),
+            bs: check_bs(bs)?,
         })
     }
 

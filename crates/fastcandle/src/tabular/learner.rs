@@ -49,8 +49,11 @@ impl TabularLearner {
     }
 
     /// Replaces the metrics.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.learn.metrics = metrics.into_iter().collect();
+    pub fn metrics<M: Into<Box<dyn Metric>>>(
+        mut self,
+        metrics: impl IntoIterator<Item = M>,
+    ) -> Self {
+        self.learn.metrics = metrics.into_iter().map(Into::into).collect();
         self
     }
 
