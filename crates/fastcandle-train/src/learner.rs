@@ -4,7 +4,7 @@
 use crate::callback::{self, Callback, Event, ProgressCallback, Recorder};
 use crate::error::{Cancel, Error, Result};
 use crate::loss::Loss;
-use crate::metrics::Metric;
+use crate::metrics::{IntoMetrics, Metric};
 use crate::optim::{Hypers, OptFunc, Optimizer};
 use candle_core::Tensor;
 use candle_core::backprop::GradStore;
@@ -112,11 +112,8 @@ impl Learner {
     /// ([`accuracy`](crate::accuracy), [`foreground_acc`](crate::foreground_acc),
     /// [`dice_multi`](crate::dice_multi)...) returns the one type `Box<dyn Metric>`, and any
     /// other [`Metric`] converts into it (`.metrics([accuracy(), my_metric.into()])`).
-    pub fn metrics<M: Into<Box<dyn Metric>>>(
-        mut self,
-        metrics: impl IntoIterator<Item = M>,
-    ) -> Self {
-        self.metrics = metrics.into_iter().map(Into::into).collect();
+    pub fn metrics(mut self, metrics: impl IntoMetrics) -> Self {
+        self.metrics = metrics.into_metrics();
         self
     }
 

@@ -49,6 +49,19 @@ impl<M: Metric + 'static> From<M> for Box<dyn Metric> {
     }
 }
 
+/// A list of metrics as every `.metrics(..)` setter takes it: any iterable (an array, a `Vec`)
+/// of things that convert into `Box<dyn Metric>`, that is of metrics.
+pub trait IntoMetrics {
+    /// The metrics, boxed.
+    fn into_metrics(self) -> Vec<Box<dyn Metric>>;
+}
+
+impl<I: IntoIterator<Item = M>, M: Into<Box<dyn Metric>>> IntoMetrics for I {
+    fn into_metrics(self) -> Vec<Box<dyn Metric>> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
 /// One batch of segmentation outputs decoded on the host: the arg-max class and the target
 /// code of every position, in the same order, with the number of classes and of images.
 struct Decoded {

@@ -7,7 +7,7 @@ use super::options::VisionDataLoaders;
 use fastcandle_core::{DataLoaders, Model};
 use fastcandle_data::vision::LoaderSettings;
 use fastcandle_models::{Arch, Pretrained};
-use fastcandle_train::{Learner, Loss, Metric};
+use fastcandle_train::{IntoMetrics, Learner, Loss, Metric};
 use std::sync::Arc;
 
 /// The shared options, with fastai's defaults: no pretrained weights unless told, no metric,
@@ -93,11 +93,8 @@ impl<'a, L, H> LearnerBuilder<'a, L, H> {
     /// The metrics shown after each epoch: any list of metrics
     /// (`.metrics([foreground_acc(), dice_multi()])`), see
     /// [`Learner::metrics`](fastcandle_train::Learner::metrics).
-    pub fn metrics<M: Into<Box<dyn Metric>>>(
-        mut self,
-        metrics: impl IntoIterator<Item = M>,
-    ) -> Self {
-        self.opts.metrics = metrics.into_iter().map(Into::into).collect();
+    pub fn metrics(mut self, metrics: impl IntoMetrics) -> Self {
+        self.opts.metrics = metrics.into_metrics();
         self
     }
 
@@ -132,11 +129,8 @@ pub struct AppLearner<L, H = ()> {
 impl<L: LoaderSettings + DataLoaders + Clone + 'static, H> AppLearner<L, H> {
     /// Replaces the metrics shown after each epoch (any list of metrics, as
     /// [`Learner::metrics`] takes).
-    pub fn metrics<M: Into<Box<dyn Metric>>>(
-        mut self,
-        metrics: impl IntoIterator<Item = M>,
-    ) -> Self {
-        self.learn.metrics = metrics.into_iter().map(Into::into).collect();
+    pub fn metrics(mut self, metrics: impl IntoMetrics) -> Self {
+        self.learn.metrics = metrics.into_metrics();
         self
     }
 

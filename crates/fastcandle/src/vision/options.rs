@@ -77,7 +77,7 @@ pub(crate) fn resolve_files(path: &Path, files: Vec<PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A vision `DataLoaders` builder: the options every factory shares ([`LoaderOptions`], with
+/// A vision `DataLoaders` builder: the options every factory shares (`LoaderOptions`, with
 /// their setters, written once here) and what its factory read (`S`: the files and labels of
 /// [`ImageDataLoadersBuilder`](super::ImageDataLoadersBuilder), the images and masks of
 /// [`SegmentationDataLoadersBuilder`](super::SegmentationDataLoadersBuilder), the in-memory
