@@ -101,6 +101,14 @@ pub enum Error {
         /// The column.
         column: String,
     },
+    /// A setting of a loader or builder is out of its range.
+    #[error("{option}: {reason}")]
+    BadOption {
+        /// The option, as its setter is named (`bs`, `valid_pct`, `prefetch`).
+        option: &'static str,
+        /// What is wrong, with the value given.
+        reason: String,
+    },
     /// A split cannot be made as asked.
     #[error("cannot split the data: {reason}")]
     BadSplit {

@@ -16,7 +16,8 @@
 //!   parallel, prefetching [`ImageLoader`] (a [`fastcandle_core::DataLoaders`]); for
 //!   segmentation, [`Codes`] and the [`SegmentationLoader`] of images and masks.
 //!
-//! Errors ([`Error`]) name the file, the column and the row they are about.
+//! Errors ([`Error`]) name the file, the column and the row they are about; a setting out of
+//! its range (`bs(0)`, `valid_pct(1.5)`) is an error naming the option ([`settings`]).
 //!
 //! ```no_run
 //! use fastcandle_data::*;
@@ -34,7 +35,7 @@
 //! let train = proc.process(&df, Some(&train), true, "adult.csv")?;
 //! let valid = proc.process(&df, Some(&valid), true, "adult.csv")?;
 //! let dls = TabularLoader::new(train, valid, candle_core::Device::Cpu)?
-//!     .bs(64)
+//!     .bs(64)?
 //!     .seed(42)
 //!     .with_vocab(proc.classes().unwrap_or_default().to_vec());
 //! for batch in dls.train(0) {
@@ -49,6 +50,7 @@
 
 pub mod datasets;
 pub mod error;
+pub mod settings;
 pub mod split;
 pub mod tabular;
 pub mod vision;

@@ -79,11 +79,7 @@ impl Splitter for IndexSplitter {
 
 /// Checks `valid_pct` and returns `int(valid_pct * n)`, as fastai computes the cut.
 pub(crate) fn valid_count(valid_pct: f64, n: usize) -> Result<usize> {
-    if !(0.0..1.0).contains(&valid_pct) {
-        return Err(Error::BadSplit {
-            reason: format!("valid_pct must be in [0, 1), got {valid_pct}"),
-        });
-    }
+    let valid_pct = crate::settings::check_valid_pct(valid_pct)?;
     // Truncation, as Python's int(): the same product of IEEE doubles gives the same count.
     Ok((valid_pct * n as f64) as usize)
 }
@@ -153,7 +149,16 @@ mod tests {
     fn valid_pct_out_of_range_is_an_error() {
         for pct in [-0.1, 1.0, 1.5, f64::NAN] {
             let e = RandomSplitter::new(pct, 0).split(10).unwrap_err();
-            assert!(matches!(e, Error::BadSplit { .. }), "{pct}: {e}");
+            assert!(
+                matches!(
+                    e,
+                    Error::BadOption {
+                        option: "valid_pct",
+                        ..
+                    }
+                ),
+                "{pct}: {e}"
+            );
             assert!(split_by_order(&[1, 2, 3], pct).is_err());
         }
         let (t, v) = RandomSplitter::new(0.0, 0).split(5).unwrap();

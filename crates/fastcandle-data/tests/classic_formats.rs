@@ -226,6 +226,7 @@ fn in_memory_items_go_through_the_loader() {
     let dls = ImageLoader::new(train, valid, vec!["a".into(), "b".into()], Device::Cpu)
         .unwrap()
         .bs(8)
+        .unwrap()
         .verify()
         .unwrap();
     assert_eq!((dls.n_train_batches(), dls.n_valid_batches()), (3, 2));

@@ -90,6 +90,7 @@ fn batches_are_images_and_masks_of_codes() {
     let images = write_set(dir.path(), 10, 48, 36);
     let dls = loader(&images, vec![8, 9])
         .bs(4)
+        .unwrap()
         .item_tfms(Resize::new(24))
         .normalize(Normalize::imagenet());
     assert_eq!(dls.vocab().unwrap(), ["Void", "a", "b", "c", "d"]);
@@ -113,7 +114,7 @@ fn batches_are_images_and_masks_of_codes() {
 
     // Without a transform the validation masks are the files' codes, pixel for pixel: item 8
     // has a grey mask, item 9 a palette mask read as its indices.
-    let raw = loader(&images, vec![8, 9]).bs(2);
+    let raw = loader(&images, vec![8, 9]).bs(2).unwrap();
     let (px, ys) = pixels_and_codes(&raw.valid().next().unwrap().unwrap());
     for (k, i) in [8, 9].into_iter().enumerate() {
         let want: Vec<u32> = (0..48 * 36)
@@ -169,7 +170,13 @@ fn augmented_masks_keep_their_codes_and_move_with_their_images() {
         .max_warp(0.2)
         .p_affine(1.0)
         .max_lighting(0.0);
-    let base = || loader(&images, vec![0]).bs(7).seed(5).aug_transforms(aug);
+    let base = || {
+        loader(&images, vec![0])
+            .bs(7)
+            .unwrap()
+            .seed(5)
+            .aug_transforms(aug)
+    };
     // Resize crop: window and augmentation in one resampling; squish: resize, then augment;
     // no transform: decoded at their size, then augmented.
     let squish = Resize::with_size(36, 30).method(ResizeMethod::Squish);
@@ -207,8 +214,10 @@ fn batches_are_reproducible_per_seed() {
         )
         .unwrap()
         .bs(3)
+        .unwrap()
         .seed(seed)
         .prefetch(prefetch)
+        .unwrap()
         .item_tfms(RandomResizedCrop::new(16).min_scale(0.3))
         .aug_transforms(aug_transforms())
     };
@@ -245,7 +254,7 @@ fn valid_error(dls: &SegmentationLoader) -> String {
 fn bad_masks_are_errors_naming_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let images = write_set(dir.path(), 4, 12, 8);
-    let dls = loader(&images, vec![3]).bs(2);
+    let dls = loader(&images, vec![3]).bs(2).unwrap();
     let mask = label_of(&images[3]);
     // A mask of another size.
     save_mask(&mask, &Image::new(11, 8, 1, vec![0; 88]).unwrap(), None).unwrap();
@@ -288,6 +297,7 @@ fn show_batch_draws_images_beside_their_masks() {
     let images = write_set(dir.path(), 5, 24, 16);
     let dls = loader(&images, vec![0])
         .bs(4)
+        .unwrap()
         .aug_transforms(aug_transforms())
         .normalize(Normalize::imagenet());
     let out = dir.path().join("batch.png");
@@ -316,6 +326,7 @@ fn fashion_scenes_real_data() {
     )
     .unwrap()
     .bs(8)
+    .unwrap()
     .seed(42)
     .aug_transforms(aug_transforms())
     .normalize(Normalize::imagenet());
@@ -352,4 +363,27 @@ fn fashion_scenes_real_data() {
     assert_eq!(first, want);
     let out = tempfile::tempdir().unwrap();
     dls.show_batch(out.path().join("scenes.png"), 4).unwrap();
+}
+
+#[test]
+fn out_of_range_settings_are_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = write_set(dir.path(), 3, 12, 12);
+    let e = loader(&images, vec![0]).bs(0).unwrap_err().to_string();
+    assert_eq!(e, "bs: the batch size must be at least 1, got 0");
+    let e = loader(&images, vec![0])
+        .prefetch(99)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("prefetch: "), "{e}");
+    let e = SegmentationLoader::from_label_func(
+        &images,
+        label_of,
+        &RandomSplitter::new(1.5, 0),
+        codes(),
+        Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("valid_pct: ") && e.contains("1.5"), "{e}");
 }

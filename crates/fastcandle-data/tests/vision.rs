@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::{Batch, DataLoaders};
+use fastcandle_data::settings::MAX_PREFETCH;
 use fastcandle_data::vision::*;
 use fastcandle_data::{IndexSplitter, RandomSplitter};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,7 @@ fn batch_shapes_targets_and_every_train_item_once() {
     )
     .unwrap()
     .bs(4)
+    .unwrap()
     .seed(3)
     .item_tfms(Resize::new(4));
     assert_eq!(dls.vocab().unwrap(), ["a", "b"]);
@@ -132,8 +134,10 @@ fn augmented_epochs_are_reproducible() {
             )
             .unwrap()
             .bs(3)
+            .unwrap()
             .seed(9)
             .prefetch(prefetch)
+            .unwrap()
             .item_tfms(Resize::new(size))
             .aug_transforms(aug_transforms().max_lighting(0.5))
             .normalize(Normalize::imagenet())
@@ -170,7 +174,8 @@ fn normalisation_in_the_loader_equals_normalize_on_the_tensor() {
         Device::Cpu,
     )
     .unwrap()
-    .bs(3);
+    .bs(3)
+    .unwrap();
     let raw = base.valid().next().unwrap().unwrap();
     let n = Normalize::imagenet();
     let folded = base.clone().normalize(n).valid().next().unwrap().unwrap();
@@ -217,6 +222,7 @@ fn grey_files_fill_three_equal_channels() {
     )
     .unwrap()
     .bs(4)
+    .unwrap()
     .aug_transforms(aug_transforms());
     let b = dls.train(0).next().unwrap().unwrap();
     let x = b.xs[0].to_dtype(DType::F32).unwrap();
@@ -251,6 +257,7 @@ fn bad_files_fail_naming_them_or_are_skipped_and_counted() {
         )
         .unwrap()
         .bs(4)
+        .unwrap()
         .item_tfms(Resize::new(4))
     };
     let dls = make();
@@ -299,7 +306,8 @@ fn single_class_and_mixed_sizes_are_clear_errors() {
         Device::Cpu,
     )
     .unwrap()
-    .bs(5);
+    .bs(5)
+    .unwrap();
     let e = dls.train(0).next().unwrap().unwrap_err().to_string();
     assert!(e.contains("Resize"), "{e}");
 }
@@ -316,6 +324,7 @@ fn show_batch_writes_a_labelled_grid() {
     )
     .unwrap()
     .bs(4)
+    .unwrap()
     .item_tfms(Resize::new(16))
     .aug_transforms(aug_transforms())
     .normalize(Normalize::imagenet());
@@ -343,6 +352,7 @@ fn image_loader_on_real_animal_shapes() {
         .unwrap()
         .seed(42)
         .bs(64)
+        .unwrap()
         .item_tfms(Resize::new(224))
         .aug_transforms(aug_transforms())
         .normalize(Normalize::imagenet());
@@ -369,4 +379,25 @@ fn image_loader_on_real_animal_shapes() {
     }
     let t = dls.train(0).next().unwrap().unwrap();
     assert_eq!(t.xs[0].dims(), [64, 3, 224, 224]);
+}
+
+#[test]
+fn out_of_range_settings_are_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = write_items(dir.path(), 6, 4, 4);
+    let make = |splitter: &dyn ItemSplitter| {
+        ImageLoader::from_labeller(&items, &by_suffix(), splitter, Device::Cpu)
+    };
+    let dls = make(&IndexSplitter::new(vec![0, 1])).unwrap();
+    let e = dls.clone().bs(0).unwrap_err().to_string();
+    assert_eq!(e, "bs: the batch size must be at least 1, got 0");
+    let e = dls
+        .clone()
+        .prefetch(MAX_PREFETCH + 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("prefetch: "), "{e}");
+    assert_eq!(dls.bs(1).unwrap().prefetch(0).unwrap().batch_size(), 1);
+    let e = make(&RandomSplitter::new(1.5, 0)).unwrap_err().to_string();
+    assert!(e.starts_with("valid_pct: ") && e.contains("1.5"), "{e}");
 }

@@ -45,6 +45,17 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A callback cleared part of the batch's state (`learn.batch`, `pred`, `loss`, `grads`)
+    /// that the next stage of the loop needs.
+    #[error(
+        "{stage}: the {what} was cleared by a callback; a callback that takes it must put one back"
+    )]
+    Cleared {
+        /// The event after which it was found missing (fastai's name, `after_pred`).
+        stage: &'static str,
+        /// What is missing: `batch`, `prediction`, `loss` or `gradient store`.
+        what: &'static str,
+    },
     /// A setting or an argument is not usable.
     #[error("{0}")]
     Invalid(String),

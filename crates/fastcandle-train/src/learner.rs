@@ -4,7 +4,7 @@
 use crate::callback::{self, Callback, Event, ProgressCallback, Recorder};
 use crate::error::{Cancel, Error, Result};
 use crate::loss::Loss;
-use crate::metrics::Metric;
+use crate::metrics::{IntoMetrics, Metric};
 use crate::optim::{Hypers, OptFunc, Optimizer};
 use candle_core::Tensor;
 use candle_core::backprop::GradStore;
@@ -108,9 +108,12 @@ impl Learner {
         learn
     }
 
-    /// Replaces the metrics.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.metrics = metrics.into_iter().collect();
+    /// Replaces the metrics: any list of metrics, as every metric constructor
+    /// ([`accuracy`](crate::accuracy), [`foreground_acc`](crate::foreground_acc),
+    /// [`dice_multi`](crate::dice_multi)...) returns the one type `Box<dyn Metric>`, and any
+    /// other [`Metric`] converts into it (`.metrics([accuracy(), my_metric.into()])`).
+    pub fn metrics(mut self, metrics: impl IntoMetrics) -> Self {
+        self.metrics = metrics.into_metrics();
         self
     }
 
@@ -126,6 +129,8 @@ impl Learner {
 
     /// Sets the weight decay of every group.
     pub fn wd(mut self, wd: f64) -> Self {
+        // Invariant: one value fits any number of groups and `wd` is a known name, the only
+        // two things `set_hyper` refuses.
         self.opt
             .set_hyper("wd", &[wd])
             .expect("one value fits every group");
@@ -400,7 +405,7 @@ impl Learner {
         let batch = self
             .batch
             .as_ref()
-            .expect("a batch is set before do_one_batch");
+            .ok_or(cleared("before_batch", "batch"))?;
         // Validation records nothing for backward (fastai runs it under `torch.no_grad()`), so
         // each activation goes as soon as the next layer has read it.
         let pred = if self.state.training {
@@ -410,10 +415,12 @@ impl Learner {
         };
         self.pred = Some(pred);
         self.event(Event::AfterPred)?;
-        let batch = self.batch.as_ref().expect("batch");
-        let loss = self
-            .loss_func
-            .loss(self.pred.as_ref().expect("pred"), &batch.ys)?;
+        let batch = self.batch.as_ref().ok_or(cleared("after_pred", "batch"))?;
+        let pred = self
+            .pred
+            .as_ref()
+            .ok_or(cleared("after_pred", "prediction"))?;
+        let loss = self.loss_func.loss(pred, &batch.ys)?;
         self.state.loss_value = loss.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
         self.loss = Some(loss);
         self.event(Event::AfterLoss)?;
@@ -421,7 +428,11 @@ impl Learner {
             return Ok(());
         }
         self.event(Event::BeforeBackward)?;
-        let grads = self.loss.as_ref().expect("loss").backward()?;
+        let loss = self
+            .loss
+            .as_ref()
+            .ok_or(cleared("before_backward", "loss"))?;
+        let grads = loss.backward()?;
         self.grads = Some(grads);
         // The loss and the predictions keep the whole graph, every activation of the batch,
         // alive: detached, the graph goes now rather than when the next batch replaces them,
@@ -430,7 +441,10 @@ impl Learner {
         self.pred = self.pred.as_ref().map(Tensor::detach);
         self.event(Event::AfterBackward)?;
         self.event(Event::BeforeStep)?;
-        let grads = self.grads.take().expect("grads");
+        let grads = self
+            .grads
+            .take()
+            .ok_or(cleared("before_step", "gradient store"))?;
         self.opt.step(&grads)?;
         self.event(Event::AfterStep)?;
         Ok(())
@@ -527,6 +541,11 @@ impl Learner {
         }
         Ok((Tensor::cat(&preds, 0)?, Tensor::cat(&targs, 0)?))
     }
+}
+
+/// The error of a stage that finds `what` cleared by a callback.
+fn cleared(stage: &'static str, what: &'static str) -> Error {
+    Error::Cleared { stage, what }
 }
 
 /// Holds a callback's place while it runs.

@@ -25,7 +25,7 @@ pub use learner::Learner;
 pub use loss::{CrossEntropyLossFlat, Loss, MseLossFlat};
 pub use lr_find::{LrFindOptions, LrSuggestion};
 pub use metrics::{
-    DiceMulti, Metric, SegAccuracy, accuracy, dice_multi, error_rate, foreground_acc,
+    DiceMulti, IntoMetrics, Metric, SegAccuracy, accuracy, dice_multi, error_rate, foreground_acc,
     pixel_accuracy,
 };
 pub use one_cycle::{FineTuneOptions, OneCycleOptions};

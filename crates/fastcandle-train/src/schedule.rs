@@ -29,6 +29,7 @@ impl Sched {
                 // fastai's combine_scheds: cumulative bounds, the last phase takes pos = 1.
                 let mut bounds = vec![0.0];
                 for p in pcts {
+                    // Invariant: `bounds` starts with one element and only grows.
                     bounds.push(bounds.last().unwrap() + p);
                 }
                 let lim = bounds.len() - 2;

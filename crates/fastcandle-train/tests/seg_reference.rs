@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor, Var};
 use fastcandle_core::batch::BatchIter;
 use fastcandle_core::{Batch, Model, ParamStore};
 use fastcandle_train::{
-    CrossEntropyLossFlat, Learner, Loss, Metric, dice_multi, foreground_acc, pixel_accuracy,
+    CrossEntropyLossFlat, Learner, Loss, SegAccuracy, dice_multi, foreground_acc, pixel_accuracy,
 };
 use serde_json::Value;
 
@@ -104,11 +104,11 @@ fn learner_validate_reports_fastais_segmentation_metrics() {
     let void = r["void"].as_u64().unwrap() as u32;
     let (x, y) = (logits(&r), codes(&r, "target_void"));
     let (n, bs) = (x.dim(0).unwrap(), r["bs"].as_u64().unwrap() as usize);
-    let metrics: Vec<Box<dyn Metric>> = vec![
-        foreground_acc().boxed(),
-        foreground_acc().bkg_idx(2).boxed(),
-        dice_multi().boxed(),
-        pixel_accuracy().boxed(),
+    let metrics = [
+        foreground_acc(),
+        SegAccuracy::foreground().bkg_idx(2).into(),
+        dice_multi(),
+        pixel_accuracy(),
     ];
     let mut learn = Learner::new(
         Box::new(Identity(ParamStore::new())),

@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
     .build()?;
     let mut learn = UnetLearner::builder(&dls, Arch::Resnet34)
         .pretrained(Pretrained::No)
-        .metrics([foreground_acc().boxed(), dice_multi().boxed()])
+        .metrics([foreground_acc(), dice_multi()])
         .seed(42)
         .build()?;
     if std::env::var_os("LOCKSTEP_OWN_INIT").is_some() {

@@ -4,6 +4,8 @@
 use fastcandle::vision::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 /// The three codes: 0 is Void (background), 1 and 2 are squares of two colours.
 fn codes() -> Codes {
     Codes::new(vec!["Void".into(), "red".into(), "blue".into()])
@@ -67,7 +69,7 @@ fn a_unet_learns_the_squares_predicts_masks_and_shows_results() {
     assert_eq!(dls.c(), 3);
     assert_eq!((dls.train_images().len(), dls.valid_images().len()), (9, 3));
     let mut learn = UnetLearner::builder(&dls, Arch::Resnet18)
-        .metrics([pixel_accuracy().boxed()])
+        .metrics([pixel_accuracy()])
         .seed(0)
         .build()
         .unwrap();
@@ -144,4 +146,16 @@ fn bad_masks_are_errors_naming_the_files() {
         }
     };
     assert!(e.contains("scene_") && e.contains('2'), "{e}");
+}
+
+#[test]
+fn out_of_range_settings_are_build_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = scenes(dir.path(), 4);
+    common::check_option_errors(|bs, valid_pct| {
+        let (path, labels) = (dir.path(), label_func(dir.path()));
+        let b = SegmentationDataLoaders::from_label_func(path, files.clone(), labels, codes());
+        let b = b.valid_pct(valid_pct).bs(bs).device(DeviceChoice::Cpu);
+        b.build().err().map(|e| e.to_string())
+    });
 }

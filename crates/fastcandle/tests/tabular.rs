@@ -5,6 +5,8 @@ use fastcandle::tabular::TabularPredictor;
 use fastcandle::tabular::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 /// A small table where `label` is `hi` when `x + 2*(city == b) > 1`.
 fn write_toy_csv(dir: &Path, n: usize) -> PathBuf {
     let mut text = String::from("x,city,noise,label\n");
@@ -233,4 +235,25 @@ fn one_epoch_on_the_real_adult_data_and_its_uci_test_file() {
     assert_eq!(tdl.len(), 16_281);
     let test = learn.validate(Some(tdl.batches())).unwrap();
     assert!(test[1].1 > 0.8, "{test:?}");
+}
+
+#[test]
+fn out_of_range_settings_are_build_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_toy_csv(dir.path(), 50);
+    let builder = || {
+        TabularDataLoaders::from_csv(&path)
+            .y_names(["label"])
+            .cont_names(["x"])
+            .device(DeviceChoice::Cpu)
+    };
+    common::check_option_errors(|bs, valid_pct| {
+        let b = builder().valid_pct(valid_pct).bs(bs);
+        b.build().err().map(|e| e.to_string())
+    });
+    let e = builder().split_by_column("x", 1.5).build().err().unwrap();
+    assert!(e.to_string().starts_with("valid_pct: "), "{e}");
+    // A test set's loader takes the training batch size, checked already.
+    let dls = builder().bs(8).build().unwrap();
+    assert_eq!(dls.test_dl_csv(&path, true).unwrap().batch_size(), 8);
 }

@@ -5,6 +5,8 @@ use fastcandle::vision::prelude::*;
 use fastcandle::{Error, core::Model};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 /// A 12x12 RGB PNG: cats are bright on the left half, dogs on the right half.
 fn write_png(path: &Path, cat: bool, k: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -350,4 +352,18 @@ fn fine_tune_gives_each_group_fastais_rates_and_groups_split_the_body() {
     assert!(frozen[2] <= 2e-3 && frozen[2] > 1e-3, "{frozen:?}");
     assert!(close(&ratios(&unfrozen), &[0.01, 0.1, 1.0]), "{unfrozen:?}");
     assert!(unfrozen[2] <= 1e-3 && unfrozen[2] > 0.7e-3, "{unfrozen:?}");
+}
+
+#[test]
+fn out_of_range_settings_are_build_errors_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pets_folder(dir.path(), 4);
+    common::check_option_errors(|bs, valid_pct| {
+        let b = ImageDataLoaders::from_name_func(dir.path(), files.clone(), is_cat);
+        let b = b.valid_pct(valid_pct).bs(bs).device(DeviceChoice::Cpu);
+        b.build().err().map(|e| e.to_string())
+    });
+    // The in-memory builders check the same way, before reading any file.
+    let e = ImageDataLoaders::from_idx(dir.path()).bs(0).build().err();
+    assert!(e.unwrap().to_string().starts_with("bs: "));
 }

@@ -11,8 +11,8 @@ use fastcandle::core::DataLoaders;
 use fastcandle::core::candle::Device;
 use fastcandle::data::RandomSplitter;
 use fastcandle::data::vision::{
-    ImageLoader, Normalize, Resize, aug_transforms, file_name, file_stem, get_image_files,
-    label_func,
+    ImageLoader, LoaderSettings, Normalize, Resize, aug_transforms, file_name, file_stem,
+    get_image_files, label_func,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,7 +54,7 @@ pub fn run(args: LoaderArgs) -> Result<()> {
 /// warm-up batch of epoch 0.
 pub fn measure_loader(dls: &ImageLoader, epochs: usize) -> Result<f64> {
     // Warm up without a producer thread, which would go on into the measured time.
-    if let Some(b) = dls.clone().prefetch(0).train(0).next() {
+    if let Some(b) = dls.clone().prefetch(0)?.train(0).next() {
         b?;
     }
     let start = Instant::now();
@@ -82,7 +82,7 @@ pub fn pets_like_loader(folder: &Path, device: Device) -> Result<ImageLoader> {
     Ok(
         ImageLoader::from_labeller(&items, &is_cat, &RandomSplitter::new(0.2, 42), device)?
             .seed(42)
-            .bs(64)
+            .bs(64)?
             .item_tfms(Resize::new(224))
             .aug_transforms(aug_transforms())
             .normalize(Normalize::imagenet()),

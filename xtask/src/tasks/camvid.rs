@@ -50,7 +50,7 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     let dls = builder.build()?;
     let mut learn = UnetLearner::builder(&dls, arch)
         .pretrained(pretrained.clone())
-        .metrics([foreground_acc().boxed(), dice_multi().boxed()])
+        .metrics([foreground_acc(), dice_multi()])
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);

@@ -6,6 +6,7 @@
 
 use super::data::{TabularData, Targets};
 use crate::error::{Error, Result};
+use crate::settings::check_bs;
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::batch::BatchIter;
 use fastcandle_core::error::Context;
@@ -72,19 +73,34 @@ impl TabularLoader {
         })
     }
 
-    /// Sets the batch size (at least 1).
-    pub fn bs(mut self, bs: usize) -> Self {
-        self.bs = bs.max(1);
-        self
+    /// Sets the batch size (fastai: 64); 0 is an error naming `bs`.
+    ///
+    /// # Notes
+    /// The validation rows are cut into batches of `bs` too, all kept. With
+    /// [`drop_last`](Self::drop_last) (the default) an epoch trains on `n / bs` full batches,
+    /// so up to `bs - 1` rows, different ones each epoch, are left out of it. A larger `bs`
+    /// means fewer optimizer steps per epoch: fastai's default learning rates assume 64.
+    pub fn bs(mut self, bs: usize) -> Result<Self> {
+        self.bs = check_bs(bs)?;
+        Ok(self)
     }
 
-    /// Sets the seed of the training shuffle.
+    /// Sets the seed of the training shuffle (default 0).
+    ///
+    /// # Notes
+    /// The training rows are always shuffled (fastai's tabular default); epoch `k`'s order is
+    /// drawn from `(seed, k)` alone, so a resumed fit sees the batches the uninterrupted one
+    /// saw. The validation rows stay in order.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
     /// Whether the last incomplete training batch is dropped (fastai: yes).
+    ///
+    /// # Notes
+    /// Only training batches are dropped; validation keeps every row. A training set smaller
+    /// than [`bs`](Self::bs) gives no training batch at all with `drop_last`.
     pub fn drop_last(mut self, drop_last: bool) -> Self {
         self.drop_last = drop_last;
         self
@@ -191,10 +207,13 @@ impl TabularDataLoader {
         })
     }
 
-    /// Sets the batch size (at least 1).
-    pub fn bs(mut self, bs: usize) -> Self {
-        self.bs = bs.max(1);
-        self
+    /// Sets the batch size (fastai: 64); 0 is an error naming `bs`.
+    ///
+    /// # Notes
+    /// Every row is kept: the last batch holds what is left.
+    pub fn bs(mut self, bs: usize) -> Result<Self> {
+        self.bs = check_bs(bs)?;
+        Ok(self)
     }
 
     /// The batch size.
@@ -369,7 +388,8 @@ mod tests {
     fn batch_shapes_and_contents() {
         let dls = TabularLoader::new(data(10), data(10), Device::Cpu)
             .unwrap()
-            .bs(4);
+            .bs(4)
+            .unwrap();
         let b = dls.valid().next().unwrap().unwrap();
         assert_eq!(b.xs[0].dims(), [4, 2]);
         assert_eq!(b.xs[0].dtype(), DType::U32);
@@ -399,7 +419,8 @@ mod tests {
     fn train_drops_last_valid_keeps_all() {
         let dls = TabularLoader::new(data(10), data(10), Device::Cpu)
             .unwrap()
-            .bs(4);
+            .bs(4)
+            .unwrap();
         assert_eq!((dls.n_train_batches(), dls.n_valid_batches()), (2, 3));
         let sizes: Vec<usize> = dls.train(0).map(|b| b.unwrap().len()).collect();
         assert_eq!(sizes, [4, 4]);
@@ -416,6 +437,7 @@ mod tests {
         let dls = TabularLoader::new(data(12), data(3), Device::Cpu)
             .unwrap()
             .bs(4)
+            .unwrap()
             .seed(7);
         let epoch = |e| {
             dls.train(e)
@@ -433,10 +455,11 @@ mod tests {
         let other = TabularLoader::new(data(12), data(3), Device::Cpu)
             .unwrap()
             .bs(4)
+            .unwrap()
             .seed(8);
         assert_ne!(e0, other.train_order(0));
         // With a dropped last batch, no row comes twice.
-        let dls = dls.bs(5);
+        let dls = dls.bs(5).unwrap();
         let rows = epoch_rows(&dls, 2);
         let mut dedup = rows.clone();
         dedup.sort_unstable();
@@ -452,7 +475,10 @@ mod tests {
     fn regression_targets_and_vocab() {
         let mut d = data(5);
         d.ys = Some(Targets::Values(vec![0.5, 1.5, 2.5, 3.5, 4.5]));
-        let dls = TabularLoader::new(d.clone(), d, Device::Cpu).unwrap().bs(2);
+        let dls = TabularLoader::new(d.clone(), d, Device::Cpu)
+            .unwrap()
+            .bs(2)
+            .unwrap();
         let b = dls.valid().next().unwrap().unwrap();
         assert_eq!(b.ys.dtype(), DType::F32);
         assert_eq!(b.ys.to_vec1::<f32>().unwrap(), [0.5, 1.5]);
@@ -476,12 +502,23 @@ mod tests {
         // A test-set loader takes unlabelled rows: ys is [bs, 0].
         let dl = TabularDataLoader::new(unlabelled, Device::Cpu)
             .unwrap()
-            .bs(3);
+            .bs(3)
+            .unwrap();
         let batches: Vec<Batch> = dl.batches().map(|b| b.unwrap()).collect();
         assert_eq!(batches.len(), 2);
         assert_eq!(batches[1].ys.dims(), [1, 0]);
         assert_eq!(batches[1].len(), 1);
         assert_eq!((dl.n_cat(), dl.n_cont(), dl.len()), (2, 1, 4));
+    }
+
+    #[test]
+    fn bs_0_is_an_error_naming_bs() {
+        let dls = TabularLoader::new(data(4), data(4), Device::Cpu).unwrap();
+        let e = dls.bs(0).unwrap_err().to_string();
+        assert_eq!(e, "bs: the batch size must be at least 1, got 0");
+        let dl = TabularDataLoader::new(data(4), Device::Cpu).unwrap();
+        let e = dl.bs(0).unwrap_err().to_string();
+        assert!(e.starts_with("bs: "), "{e}");
     }
 
     #[test]

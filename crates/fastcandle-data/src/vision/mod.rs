@@ -13,7 +13,8 @@
 //! - Augmentation: [`aug_transforms`] (flip, rotate, zoom, warp, lighting), run per image on
 //!   the CPU in the loader's workers; [`Normalize`].
 //! - Loading: [`ImageLoader`] (implements [`fastcandle_core::DataLoaders`]), with prefetching
-//!   and parallel decoding; [`ImageLoader::show_batch`].
+//!   and parallel decoding; [`ImageLoader::show_batch`]; its batch settings ([`LoaderSettings`],
+//!   shared with [`SegmentationLoader`]).
 //! - Segmentation (fastai's `MaskBlock`): [`Codes`] (`codes.txt`), [`decode_mask`] (grey
 //!   values or palette indices) and [`save_mask`], and [`SegmentationLoader`], whose masks get
 //!   their images' item transforms and augmentation (nearest); [`SegmentationLoader::show_batch`].
@@ -51,6 +52,7 @@ pub use load::decode::{decode_image, verify_images};
 pub use load::image_items::ImageItems;
 pub use load::in_memory::{InMemoryImages, MemoryItems};
 pub use load::loader::ImageLoader;
+pub use load::loader_core::LoaderSettings;
 pub use load::mask::{decode_mask, save_mask};
 pub use load::seg_loader::SegmentationLoader;
 pub use load::test_dl::TestImages;

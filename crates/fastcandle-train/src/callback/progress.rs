@@ -39,6 +39,7 @@ impl ProgressCallback {
         let bar = ProgressBar::new(n as u64);
         bar.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} [{elapsed}<{eta}] {msg}")
+                // Invariant: the template is a constant that indicatif parses.
                 .expect("a valid template")
                 .progress_chars("=> "),
         );

@@ -73,6 +73,7 @@ impl Recorder {
         if self.fits.is_empty() {
             self.fits.push(FitRecord::default());
         }
+        // Invariant: a record was pushed just above when there was none.
         self.fits.last_mut().expect("a fit record")
     }
 }

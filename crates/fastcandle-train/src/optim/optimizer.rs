@@ -8,6 +8,7 @@ use fastcandle_core::Param;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 /// Tensors by name, in order.
 pub type NamedTensors = Vec<(String, Tensor)>;
@@ -195,19 +196,20 @@ impl Optimizer {
                 let n_buf = self.opt_func.n_state();
                 let t = p.var.as_tensor();
                 let on_cpu = t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
-                let state = self.state.entry(p.name.clone()).or_insert_with(|| {
-                    if on_cpu {
-                        OptState::Host {
-                            step: 0,
-                            bufs: vec![vec![0f32; t.elem_count()]; n_buf],
-                        }
-                    } else {
-                        OptState::Device {
-                            step: 0,
-                            bufs: (0..n_buf).map(|_| t.zeros_like().expect("zeros")).collect(),
-                        }
-                    }
-                });
+                let state = match self.state.entry(p.name.clone()) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) if on_cpu => e.insert(OptState::Host {
+                        step: 0,
+                        bufs: vec![vec![0f32; t.elem_count()]; n_buf],
+                    }),
+                    // Allocating on a device can fail (out of memory): an error, not a panic.
+                    Entry::Vacant(e) => e.insert(OptState::Device {
+                        step: 0,
+                        bufs: (0..n_buf)
+                            .map(|_| t.zeros_like())
+                            .collect::<candle_core::Result<_>>()?,
+                    }),
+                };
                 match state {
                     OptState::Host { step, bufs } => {
                         *step += 1;
@@ -361,6 +363,14 @@ impl InplaceOp2 for StepOp<'_> {
         };
         let (p, g) = (&mut p[p0..p1], &g[g0..g1]);
         let mut bufs = self.bufs.borrow_mut();
+        // State loaded from elsewhere (a checkpoint of another model) may not fit.
+        if let Some(b) = bufs.iter().find(|b| b.len() != p.len()) {
+            candle_core::bail!(
+                "optimizer step: a state buffer holds {} values for a parameter of {}",
+                b.len(),
+                p.len()
+            )
+        }
         let (func, ctx) = (self.func, self.ctx);
         let run =
             move |p: &mut [f32], g: &[f32], s: &mut [&mut [f32]]| func.step_cpu(p, g, s, &ctx);
@@ -370,17 +380,15 @@ impl InplaceOp2 for StepOp<'_> {
             return Ok(());
         }
         let mut state_chunks: Vec<_> = bufs.iter_mut().map(|b| b.chunks_mut(CHUNK)).collect();
-        let work: Vec<_> = p
-            .chunks_mut(CHUNK)
-            .zip(g.chunks(CHUNK))
-            .map(|(pc, gc)| {
-                let sc: Vec<&mut [f32]> = state_chunks
-                    .iter_mut()
-                    .map(|it| it.next().expect("state chunk"))
-                    .collect();
-                (pc, gc, sc)
-            })
-            .collect();
+        let mut work = Vec::with_capacity(p.len().div_ceil(CHUNK));
+        for (pc, gc) in p.chunks_mut(CHUNK).zip(g.chunks(CHUNK)) {
+            let sc: Vec<&mut [f32]> = state_chunks
+                .iter_mut()
+                .map(|it| it.next())
+                .collect::<Option<_>>()
+                .ok_or_else(|| candle_core::Error::Msg("optimizer step: state too short".into()))?;
+            work.push((pc, gc, sc));
+        }
         work.into_par_iter()
             .for_each(|(pc, gc, mut sc)| run(pc, gc, &mut sc));
         Ok(())

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use fastcandle_core::DeviceChoice;
+use fastcandle_data::settings::{check_bs, check_valid_pct};
 use fastcandle_data::{
     ColumnSplitter, CsvOptions, DataFrame, IndexSplitter, Proc, RandomSplitter, Splitter,
     TabularDataLoader, TabularLoader, TabularProcessor, TabularSpec, YBlock,
@@ -107,7 +108,7 @@ impl TabularDataLoaders {
         label: &str,
     ) -> Result<TabularDataLoader> {
         let data = self.processor.process(df, None, labelled, label)?;
-        Ok(TabularDataLoader::new(data, self.device().clone())?.bs(self.bs()))
+        Ok(TabularDataLoader::new(data, self.device().clone())?.bs(self.bs())?)
     }
 
     /// [`TabularDataLoaders::test_dl`] on a file, read with [`super::read_like_training`] (so a
@@ -162,7 +163,8 @@ impl TabularDataLoadersBuilder {
         self
     }
 
-    /// A random validation split of this share of the rows (default 0.2).
+    /// A random validation split of this share of the rows (default 0.2), in `[0, 1)` (checked
+    /// by `build()`).
     pub fn valid_pct(mut self, valid_pct: f64) -> Self {
         self.split = Split::Random { valid_pct };
         self
@@ -185,12 +187,23 @@ impl TabularDataLoadersBuilder {
     }
 
     /// The seed of the random split and of the shuffling (default: a random seed, as fastai).
+    ///
+    /// # Notes
+    /// One seed draws the split and epoch `k`'s training order (from `(seed, k)`), so a seed
+    /// gives the same run however it is resumed. The training rows are always shuffled and the
+    /// last incomplete batch dropped (fastai's tabular defaults); validation keeps its order.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
 
-    /// The batch size (default 64).
+    /// The batch size (default 64); `build()` refuses 0, naming `bs`.
+    ///
+    /// # Notes
+    /// The validation rows are cut into batches of `bs` too, all kept; training drops the last
+    /// incomplete batch, so up to `bs - 1` rows, different ones each epoch, sit out an epoch.
+    /// A larger `bs` means fewer optimizer steps per epoch: fastai's default learning rates
+    /// assume 64.
     pub fn bs(mut self, bs: usize) -> Self {
         self.bs = bs;
         self
@@ -217,8 +230,20 @@ impl TabularDataLoadersBuilder {
         self
     }
 
-    /// Reads, splits, fits the procs on the training rows and builds the loaders.
+    /// Checks the values set, naming the option refused (as every loader and builder does).
+    fn check(&self) -> Result<()> {
+        check_bs(self.bs)?;
+        if let Split::Random { valid_pct } | Split::ByColumn { valid_pct, .. } = &self.split {
+            check_valid_pct(*valid_pct)?;
+        }
+        Ok(())
+    }
+
+    /// Reads, splits, fits the procs on the training rows and builds the loaders. A setting
+    /// out of range (`bs(0)`, `valid_pct(1.5)`) is an error naming it, before the file is
+    /// read.
     pub fn build(self) -> Result<TabularDataLoaders> {
+        self.check()?;
         let (df, label) = match self.source {
             Source::Csv(path, opts) => (
                 fastcandle_data::read_csv(&path, &opts)?,
@@ -226,18 +251,14 @@ impl TabularDataLoadersBuilder {
             ),
             Source::Frame(df, label) => (df, label),
         };
-        if self.spec.y_name.is_none() {
+        let Some(y) = self.spec.y_name.as_deref() else {
             return Err(Error::Invalid(format!(
                 "{label}: no target column: call `.y_names([...])`"
             )));
-        }
-        if self.bs == 0 {
-            return Err(Error::Invalid("the batch size must be at least 1".into()));
-        }
+        };
         let mut df = df;
         let mut dropped_rows = 0;
         if self.drop_missing_targets {
-            let y = self.spec.y_name.as_deref().expect("checked above");
             let kept = fastcandle_data::drop_missing_targets(&df, y, &label)?;
             dropped_rows = df.height() - kept.height();
             df = kept;
@@ -262,7 +283,7 @@ impl TabularDataLoadersBuilder {
         let valid_data = processor.process(&df, Some(&valid), true, &label)?;
         let device = self.device.device()?;
         let mut loader = TabularLoader::new(train_data, valid_data, device)?
-            .bs(self.bs)
+            .bs(self.bs)?
             .seed(seed);
         if let Some(classes) = processor.classes() {
             loader = loader.with_vocab(classes.to_vec());

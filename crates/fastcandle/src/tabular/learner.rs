@@ -8,7 +8,7 @@ use fastcandle_core::Model;
 use fastcandle_core::grad::no_grad;
 use fastcandle_data::{DataFrame, TabularProcessor};
 use fastcandle_models::{TabularConfig, TabularModel};
-use fastcandle_train::{CrossEntropyLossFlat, Learner, Loss, Metric, MseLossFlat};
+use fastcandle_train::{CrossEntropyLossFlat, IntoMetrics, Learner, Loss, MseLossFlat};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -49,8 +49,8 @@ impl TabularLearner {
     }
 
     /// Replaces the metrics.
-    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Box<dyn Metric>>) -> Self {
-        self.learn.metrics = metrics.into_iter().collect();
+    pub fn metrics(mut self, metrics: impl IntoMetrics) -> Self {
+        self.learn.metrics = metrics.into_metrics();
         self
     }
 

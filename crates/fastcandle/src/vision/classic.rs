@@ -4,7 +4,7 @@
 //! per image.
 
 use super::ImageDataLoaders;
-use super::options::{LoaderOptions, apply_loader_options, loader_option_setters};
+use super::options::DataLoadersBuilder;
 use crate::error::{Error, Result};
 use fastcandle_data::vision::{
     CIFAR10_CLASSES, CifarFiles, IdxFiles, ImageItems, ImageLoader, MNIST_CLASSES,
@@ -21,11 +21,14 @@ enum Format {
 /// default the files' own split (the training files train, the test files validate, as fastai's
 /// MNIST and CIFAR folders do), batch size 64, no transform, the device chosen automatically.
 /// `valid_pct` or `splitter` split the training files instead (the test files then stay out).
-pub struct InMemoryDataLoadersBuilder {
+/// The setters shared with the other vision builders are on [`DataLoadersBuilder`].
+pub type InMemoryDataLoadersBuilder = DataLoadersBuilder<InMemoryFiles>;
+
+/// What [`InMemoryDataLoadersBuilder`] reads: a folder of IDX or CIFAR-10 files.
+pub struct InMemoryFiles {
     path: PathBuf,
     format: Format,
     classes: Option<Vec<String>>,
-    opts: LoaderOptions,
 }
 
 impl ImageDataLoaders {
@@ -58,37 +61,37 @@ impl ImageDataLoaders {
 
 impl InMemoryDataLoadersBuilder {
     fn new(path: impl AsRef<Path>, format: Format) -> Self {
-        Self {
+        Self::with_source(InMemoryFiles {
             path: path.as_ref().to_path_buf(),
             format,
             classes: None,
-            opts: LoaderOptions::default(),
-        }
+        })
     }
-
-    loader_option_setters!();
 
     /// Names the classes, in code order (such as
     /// [`FASHION_MNIST_CLASSES`](fastcandle_data::vision::FASHION_MNIST_CLASSES)); a label
     /// past them is an error naming the file.
     pub fn classes<S: ToString>(mut self, classes: impl IntoIterator<Item = S>) -> Self {
-        self.classes = Some(classes.into_iter().map(|c| c.to_string()).collect());
+        self.source.classes = Some(classes.into_iter().map(|c| c.to_string()).collect());
         self
     }
 
-    /// Reads the files, splits and builds the loaders.
+    /// Reads the files, splits and builds the loaders. A setting out of range (`bs(0)`,
+    /// `valid_pct(1.5)`) is an error naming it, before any file is read.
     pub fn build(self) -> Result<ImageDataLoaders> {
-        let (train, test, classes) = match self.format {
+        self.opts.check()?;
+        let src = self.source;
+        let (train, test, classes) = match src.format {
             Format::Idx => {
-                let classes = self
+                let classes = src
                     .classes
                     .unwrap_or_else(|| MNIST_CLASSES.iter().map(|c| c.to_string()).collect());
-                let (train, test) = IdxFiles::find(&self.path)?.read(classes.len())?;
+                let (train, test) = IdxFiles::find(&src.path)?.read(classes.len())?;
                 (train, test, classes)
             }
             Format::Cifar => {
-                let files = CifarFiles::find(&self.path)?;
-                let classes = match self.classes {
+                let files = CifarFiles::find(&src.path)?;
+                let classes = match src.classes {
                     Some(c) => c,
                     None if files.meta.is_some() => files.classes()?,
                     None => CIFAR10_CLASSES.iter().map(|c| c.to_string()).collect(),
@@ -102,7 +105,7 @@ impl InMemoryDataLoadersBuilder {
         {
             return Err(Error::Invalid(format!(
                 "{}: a label is {c} but {} classes are named",
-                self.path.display(),
+                src.path.display(),
                 classes.len()
             )));
         }
@@ -117,8 +120,8 @@ impl InMemoryDataLoadersBuilder {
         let device = opts.device.device()?;
         let loader = ImageLoader::new(train, valid, classes, device)?;
         Ok(ImageDataLoaders::from_loader(
-            apply_loader_options!(loader, opts, seed),
-            self.path,
+            opts.apply(loader, seed)?,
+            src.path,
         ))
     }
 }

@@ -2,9 +2,7 @@
 //! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`); the
 //! classic formats held in memory (`from_idx`, `from_cifar`) are in `classic.rs`.
 
-use super::options::{
-    LoaderOptions, apply_loader_options, dls_accessors, loader_option_setters, resolve_files,
-};
+use super::options::{DataLoadersBuilder, VisionDataLoaders, resolve_files};
 use crate::error::{Error, Result};
 use fastcandle_data::vision::{
     GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, RegexLabeller, TestImages,
@@ -30,21 +28,21 @@ enum Labels {
 /// The options of [`ImageDataLoaders`], with fastai's defaults: a 20% random validation split,
 /// batch size 64, no item transform, no augmentation, no normalisation (a pretrained
 /// [`vision_learner`](super::vision_learner) adds ImageNet's), the device chosen automatically.
-pub struct ImageDataLoadersBuilder {
+/// The setters shared with the other vision builders are on [`DataLoadersBuilder`].
+pub type ImageDataLoadersBuilder = DataLoadersBuilder<ImageFiles>;
+
+/// What [`ImageDataLoadersBuilder`] reads: image files and how to label them.
+pub struct ImageFiles {
     path: PathBuf,
     items: Items,
     labels: Labels,
-    opts: LoaderOptions,
     verify: bool,
 }
 
 /// fastai's `ImageDataLoaders`: the training and validation loaders of an image
-/// classification set, and its classes. It dereferences to the [`ImageLoader`] underneath.
-#[derive(Clone)]
-pub struct ImageDataLoaders {
-    loader: ImageLoader,
-    path: PathBuf,
-}
+/// classification set, and its classes. It dereferences to the [`ImageLoader`] underneath;
+/// the accessors shared with segmentation are on [`VisionDataLoaders`].
+pub type ImageDataLoaders = VisionDataLoaders<ImageLoader>;
 
 impl ImageDataLoaders {
     /// Labels each file by `label_func` applied to its name (`"Cat_17.png"`), as fastai's
@@ -142,7 +140,11 @@ impl ImageDataLoaders {
         ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Lists(labels))
     }
 
-    dls_accessors!(ImageLoader);
+    /// Writes a picture of the first `n` items of a training batch, as a PNG (fastai's
+    /// `dls.show_batch`).
+    pub fn show_batch(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
+        Ok(self.loader.show_batch(path, n)?)
+    }
 
     /// Data loaders over a built `loader` of the data set at `path`.
     pub(crate) fn from_loader(loader: ImageLoader, path: PathBuf) -> Self {
@@ -155,25 +157,15 @@ impl ImageDataLoaders {
     }
 }
 
-impl std::ops::Deref for ImageDataLoaders {
-    type Target = ImageLoader;
-    fn deref(&self) -> &ImageLoader {
-        &self.loader
-    }
-}
-
 impl ImageDataLoadersBuilder {
     fn new(path: impl AsRef<Path>, items: Items, labels: Labels) -> Self {
-        Self {
+        Self::with_source(ImageFiles {
             path: path.as_ref().to_path_buf(),
             items,
             labels,
-            opts: LoaderOptions::default(),
             verify: false,
-        }
+        })
     }
-
-    loader_option_setters!();
 
     /// The folder names of [`ImageDataLoaders::from_folder`]'s split (fastai: `train`, `valid`;
     /// ImageNet-style sets: `train`, `val`). Images under any other folder are left out.
@@ -184,23 +176,26 @@ impl ImageDataLoadersBuilder {
     /// Decodes every image once while building, so that a bad file is found (and, with
     /// `skip_bad`, removed) before training.
     pub fn verify(mut self, verify: bool) -> Self {
-        self.verify = verify;
+        self.source.verify = verify;
         self
     }
 
-    /// Labels, splits and builds the loaders.
+    /// Labels, splits and builds the loaders. A setting out of range (`bs(0)`,
+    /// `valid_pct(1.5)`) is an error naming it, before any file is read.
     pub fn build(self) -> Result<ImageDataLoaders> {
-        let items = match self.items {
-            Items::Folder => get_image_files(&self.path)?,
-            Items::Files(files) => resolve_files(&self.path, files),
+        self.opts.check()?;
+        let src = self.source;
+        let items = match src.items {
+            Items::Folder => get_image_files(&src.path)?,
+            Items::Files(files) => resolve_files(&src.path, files),
         };
         if items.is_empty() {
             return Err(Error::Invalid(format!(
                 "{}: no image file was given",
-                self.path.display()
+                src.path.display()
             )));
         }
-        let labeller: Box<dyn Labeller> = match self.labels {
+        let labeller: Box<dyn Labeller> = match src.labels {
             Labels::Labeller(l) => l,
             Labels::Regex(pat) => Box::new(RegexLabeller::new(&pat)?),
             Labels::Lists(labels) => Box::new(ListLabeller::new(&items, labels)?),
@@ -211,13 +206,10 @@ impl ImageDataLoadersBuilder {
         let device = opts.device.device()?;
         let loader =
             ImageLoader::from_labeller(&items, labeller.as_ref(), splitter.as_ref(), device)?;
-        let mut loader = apply_loader_options!(loader, opts, seed);
-        if self.verify {
+        let mut loader = opts.apply(loader, seed)?;
+        if src.verify {
             loader = loader.verify()?;
         }
-        Ok(ImageDataLoaders {
-            loader,
-            path: self.path,
-        })
+        Ok(ImageDataLoaders::from_loader(loader, src.path))
     }
 }

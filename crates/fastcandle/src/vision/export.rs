@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use candle_core::Device;
 use fastcandle_core::{DeviceChoice, Model};
+use fastcandle_data::vision::LoaderSettings;
 use fastcandle_data::vision::{ItemTfmConfig, Normalize};
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
 use std::collections::HashMap;

@@ -2,37 +2,29 @@
 //! [`ImageDataLoaders`], ready to `fine_tune`.
 
 use super::ImageDataLoaders;
-use super::learner_options::{LearnerOptions, learner_accessors, learner_option_setters};
+use super::learner_options::{AppLearner, LearnerBuilder};
 use crate::error::{Error, Result};
 use crate::prediction::Prediction;
 use candle_core::{DType, Device};
 use fastcandle_core::grad::no_grad;
 use fastcandle_core::{DataLoaders, Model};
-use fastcandle_data::vision::{ItemTfmConfig, ItemTransform, Normalize, TestImages};
+use fastcandle_data::vision::{
+    ImageLoader, ItemTfmConfig, ItemTransform, LoaderSettings, Normalize, TestImages,
+};
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
-use fastcandle_train::{CrossEntropyLossFlat, Learner};
+use fastcandle_train::CrossEntropyLossFlat;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A [`Learner`] for image classification that also knows how to turn a new image into a
-/// prediction. It dereferences to the [`Learner`], so `fine_tune`, `fit_one_cycle`, `lr_find`,
-/// `validate`, `freeze`... apply.
-pub struct VisionLearner {
-    /// The learner.
-    pub learn: Learner,
-    pub(crate) dls: ImageDataLoaders,
-    pub(crate) arch: Arch,
-    pub(crate) head: HeadConfig,
-}
+/// A [`Learner`](fastcandle_train::Learner) for image classification that also knows how to turn a new image into a
+/// prediction. It dereferences to the [`Learner`](fastcandle_train::Learner), so `fine_tune`, `fit_one_cycle`, `lr_find`,
+/// `validate`, `freeze`... apply; the accessors shared with segmentation are on [`AppLearner`].
+pub type VisionLearner = AppLearner<ImageLoader, HeadConfig>;
 
 /// The options of [`vision_learner`], with fastai's defaults: the default head, the data's
-/// seed, ImageNet normalisation added to the data when the body is pretrained, no metric.
-pub struct VisionLearnerBuilder<'a> {
-    dls: &'a ImageDataLoaders,
-    arch: Arch,
-    head: HeadConfig,
-    opts: LearnerOptions,
-}
+/// seed, ImageNet normalisation added to the data when the body is pretrained, no metric. The
+/// setters shared with [`unet_learner`](super::unet_learner) are on [`LearnerBuilder`].
+pub type VisionLearnerBuilder<'a> = LearnerBuilder<'a, ImageLoader, HeadConfig>;
 
 /// fastai's `vision_learner(dls, arch, pretrained)`: `arch`'s body (its ImageNet weights loaded
 /// from `pretrained`), fastai's head for the data's classes, cross-entropy, Adam. A pretrained
@@ -60,12 +52,7 @@ pub fn cnn_learner(
 impl VisionLearner {
     /// The options of a learner on `dls` with body `arch` (not pretrained unless told).
     pub fn builder(dls: &ImageDataLoaders, arch: Arch) -> VisionLearnerBuilder<'_> {
-        VisionLearnerBuilder {
-            dls,
-            arch,
-            head: HeadConfig::default(),
-            opts: LearnerOptions::default(),
-        }
+        VisionLearnerBuilder::with(dls, arch, HeadConfig::default())
     }
 
     /// fastai's `learn.predict(path)`: the label of one image and the probability of each class.
@@ -83,11 +70,7 @@ impl VisionLearner {
     }
 }
 
-learner_accessors!(VisionLearner, ImageDataLoaders);
-
 impl VisionLearnerBuilder<'_> {
-    learner_option_setters!();
-
     /// The head's options (fastai's `lin_ftrs`, `ps`, `concat_pool`).
     pub fn head(mut self, head: HeadConfig) -> Self {
         self.head = head;

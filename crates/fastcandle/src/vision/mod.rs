@@ -14,9 +14,13 @@ pub mod prelude;
 mod segmentation;
 mod unet_learner;
 
-pub use classic::{InMemoryDataLoadersBuilder, classic_test_items};
-pub use data_loaders::{ImageDataLoaders, ImageDataLoadersBuilder};
+pub use classic::{InMemoryDataLoadersBuilder, InMemoryFiles, classic_test_items};
+pub use data_loaders::{ImageDataLoaders, ImageDataLoadersBuilder, ImageFiles};
 pub use export::{VisionPredictor, load_learner};
 pub use learner::{VisionLearner, VisionLearnerBuilder, cnn_learner, vision_learner};
-pub use segmentation::{SegmentationDataLoaders, SegmentationDataLoadersBuilder};
+pub use learner_options::{AppLearner, LearnerBuilder};
+pub use options::{DataLoadersBuilder, VisionDataLoaders};
+pub use segmentation::{
+    SegmentationDataLoaders, SegmentationDataLoadersBuilder, SegmentationFiles,
+};
 pub use unet_learner::{MaskPrediction, UnetLearner, UnetLearnerBuilder, unet_learner};

@@ -1,14 +1,18 @@
-//! The options every vision `DataLoaders` factory shares (split, seed, batch size, transforms,
-//! normalisation, device), with fastai's defaults, and the builder setters that set them.
+//! What every vision `DataLoaders` shares: the options of its factories (split, seed, batch
+//! size, transforms, normalisation, device) with fastai's defaults and their setters
+//! ([`DataLoadersBuilder`]), and the accessors of the built loaders ([`VisionDataLoaders`]).
 
-use fastcandle_core::DeviceChoice;
+use candle_core::Device;
+use fastcandle_core::{DataLoaders, DeviceChoice};
 use fastcandle_data::RandomSplitter;
-use fastcandle_data::vision::{AugTransforms, ItemSplitter, ItemTransform, Normalize};
+use fastcandle_data::settings::{check_bs, check_valid_pct};
+use fastcandle_data::vision::{
+    AugTransforms, ItemSplitter, ItemTransform, LoaderSettings, Normalize,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The shared options of [`ImageDataLoadersBuilder`](super::ImageDataLoadersBuilder) and
-/// [`SegmentationDataLoadersBuilder`](super::SegmentationDataLoadersBuilder).
+/// The shared options of every [`DataLoadersBuilder`].
 pub(crate) struct LoaderOptions {
     pub(crate) splitter: Option<Box<dyn ItemSplitter>>,
     pub(crate) valid_pct: Option<f64>,
@@ -73,163 +77,199 @@ pub(crate) fn resolve_files(path: &Path, files: Vec<PathBuf>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The setters of [`LoaderOptions`] on a builder with an `opts` field.
-macro_rules! loader_option_setters {
-    () => {
-        /// The fraction of items put aside at random for validation (fastai: 0.2); it
-        /// replaces any splitter.
-        pub fn valid_pct(mut self, valid_pct: f64) -> Self {
-            self.opts.valid_pct = Some(valid_pct);
-            self.opts.splitter = None;
-            self
-        }
-
-        /// Splits with `splitter` (such as `FileSplitter` for a `valid.txt`) instead of at
-        /// random.
-        pub fn splitter(
-            mut self,
-            splitter: impl fastcandle_data::vision::ItemSplitter + 'static,
-        ) -> Self {
-            self.opts.splitter = Some(Box::new(splitter));
-            self.opts.valid_pct = None;
-            self
-        }
-
-        /// The seed of the random split, the shuffle and the augmentations (default: a random
-        /// seed, as fastai's `seed=None`).
-        pub fn seed(mut self, seed: u64) -> Self {
-            self.opts.seed = Some(seed);
-            self
-        }
-
-        /// The batch size (fastai: 64).
-        pub fn bs(mut self, bs: usize) -> Self {
-            self.opts.bs = bs;
-            self
-        }
-
-        /// Sets the item transform (fastai's `item_tfms=Resize(224)`).
-        pub fn item_tfms(
-            mut self,
-            tfm: impl fastcandle_data::vision::ItemTransform + 'static,
-        ) -> Self {
-            self.opts.item_tfms = vec![std::sync::Arc::new(tfm)];
-            self
-        }
-
-        /// Appends an item transform, run after the others.
-        pub fn add_item_tfm(
-            mut self,
-            tfm: impl fastcandle_data::vision::ItemTransform + 'static,
-        ) -> Self {
-            self.opts.item_tfms.push(std::sync::Arc::new(tfm));
-            self
-        }
-
-        /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`).
-        pub fn batch_tfms(mut self, aug: fastcandle_data::vision::AugTransforms) -> Self {
-            self.opts.batch_tfms = Some(aug);
-            self
-        }
-
-        /// Normalises batches (fastai's `Normalize.from_stats(...)` in `batch_tfms`).
-        pub fn normalize(mut self, normalize: fastcandle_data::vision::Normalize) -> Self {
-            self.opts.normalize = Some(normalize);
-            self
-        }
-
-        /// Where the batches go (default: the best device this build has).
-        pub fn device(mut self, device: fastcandle_core::DeviceChoice) -> Self {
-            self.opts.device = device;
-            self
-        }
-
-        /// Skips images that cannot be decoded instead of failing.
-        pub fn skip_bad(mut self, skip_bad: bool) -> Self {
-            self.opts.skip_bad = skip_bad;
-            self
-        }
-
-        /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes).
-        pub fn shuffle(mut self, shuffle: bool) -> Self {
-            self.opts.shuffle = shuffle;
-            self
-        }
-    };
+/// A vision `DataLoaders` builder: the options every factory shares (`LoaderOptions`, with
+/// their setters, written once here) and what its factory read (`S`: the files and labels of
+/// [`ImageDataLoadersBuilder`](super::ImageDataLoadersBuilder), the images and masks of
+/// [`SegmentationDataLoadersBuilder`](super::SegmentationDataLoadersBuilder), the in-memory
+/// files of [`InMemoryDataLoadersBuilder`](super::InMemoryDataLoadersBuilder)), each with its
+/// own `build()`.
+///
+/// Setters only record; `build()` checks every value and names the option it refuses
+/// (`bs: the batch size must be at least 1, got 0`).
+pub struct DataLoadersBuilder<S> {
+    pub(crate) source: S,
+    pub(crate) opts: LoaderOptions,
 }
 
-pub(crate) use loader_option_setters;
+impl<S> DataLoadersBuilder<S> {
+    pub(crate) fn with_source(source: S) -> Self {
+        Self {
+            source,
+            opts: LoaderOptions::default(),
+        }
+    }
 
-/// `loader` (an `ImageLoader` or a `SegmentationLoader`) with the options `opts` and `seed`.
-macro_rules! apply_loader_options {
-    ($loader:expr, $opts:expr, $seed:expr) => {{
-        let opts = $opts;
-        let mut loader = $loader
-            .seed($seed)
-            .bs(opts.bs)
-            .aug_transforms(opts.batch_tfms)
-            .skip_bad(opts.skip_bad)
-            .shuffle(opts.shuffle);
-        for t in opts.item_tfms {
+    /// The fraction of items put aside at random for validation (fastai: 0.2), in `[0, 1)`
+    /// (checked by `build()`); it replaces any splitter.
+    pub fn valid_pct(mut self, valid_pct: f64) -> Self {
+        self.opts.valid_pct = Some(valid_pct);
+        self.opts.splitter = None;
+        self
+    }
+
+    /// Splits with `splitter` (such as `FileSplitter` for a `valid.txt`) instead of at
+    /// random.
+    pub fn splitter(mut self, splitter: impl ItemSplitter + 'static) -> Self {
+        self.opts.splitter = Some(Box::new(splitter));
+        self.opts.valid_pct = None;
+        self
+    }
+
+    /// The seed of the random split, the shuffle and the augmentations (default: a random
+    /// seed, as fastai's `seed=None`).
+    ///
+    /// # Notes
+    /// One seed draws the split, epoch `k`'s training order (from `(seed, k)`) and each
+    /// item's augmentation, so a seed gives the same run however it is resumed. Without
+    /// [`shuffle`](Self::shuffle) it still draws the split and the augmentations. The
+    /// learner takes the data's seed for its own initial weights unless given one.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.opts.seed = Some(seed);
+        self
+    }
+
+    /// The batch size (fastai: 64); `build()` refuses 0, naming `bs`.
+    ///
+    /// # Notes
+    /// The validation set is cut into batches of `bs` too, all kept. Training drops the last
+    /// incomplete batch (fastai's `drop_last`), so up to `bs - 1` items, different ones each
+    /// epoch when shuffled, are left out of an epoch. A larger `bs` means fewer optimizer steps
+    /// per epoch: fastai's default learning rates assume 64.
+    pub fn bs(mut self, bs: usize) -> Self {
+        self.opts.bs = bs;
+        self
+    }
+
+    /// Sets the item transform (fastai's `item_tfms=Resize(224)`).
+    pub fn item_tfms(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.opts.item_tfms = vec![Arc::new(tfm)];
+        self
+    }
+
+    /// Appends an item transform, run after the others.
+    pub fn add_item_tfm(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.opts.item_tfms.push(Arc::new(tfm));
+        self
+    }
+
+    /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`).
+    pub fn batch_tfms(mut self, aug: AugTransforms) -> Self {
+        self.opts.batch_tfms = Some(aug);
+        self
+    }
+
+    /// Normalises batches (fastai's `Normalize.from_stats(...)` in `batch_tfms`).
+    pub fn normalize(mut self, normalize: Normalize) -> Self {
+        self.opts.normalize = Some(normalize);
+        self
+    }
+
+    /// Where the batches go (default: the best device this build has).
+    pub fn device(mut self, device: DeviceChoice) -> Self {
+        self.opts.device = device;
+        self
+    }
+
+    /// Skips images that cannot be decoded instead of failing.
+    pub fn skip_bad(mut self, skip_bad: bool) -> Self {
+        self.opts.skip_bad = skip_bad;
+        self
+    }
+
+    /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes).
+    ///
+    /// # Notes
+    /// The validation items are never shuffled. Without shuffling, the last incomplete
+    /// training batch dropped each epoch holds the same items every time.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.opts.shuffle = shuffle;
+        self
+    }
+}
+
+impl LoaderOptions {
+    /// Checks the values set, naming the option refused (as the data layer does).
+    pub(crate) fn check(&self) -> fastcandle_data::Result<()> {
+        check_bs(self.bs)?;
+        if let Some(pct) = self.valid_pct {
+            check_valid_pct(pct)?;
+        }
+        Ok(())
+    }
+
+    /// `loader` (an `ImageLoader` or a `SegmentationLoader`) with these options and `seed`.
+    pub(crate) fn apply<L: LoaderSettings>(self, loader: L, seed: u64) -> crate::Result<L> {
+        let mut loader = loader
+            .seed(seed)
+            .bs(self.bs)?
+            .aug_transforms(self.batch_tfms)
+            .skip_bad(self.skip_bad)
+            .shuffle(self.shuffle);
+        for t in self.item_tfms {
             loader = loader.add_item_tfm_arc(t);
         }
-        if let Some(n) = opts.normalize {
+        if let Some(n) = self.normalize {
             loader = loader.normalize(n);
         }
-        loader
-    }};
+        Ok(loader)
+    }
 }
 
-pub(crate) use apply_loader_options;
-
-/// The accessors both `DataLoaders` of the application share, over a `loader` and a `path`
-/// field (`$loader` is the loader's type).
-macro_rules! dls_accessors {
-    ($loader:ty) => {
-        /// The loaders underneath.
-        pub fn loader(&self) -> &$loader {
-            &self.loader
-        }
-
-        /// The loaders as the training layer takes them.
-        pub fn loaders(&self) -> std::sync::Arc<dyn fastcandle_core::DataLoaders> {
-            std::sync::Arc::new(self.loader.clone())
-        }
-
-        /// The device the batches go to.
-        pub fn device(&self) -> &candle_core::Device {
-            fastcandle_core::DataLoaders::device(&self.loader)
-        }
-
-        /// The data set's folder.
-        pub fn path(&self) -> &std::path::Path {
-            &self.path
-        }
-
-        /// The class (or code) names, in code order (fastai's `dls.vocab`).
-        pub fn vocab(&self) -> &[String] {
-            self.loader.classes()
-        }
-
-        /// The number of classes or codes (fastai's `dls.c`): the model's outputs.
-        pub fn c(&self) -> usize {
-            self.vocab().len()
-        }
-
-        /// Writes a picture of the first `n` items of a training batch, as a PNG (fastai's
-        /// `dls.show_batch`).
-        pub fn show_batch(&self, path: impl AsRef<std::path::Path>, n: usize) -> Result<()> {
-            Ok(self.loader.show_batch(path, n)?)
-        }
-
-        /// The same loaders with `normalize` applied to their images.
-        pub(crate) fn with_normalize(&self, normalize: fastcandle_data::vision::Normalize) -> Self {
-            Self {
-                loader: self.loader.clone().normalize(normalize),
-                path: self.path.clone(),
-            }
-        }
-    };
+/// What a vision `DataLoaders` holds: the built loader (`L`: an
+/// [`ImageLoader`](fastcandle_data::vision::ImageLoader) for
+/// [`ImageDataLoaders`](super::ImageDataLoaders), a
+/// [`SegmentationLoader`](fastcandle_data::vision::SegmentationLoader) for
+/// [`SegmentationDataLoaders`](super::SegmentationDataLoaders)) and the data set's folder,
+/// with the accessors both share, written once here. It dereferences to the loader.
+#[derive(Clone)]
+pub struct VisionDataLoaders<L> {
+    pub(crate) loader: L,
+    pub(crate) path: PathBuf,
 }
 
-pub(crate) use dls_accessors;
+impl<L: LoaderSettings + DataLoaders + Clone + 'static> VisionDataLoaders<L> {
+    /// The loaders underneath.
+    pub fn loader(&self) -> &L {
+        &self.loader
+    }
+
+    /// The loaders as the training layer takes them.
+    pub fn loaders(&self) -> Arc<dyn DataLoaders> {
+        Arc::new(self.loader.clone())
+    }
+
+    /// The device the batches go to.
+    pub fn device(&self) -> &Device {
+        DataLoaders::device(&self.loader)
+    }
+
+    /// The data set's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The class (or code) names, in code order (fastai's `dls.vocab`).
+    pub fn vocab(&self) -> &[String] {
+        DataLoaders::vocab(&self.loader).unwrap_or_default()
+    }
+
+    /// The number of classes or codes (fastai's `dls.c`): the model's outputs.
+    pub fn c(&self) -> usize {
+        self.vocab().len()
+    }
+
+    /// The same loaders with `normalize` applied to their images.
+    pub(crate) fn with_normalize(&self, normalize: Normalize) -> Self {
+        Self {
+            loader: self.loader.clone().normalize(normalize),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl<L> std::ops::Deref for VisionDataLoaders<L> {
+    type Target = L;
+    fn deref(&self) -> &L {
+        &self.loader
+    }
+}

@@ -6,9 +6,9 @@ pub use super::{
 };
 pub use crate::Prediction;
 pub use crate::data::vision::{
-    CIFAR10_CLASSES, Codes, FASHION_MNIST_CLASSES, FileSplitter, MNIST_CLASSES, Normalize,
-    RandomResizedCrop, Resize, ResizeMethod, aug_transforms, file_name, file_stem, get_image_files,
-    parent_label,
+    CIFAR10_CLASSES, Codes, FASHION_MNIST_CLASSES, FileSplitter, LoaderSettings, MNIST_CLASSES,
+    Normalize, RandomResizedCrop, Resize, ResizeMethod, aug_transforms, file_name, file_stem,
+    get_image_files, parent_label,
 };
 pub use crate::models::{Arch, HeadConfig, Pretrained};
 pub use crate::prelude::*;

@@ -2,34 +2,28 @@
 //! [`SegmentationDataLoaders`] with cross-entropy over pixels, ready to `fine_tune`.
 
 use super::SegmentationDataLoaders;
-use super::learner_options::{LearnerOptions, learner_accessors, learner_option_setters};
+use super::learner_options::{AppLearner, LearnerBuilder};
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::DataLoaders;
 use fastcandle_core::grad::no_grad;
 use fastcandle_data::vision::{
-    Image, Normalize, TestImages, batch_images, save_mask, show_seg_results,
+    Image, LoaderSettings, Normalize, SegmentationLoader, TestImages, batch_images, save_mask,
+    show_seg_results,
 };
 use fastcandle_models::{Arch, DynamicUnet, Pretrained};
-use fastcandle_train::{CrossEntropyLossFlat, Learner};
+use fastcandle_train::CrossEntropyLossFlat;
 use std::path::{Path, PathBuf};
 
-/// A [`Learner`] for segmentation that also turns a new image into a mask. It dereferences to
-/// the [`Learner`], so `fine_tune`, `fit_one_cycle`, `lr_find`, `validate`, `freeze`... apply.
-pub struct UnetLearner {
-    /// The learner.
-    pub learn: Learner,
-    dls: SegmentationDataLoaders,
-    arch: Arch,
-}
+/// A [`Learner`](fastcandle_train::Learner) for segmentation that also turns a new image into a mask. It dereferences to
+/// the [`Learner`](fastcandle_train::Learner), so `fine_tune`, `fit_one_cycle`, `lr_find`, `validate`, `freeze`... apply;
+/// the accessors shared with classification are on [`AppLearner`].
+pub type UnetLearner = AppLearner<SegmentationLoader>;
 
 /// The options of [`unet_learner`], with fastai's defaults: the data's seed, ImageNet
-/// normalisation added to the data when the body is pretrained, no metric.
-pub struct UnetLearnerBuilder<'a> {
-    dls: &'a SegmentationDataLoaders,
-    arch: Arch,
-    opts: LearnerOptions,
-}
+/// normalisation added to the data when the body is pretrained, no metric. The setters shared
+/// with [`vision_learner`](super::vision_learner) are on [`LearnerBuilder`].
+pub type UnetLearnerBuilder<'a> = LearnerBuilder<'a, SegmentationLoader>;
 
 /// fastai's `unet_learner(dls, arch, pretrained)`: a `DynamicUnet` on `arch`'s body (its
 /// ImageNet weights loaded from `pretrained`) with one output per code, laid out for the size
@@ -80,11 +74,7 @@ impl MaskPrediction {
 impl UnetLearner {
     /// The options of a learner on `dls` with body `arch` (not pretrained unless told).
     pub fn builder(dls: &SegmentationDataLoaders, arch: Arch) -> UnetLearnerBuilder<'_> {
-        UnetLearnerBuilder {
-            dls,
-            arch,
-            opts: LearnerOptions::default(),
-        }
+        UnetLearnerBuilder::with(dls, arch, ())
     }
 
     /// fastai's `learn.predict(path)`: the mask of one image, through the data's validation
@@ -165,11 +155,7 @@ fn masks_of(logits: &Tensor) -> Result<Vec<MaskPrediction>> {
         .collect())
 }
 
-learner_accessors!(UnetLearner, SegmentationDataLoaders);
-
 impl UnetLearnerBuilder<'_> {
-    learner_option_setters!();
-
     /// Builds the model (laid out on one validation batch's size, as fastai's
     /// `dls.one_batch()`), loads the pretrained weights, and makes the learner.
     pub fn build(self) -> Result<UnetLearner> {
@@ -202,6 +188,7 @@ impl UnetLearnerBuilder<'_> {
             learn,
             dls,
             arch: self.arch,
+            head: (),
         })
     }
 }

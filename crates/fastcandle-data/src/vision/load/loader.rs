@@ -2,7 +2,7 @@
 
 use super::decode::decode;
 use super::image_items::ImageItems;
-use super::loader_core::{LoaderCore, data_loaders, loader_settings};
+use super::loader_core::{HasLoaderCore, LoaderCore, data_loaders};
 use crate::error::{Error, Result};
 use crate::vision::items::categories::Categories;
 use crate::vision::items::label::{Labeller, label_items};
@@ -119,11 +119,9 @@ impl ImageLoader {
         Self::from_split(items, &labels, split, device)
     }
 
-    loader_settings!();
-
     /// Decodes every item once (in parallel) before any training. A file that cannot be decoded
     /// is an error naming it, or, with `skip_bad`, is removed and counted in
-    /// [`Self::n_skipped`].
+    /// [`n_skipped`](super::LoaderSettings::n_skipped).
     pub fn verify(mut self) -> Result<Self> {
         let core = &mut self.core;
         for split in [&mut core.train, &mut core.valid] {
@@ -175,6 +173,16 @@ impl ImageLoader {
     /// The class names (code order).
     pub fn classes(&self) -> &[String] {
         &self.vocab
+    }
+}
+
+impl HasLoaderCore for ImageLoader {
+    fn core(&self) -> &LoaderCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut LoaderCore {
+        &mut self.core
     }
 }
 

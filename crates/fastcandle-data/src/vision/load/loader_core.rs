@@ -1,12 +1,14 @@
 //! What the classification and segmentation loaders share: the two splits, the batch settings
-//! and transforms, the training order and the streams of batches ([`LoaderCore`]), and the
-//! builder methods and the [`DataLoaders`](fastcandle_core::DataLoaders) implementation that
-//! both expose on top of it (`loader_settings!`, `data_loaders!`).
+//! and transforms, the training order and the streams of batches ([`LoaderCore`]), the setters
+//! and getters both expose on top of it ([`LoaderSettings`]), and their
+//! [`DataLoaders`](fastcandle_core::DataLoaders) implementation (`data_loaders!`).
 
 use super::image_items::ImageItems;
 use super::item::{Pipeline, SkipLog};
 use super::mask::Masks;
 use super::prefetch::Batches;
+use crate::error::Result;
+use crate::settings::{check_bs, check_prefetch};
 use crate::tabular::DEFAULT_BS;
 use crate::vision::transforms::augment::AugTransforms;
 use crate::vision::transforms::item_tfms::ItemTransform;
@@ -14,11 +16,13 @@ use crate::vision::transforms::normalize::Normalize;
 use candle_core::Device;
 use fastcandle_core::batch::BatchIter;
 use fastcandle_core::rng;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The state of an image loader.
+/// The state of an image loader. (Public in name only: this module is private, so that
+/// [`HasLoaderCore`] can hand it out.)
 #[derive(Debug, Clone)]
-pub(crate) struct LoaderCore {
+pub struct LoaderCore {
     pub(crate) train: Arc<ImageItems>,
     pub(crate) valid: Arc<ImageItems>,
     /// For segmentation: the masks of the training and of the validation images.
@@ -128,126 +132,153 @@ impl LoaderCore {
     }
 }
 
-/// The builder methods and getters of a loader with a `core: LoaderCore` field, written once
-/// for [`ImageLoader`](crate::vision::ImageLoader) and
-/// [`SegmentationLoader`](crate::vision::SegmentationLoader).
-macro_rules! loader_settings {
-    () => {
-        /// Sets the batch size (at least 1; fastai: 64).
-        pub fn bs(mut self, bs: usize) -> Self {
-            self.core.bs = bs.max(1);
-            self
-        }
-
-        /// Sets the seed of the training shuffle and of the augmentations.
-        pub fn seed(mut self, seed: u64) -> Self {
-            self.core.seed = seed;
-            self
-        }
-
-        /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes);
-        /// without, every epoch takes them in the split's order.
-        pub fn shuffle(mut self, shuffle: bool) -> Self {
-            self.core.shuffle = shuffle;
-            self
-        }
-
-        /// Whether the last incomplete training batch is dropped (fastai: yes).
-        pub fn drop_last(mut self, drop_last: bool) -> Self {
-            self.core.drop_last = drop_last;
-            self
-        }
-
-        /// Sets the item transforms to the single `tfm` (fastai's `item_tfms=Resize(224)`).
-        pub fn item_tfms(mut self, tfm: impl $crate::vision::ItemTransform + 'static) -> Self {
-            self.core.item_tfms = vec![::std::sync::Arc::new(tfm)];
-            self
-        }
-
-        /// Appends an item transform, run after the others.
-        pub fn add_item_tfm(mut self, tfm: impl $crate::vision::ItemTransform + 'static) -> Self {
-            self.core.item_tfms.push(::std::sync::Arc::new(tfm));
-            self
-        }
-
-        /// Appends an item transform already shared (as [`Self::item_transforms`] gives them).
-        pub fn add_item_tfm_arc(
-            mut self,
-            tfm: ::std::sync::Arc<dyn $crate::vision::ItemTransform>,
-        ) -> Self {
-            self.core.item_tfms.push(tfm);
-            self
-        }
-
-        /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`); `None`
-        /// removes them.
-        pub fn aug_transforms(
-            mut self,
-            aug: impl Into<Option<$crate::vision::AugTransforms>>,
-        ) -> Self {
-            self.core.aug = aug.into();
-            self
-        }
-
-        /// Sets the normalisation (fastai's `Normalize.from_stats(*imagenet_stats)`).
-        pub fn normalize(mut self, normalize: $crate::vision::Normalize) -> Self {
-            self.core.normalize = Some(normalize);
-            self
-        }
-
-        /// Skips image files that cannot be decoded instead of failing the batch;
-        /// [`Self::n_skipped`] tells how many were skipped. (A segmentation mask that cannot be
-        /// read or does not fit its image always fails the batch.)
-        pub fn skip_bad(mut self, skip_bad: bool) -> Self {
-            self.core.skip_bad = skip_bad;
-            self
-        }
-
-        /// How many finished batches may wait while the one in use trains (default 1, with one
-        /// more in the making); 0 makes each batch when asked, in the calling thread.
-        pub fn prefetch(mut self, depth: usize) -> Self {
-            self.core.prefetch = depth;
-            self
-        }
-
-        /// The number of distinct files skipped as undecodable so far (with `skip_bad`).
-        pub fn n_skipped(&self) -> usize {
-            self.core.skipped.files().len()
-        }
-
-        /// The files skipped so far, sorted.
-        pub fn skipped_files(&self) -> Vec<::std::path::PathBuf> {
-            self.core.skipped.files()
-        }
-
-        /// The batch size.
-        pub fn batch_size(&self) -> usize {
-            self.core.bs
-        }
-
-        /// The item transforms, in order.
-        pub fn item_transforms(&self) -> &[::std::sync::Arc<dyn $crate::vision::ItemTransform>] {
-            &self.core.item_tfms
-        }
-
-        /// The seed of the shuffle and augmentations.
-        pub fn seed_value(&self) -> u64 {
-            self.core.seed
-        }
-
-        /// The normalisation applied to batches, if any.
-        pub fn normalization(&self) -> Option<&$crate::vision::Normalize> {
-            self.core.normalize.as_ref()
-        }
-
-        /// The order of the training items in `epoch`: a permutation drawn from `mix([seed,
-        /// epoch])`, or their own order without [`Self::shuffle`].
-        pub fn train_order(&self, epoch: usize) -> Vec<usize> {
-            self.core.train_order(epoch)
-        }
-    };
+/// Gives [`LoaderSettings`] the loader's state; implemented by the loaders of this folder only,
+/// so that the settings stay theirs.
+pub trait HasLoaderCore {
+    /// The loader's state.
+    fn core(&self) -> &LoaderCore;
+    /// The loader's state, to change.
+    fn core_mut(&mut self) -> &mut LoaderCore;
 }
-pub(crate) use loader_settings;
+
+/// The batch settings and their getters that [`ImageLoader`](super::ImageLoader) and
+/// [`SegmentationLoader`](super::SegmentationLoader) share (bring it into scope with
+/// `use fastcandle_data::vision::*` or `fastcandle::vision::prelude::*`).
+///
+/// A value out of range is an error naming the option when it is set (`bs(0)`, a `prefetch`
+/// over [`MAX_PREFETCH`](crate::settings::MAX_PREFETCH)): those setters return a `Result`.
+pub trait LoaderSettings: HasLoaderCore + Sized {
+    /// Sets the batch size (fastai: 64); 0 is an error naming `bs`.
+    ///
+    /// # Notes
+    /// The validation set is cut into batches of `bs` too, all kept. With
+    /// [`drop_last`](Self::drop_last) (the default) an epoch trains on `n / bs` full batches,
+    /// so up to `bs - 1` items, different ones each epoch when [`shuffle`](Self::shuffle)d,
+    /// are left out of it. A larger `bs` means fewer optimizer steps per epoch: fastai's
+    /// default learning rates assume 64.
+    fn bs(mut self, bs: usize) -> Result<Self> {
+        self.core_mut().bs = check_bs(bs)?;
+        Ok(self)
+    }
+
+    /// Sets the seed of the training shuffle and of the augmentations (default 0).
+    ///
+    /// # Notes
+    /// Epoch `k`'s order is drawn from `(seed, k)` and each item's augmentation from
+    /// `(seed, k, item)`, so a seed gives the same epochs however they are run (resumed, with
+    /// or without [`prefetch`](Self::prefetch)). Without [`shuffle`](Self::shuffle) the seed
+    /// still draws the augmentations.
+    fn seed(mut self, seed: u64) -> Self {
+        self.core_mut().seed = seed;
+        self
+    }
+
+    /// Whether the training items are shuffled at each epoch (fastai's `shuffle`: yes);
+    /// without, every epoch takes them in the split's order.
+    ///
+    /// # Notes
+    /// The validation items are never shuffled. With [`drop_last`](Self::drop_last) and no
+    /// shuffle, the same last items are left out of every epoch.
+    fn shuffle(mut self, shuffle: bool) -> Self {
+        self.core_mut().shuffle = shuffle;
+        self
+    }
+
+    /// Whether the last incomplete training batch is dropped (fastai: yes).
+    ///
+    /// # Notes
+    /// Only training batches are dropped; validation keeps every item. A training set smaller
+    /// than [`bs`](Self::bs) gives no training batch at all with `drop_last`.
+    fn drop_last(mut self, drop_last: bool) -> Self {
+        self.core_mut().drop_last = drop_last;
+        self
+    }
+
+    /// Sets the item transforms to the single `tfm` (fastai's `item_tfms=Resize(224)`).
+    fn item_tfms(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.core_mut().item_tfms = vec![Arc::new(tfm)];
+        self
+    }
+
+    /// Appends an item transform, run after the others.
+    fn add_item_tfm(mut self, tfm: impl ItemTransform + 'static) -> Self {
+        self.core_mut().item_tfms.push(Arc::new(tfm));
+        self
+    }
+
+    /// Appends an item transform already shared (as [`Self::item_transforms`] gives them).
+    fn add_item_tfm_arc(mut self, tfm: Arc<dyn ItemTransform>) -> Self {
+        self.core_mut().item_tfms.push(tfm);
+        self
+    }
+
+    /// Sets the training augmentations (fastai's `batch_tfms=aug_transforms()`); `None`
+    /// removes them.
+    fn aug_transforms(mut self, aug: impl Into<Option<AugTransforms>>) -> Self {
+        self.core_mut().aug = aug.into();
+        self
+    }
+
+    /// Sets the normalisation (fastai's `Normalize.from_stats(*imagenet_stats)`).
+    fn normalize(mut self, normalize: Normalize) -> Self {
+        self.core_mut().normalize = Some(normalize);
+        self
+    }
+
+    /// Skips image files that cannot be decoded instead of failing the batch;
+    /// [`Self::n_skipped`] tells how many were skipped. (A segmentation mask that cannot be
+    /// read or does not fit its image always fails the batch.)
+    fn skip_bad(mut self, skip_bad: bool) -> Self {
+        self.core_mut().skip_bad = skip_bad;
+        self
+    }
+
+    /// How many finished batches may wait while the one in use trains (default 1, with one
+    /// more in the making); 0 makes each batch when asked, in the calling thread. More than
+    /// [`MAX_PREFETCH`](crate::settings::MAX_PREFETCH) is an error naming `prefetch`.
+    fn prefetch(mut self, depth: usize) -> Result<Self> {
+        self.core_mut().prefetch = check_prefetch(depth)?;
+        Ok(self)
+    }
+
+    /// The number of distinct files skipped as undecodable so far (with `skip_bad`).
+    fn n_skipped(&self) -> usize {
+        self.core().skipped.files().len()
+    }
+
+    /// The files skipped so far, sorted.
+    fn skipped_files(&self) -> Vec<PathBuf> {
+        self.core().skipped.files()
+    }
+
+    /// The batch size.
+    fn batch_size(&self) -> usize {
+        self.core().bs
+    }
+
+    /// The item transforms, in order.
+    fn item_transforms(&self) -> &[Arc<dyn ItemTransform>] {
+        &self.core().item_tfms
+    }
+
+    /// The seed of the shuffle and augmentations.
+    fn seed_value(&self) -> u64 {
+        self.core().seed
+    }
+
+    /// The normalisation applied to batches, if any.
+    fn normalization(&self) -> Option<&Normalize> {
+        self.core().normalize.as_ref()
+    }
+
+    /// The order of the training items in `epoch`: a permutation drawn from `mix([seed,
+    /// epoch])`, or their own order without [`Self::shuffle`].
+    fn train_order(&self, epoch: usize) -> Vec<usize> {
+        self.core().train_order(epoch)
+    }
+}
+
+impl<T: HasLoaderCore> LoaderSettings for T {}
 
 /// `impl DataLoaders` for a loader with a `core: LoaderCore` field and a `classes()` method.
 macro_rules! data_loaders {

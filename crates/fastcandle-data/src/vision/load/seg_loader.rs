@@ -2,7 +2,7 @@
 //! `DataBlock(blocks=(ImageBlock, MaskBlock(codes)))`.
 
 use super::image_items::ImageItems;
-use super::loader_core::{LoaderCore, data_loaders, loader_settings};
+use super::loader_core::{HasLoaderCore, LoaderCore, data_loaders};
 use super::mask::Masks;
 use crate::error::{Error, Result};
 use crate::vision::items::codes::Codes;
@@ -123,8 +123,6 @@ impl SegmentationLoader {
         Self::from_paths(images, &masks, splitter, codes, device)
     }
 
-    loader_settings!();
-
     /// The class names of the codes.
     pub fn codes(&self) -> &Codes {
         &self.codes
@@ -153,6 +151,16 @@ impl SegmentationLoader {
     /// The masks of the validation images.
     pub fn valid_masks(&self) -> &[PathBuf] {
         self.core.masks.as_ref().map_or(&[], |m| &m.1.paths)
+    }
+}
+
+impl HasLoaderCore for SegmentationLoader {
+    fn core(&self) -> &LoaderCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut LoaderCore {
+        &mut self.core
     }
 }
 

@@ -4,8 +4,10 @@
 use super::image_items::ImageItems;
 use super::item::Pipeline;
 use super::loader::ImageLoader;
+use super::loader_core::LoaderSettings;
 use super::prefetch::Batches;
 use crate::error::{Error, Result};
+use crate::settings::check_bs;
 use crate::vision::transforms::item_tfms::ItemTransform;
 use crate::vision::transforms::normalize::Normalize;
 use candle_core::Device;
@@ -51,7 +53,7 @@ impl TestImages {
     }
 
     /// Items (files or images in memory, with their codes) through `item_tfms` (validation
-    /// mode) and `normalize`, `bs` at a time, onto `device`. No item is an error.
+    /// mode) and `normalize`, `bs` at a time, onto `device`. No item, or `bs` 0, is an error.
     pub fn from_items(
         items: ImageItems,
         item_tfms: Vec<Arc<dyn ItemTransform>>,
@@ -79,7 +81,7 @@ impl TestImages {
                 skipped: Arc::default(),
                 device,
             },
-            bs: bs.max(1),
+            bs: check_bs(bs)?,
         })
     }
 

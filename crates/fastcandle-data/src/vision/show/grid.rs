@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::vision::items::image::Image;
 use crate::vision::load::loader::ImageLoader;
+use crate::vision::load::loader_core::LoaderSettings;
 use crate::vision::transforms::normalize::Normalize;
 use candle_core::{DType, Device};
 use fastcandle_core::error::Context;

@@ -5,6 +5,7 @@ use super::grid::{class_colour, first_batch, save_grid};
 use crate::error::Result;
 use crate::vision::items::codes::Codes;
 use crate::vision::items::image::Image;
+use crate::vision::load::loader_core::LoaderSettings;
 use crate::vision::load::seg_loader::SegmentationLoader;
 use candle_core::{DType, Device};
 use fastcandle_core::error::Context;
