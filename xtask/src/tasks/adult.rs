@@ -123,7 +123,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         }
         None => None,
     };
-    learn.export(&out)?;
+    learn.export(out)?;
     let summary = json!({
         "task": "adult",
         "data": data.display().to_string(),
@@ -138,7 +138,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    finish(&out, summary, args.quiet)
+    finish(out, summary, args.quiet)
 }
 
 #[cfg(test)]

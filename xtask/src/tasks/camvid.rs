@@ -97,5 +97,5 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    finish(&out, summary, args.quiet)
+    finish(out, summary, args.quiet)
 }

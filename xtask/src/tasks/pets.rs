@@ -110,7 +110,7 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         }
         None => None,
     };
-    learn.export(&out)?;
+    learn.export(out)?;
     let summary = json!({
         "task": "pets",
         "data": data.display().to_string(),
@@ -127,5 +127,5 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    finish(&out, summary, args.quiet)
+    finish(out, summary, args.quiet)
 }

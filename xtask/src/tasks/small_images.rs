@@ -205,7 +205,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         let times: Vec<String> = epoch_times.iter().map(|t| format!("{t:.1} s")).collect();
         println!("epoch time: {}", times.join(", "));
     }
-    learn.export(&out)?;
+    learn.export(out)?;
     let summary = json!({
         "task": spec.task,
         "data": data.display().to_string(),
@@ -225,5 +225,5 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
-    finish(&out, summary, args.quiet)
+    finish(out, summary, args.quiet)
 }

@@ -121,7 +121,7 @@ impl ImageLoader {
 
     /// Decodes every item once (in parallel) before any training. A file that cannot be decoded
     /// is an error naming it, or, with `skip_bad`, is removed and counted in
-    /// [`n_skipped`](super::LoaderSettings::n_skipped).
+    /// [`n_skipped`](crate::vision::LoaderSettings::n_skipped).
     pub fn verify(mut self) -> Result<Self> {
         let core = &mut self.core;
         for split in [&mut core.train, &mut core.valid] {

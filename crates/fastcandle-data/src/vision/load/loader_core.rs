@@ -141,8 +141,8 @@ pub trait HasLoaderCore {
     fn core_mut(&mut self) -> &mut LoaderCore;
 }
 
-/// The batch settings and their getters that [`ImageLoader`](super::ImageLoader) and
-/// [`SegmentationLoader`](super::SegmentationLoader) share (bring it into scope with
+/// The batch settings and their getters that [`ImageLoader`](crate::vision::ImageLoader) and
+/// [`SegmentationLoader`](crate::vision::SegmentationLoader) share (bring it into scope with
 /// `use fastcandle_data::vision::*` or `fastcandle::vision::prelude::*`).
 ///
 /// A value out of range is an error naming the option when it is set (`bs(0)`, a `prefetch`
