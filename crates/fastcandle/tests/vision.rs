@@ -367,3 +367,45 @@ fn out_of_range_settings_are_build_errors_naming_the_option() {
     let e = ImageDataLoaders::from_idx(dir.path()).bs(0).build().err();
     assert!(e.unwrap().to_string().starts_with("bs: "));
 }
+
+#[test]
+fn a_test_folder_is_labelled_like_the_training_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(&dir.path().join("train"), 8);
+    let test = pets_folder(&dir.path().join("test"), 6);
+    let tdl = d.test_dl_with_labels(test.clone()).unwrap();
+    let codes: Vec<u32> = tdl
+        .batches()
+        .flat_map(|b| b.unwrap().ys.to_vec1::<u32>().unwrap())
+        .collect();
+    // `Cat_0` is `True`, code 1 in the sorted vocabulary ["False", "True"].
+    assert_eq!(codes, [1, 0, 1, 0, 1, 0]);
+    // The same through explicit labels; a label outside the vocabulary names its file.
+    let labels = ["True", "False", "True", "False", "True", "False"];
+    let explicit = d.test_dl_labelled(test.clone(), labels.to_vec()).unwrap();
+    assert_eq!(explicit.len(), 6);
+    let mut wrong = labels.to_vec();
+    wrong[2] = "horse";
+    let err = d
+        .test_dl_labelled(test.clone(), wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Cat_2.png") && err.contains("`horse`"),
+        "{err}"
+    );
+    // Labels given as lists cannot label new files: the error says what to use.
+    let files = pets_folder(&dir.path().join("lists"), 8);
+    let lists = ImageDataLoaders::from_lists(
+        dir.path(),
+        files.clone(),
+        files.iter().map(|p| is_cat(file_name(p))).collect(),
+    )
+    .bs(4)
+    .item_tfms(Resize::new(16))
+    .device(DeviceChoice::Cpu)
+    .build()
+    .unwrap();
+    let err = lists.test_dl_with_labels(test).unwrap_err().to_string();
+    assert!(err.contains("test_dl_labelled"), "{err}");
+}

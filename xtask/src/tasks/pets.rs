@@ -86,24 +86,8 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
     let test = match &task.test {
         Some(folder) => {
             let files = images(folder, &task.only)?;
-            let codes = files
-                .iter()
-                .map(|p| {
-                    let label = if is_cat(file_name(p)) {
-                        "True"
-                    } else {
-                        "False"
-                    };
-                    learn
-                        .vocab()
-                        .iter()
-                        .position(|c| c == label)
-                        .map(|i| i as u32)
-                })
-                .collect::<Option<Vec<u32>>>()
-                .context("a test label is not among the training classes")?;
             let n = files.len();
-            let images = learn.dls().test_dl(files)?.with_codes(codes)?;
+            let images = learn.dls().test_dl_with_labels(files)?;
             let scores = learn.validate(Some(images.batches()))?;
             let m = test_scores(scores, &format!("{n} images"), args.quiet);
             Some(json!({ "folder": folder.display().to_string(), "images": n, "metrics": m }))

@@ -119,9 +119,11 @@ impl InMemoryDataLoadersBuilder {
         };
         let device = opts.device.device()?;
         let loader = ImageLoader::new(train, valid, classes, device)?;
+        // Items held in memory have no file name to label again.
         Ok(ImageDataLoaders::from_loader(
             opts.apply(loader, seed)?,
             src.path,
+            None,
         ))
     }
 }

@@ -9,6 +9,7 @@ use fastcandle_data::vision::{
     file_name, get_image_files, label_func, parent_label,
 };
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where the items come from.
 enum Items {
@@ -146,9 +147,18 @@ impl ImageDataLoaders {
         Ok(self.loader.show_batch(path, n)?)
     }
 
-    /// Data loaders over a built `loader` of the data set at `path`.
-    pub(crate) fn from_loader(loader: ImageLoader, path: PathBuf) -> Self {
-        Self { loader, path }
+    /// Data loaders over a built `loader` of the data set at `path`, whose items were labelled
+    /// by `labeller` when new files can be labelled the same way.
+    pub(crate) fn from_loader(
+        loader: ImageLoader,
+        path: PathBuf,
+        labeller: Option<Arc<dyn Labeller>>,
+    ) -> Self {
+        Self {
+            loader,
+            path,
+            labeller,
+        }
     }
 
     /// New images batched as the validation set (fastai's `dls.test_dl`).
@@ -195,10 +205,11 @@ impl ImageDataLoadersBuilder {
                 src.path.display()
             )));
         }
-        let labeller: Box<dyn Labeller> = match src.labels {
-            Labels::Labeller(l) => l,
-            Labels::Regex(pat) => Box::new(RegexLabeller::new(&pat)?),
-            Labels::Lists(labels) => Box::new(ListLabeller::new(&items, labels)?),
+        // A list labels these files only; a function or a pattern labels new ones too.
+        let (labeller, reusable): (Arc<dyn Labeller>, bool) = match src.labels {
+            Labels::Labeller(l) => (Arc::from(l), true),
+            Labels::Regex(pat) => (Arc::new(RegexLabeller::new(&pat)?), true),
+            Labels::Lists(labels) => (Arc::new(ListLabeller::new(&items, labels)?), false),
         };
         let mut opts = self.opts;
         let seed = opts.seed_or_clock();
@@ -210,6 +221,10 @@ impl ImageDataLoadersBuilder {
         if src.verify {
             loader = loader.verify()?;
         }
-        Ok(ImageDataLoaders::from_loader(loader, src.path))
+        Ok(ImageDataLoaders::from_loader(
+            loader,
+            src.path,
+            reusable.then_some(labeller),
+        ))
     }
 }

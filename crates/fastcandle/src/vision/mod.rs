@@ -12,6 +12,7 @@ mod learner_options;
 mod options;
 pub mod prelude;
 mod segmentation;
+mod test_set;
 mod unet_learner;
 
 pub use classic::{InMemoryDataLoadersBuilder, InMemoryFiles, classic_test_items};

@@ -7,7 +7,7 @@ use fastcandle_core::{DataLoaders, DeviceChoice};
 use fastcandle_data::RandomSplitter;
 use fastcandle_data::settings::{check_bs, check_valid_pct};
 use fastcandle_data::vision::{
-    AugTransforms, ItemSplitter, ItemTransform, LoaderSettings, Normalize,
+    AugTransforms, ItemSplitter, ItemTransform, Labeller, LoaderSettings, Normalize,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -225,6 +225,9 @@ impl LoaderOptions {
 pub struct VisionDataLoaders<L> {
     pub(crate) loader: L,
     pub(crate) path: PathBuf,
+    /// How the items were labelled, when new files can be labelled the same way (fastai's
+    /// `test_dl(..., with_labels=True)`): not for labels given as lists, nor for masks.
+    pub(crate) labeller: Option<Arc<dyn Labeller>>,
 }
 
 impl<L: LoaderSettings + DataLoaders + Clone + 'static> VisionDataLoaders<L> {
@@ -263,6 +266,7 @@ impl<L: LoaderSettings + DataLoaders + Clone + 'static> VisionDataLoaders<L> {
         Self {
             loader: self.loader.clone().normalize(normalize),
             path: self.path.clone(),
+            labeller: self.labeller.clone(),
         }
     }
 }

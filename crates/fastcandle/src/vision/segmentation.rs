@@ -100,6 +100,7 @@ impl SegmentationDataLoadersBuilder {
         Ok(SegmentationDataLoaders {
             loader: opts.apply(loader, seed)?,
             path: src.path,
+            labeller: None,
         })
     }
 }
