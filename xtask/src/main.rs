@@ -116,6 +116,25 @@ mod tests {
     }
 
     #[test]
+    fn values_that_cannot_train_are_refused_by_clap() {
+        for line in [
+            "train adult --lr=nan",
+            "train adult --lr inf",
+            "train pets --lr 0",
+            "train pets --lr=-0.001",
+            "train pets --size 0",
+            "train camvid --bs 0",
+            "train mnist --bs 0",
+        ] {
+            let err = parse(line)
+                .err()
+                .unwrap_or_else(|| panic!("{line}: accepted"));
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{line}: {err}");
+        }
+        assert!(parse("train adult --lr 3e-3 --bs 1").is_ok());
+    }
+
+    #[test]
     fn vision_options_parse_into_their_types() {
         let Task::Pets(a) = train_task("train pets --arch resnet18 --pretrained none --size 64")
         else {

@@ -54,10 +54,10 @@ pub struct CommonArgs {
     pub epochs: Option<usize>,
     /// The peak learning rate (default: fastai's, 1e-3 for tabular, base_lr 2e-3 for
     /// fine_tune; 1e-2 for the small-image tasks from scratch).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_rate)]
     pub lr: Option<f64>,
     /// The batch size (default: 64, camvid 8).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub bs: Option<usize>,
     /// The seed of the split, the shuffling and the initial weights.
     #[arg(long, default_value_t = 42)]
@@ -122,8 +122,29 @@ pub struct VisionArgs {
     pub pretrained: Option<Pretrained>,
     /// The image size (pets: default 224; camvid, fashion-mnist, mnist, cifar10: a Resize only
     /// when given).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub size: Option<usize>,
+}
+
+/// A learning rate: a finite number above 0 (`--lr=nan`, `inf`, `0` and negatives cannot
+/// train).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!(
+            "a learning rate must be a finite number above 0, got {v}"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A count that must be at least 1 (a batch size, an image size).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `--arch`: the names of the `Arch` list, which clap's help shows.

@@ -49,4 +49,30 @@ pub trait DataLoaders: Send + Sync {
     fn vocab(&self) -> Option<&[String]> {
         None
     }
+    /// The training set's size, batch size and whether its last incomplete batch is dropped,
+    /// when the loader knows them: what an error about the training batches names.
+    fn train_shape(&self) -> Option<TrainShape> {
+        None
+    }
+}
+
+/// How a training set is cut into batches: for messages such as "no training step".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainShape {
+    /// The number of training items.
+    pub items: usize,
+    /// The batch size.
+    pub bs: usize,
+    /// Whether the last incomplete batch is dropped.
+    pub drop_last: bool,
+}
+
+impl std::fmt::Display for TrainShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} training items at batch size {}", self.items, self.bs)?;
+        if self.drop_last {
+            f.write_str(", the last incomplete batch dropped")?;
+        }
+        Ok(())
+    }
 }

@@ -22,6 +22,22 @@ pub fn check_bs(bs: usize) -> Result<usize> {
     Ok(bs)
 }
 
+/// `tfms` if none resizes to an empty image (`Resize::new(0)`), else an error naming
+/// `item_tfms`.
+pub fn check_item_tfms(tfms: &[std::sync::Arc<dyn crate::vision::ItemTransform>]) -> Result<()> {
+    for t in tfms {
+        if let Some((w, h)) = t.output_size()
+            && (w == 0 || h == 0)
+        {
+            return Err(bad(
+                "item_tfms",
+                format!("a resize to {w}x{h} makes empty images: a size must be at least 1"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `valid_pct` if it is a usable validation share (in `[0, 1)`), else an error naming
 /// `valid_pct`.
 pub fn check_valid_pct(valid_pct: f64) -> Result<f64> {

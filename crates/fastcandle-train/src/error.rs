@@ -25,17 +25,21 @@ pub enum Error {
     /// A callback cancelled part of the loop (caught by the loop itself).
     #[error("cancelled: {0:?}")]
     Cancelled(Cancel),
-    /// The loss became NaN or infinite.
+    /// The loss became NaN or infinite (raised by
+    /// [`TerminateOnNaN`](crate::callback::TerminateOnNaN)).
     #[error(
-        "the loss is {value} at epoch {epoch}, batch {batch}: lower the learning rate or check the data"
+        "the loss is {value} at epoch {epoch}, {phase} batch {batch}: the fit is stopped; lower \
+         the learning rate or check the data"
     )]
     NonFiniteLoss {
         /// The loss.
         value: f32,
-        /// The epoch.
+        /// The epoch (from 0).
         epoch: usize,
-        /// The batch within the epoch.
+        /// The batch within the epoch's phase (from 0).
         batch: usize,
+        /// `training` or `validation`.
+        phase: &'static str,
     },
     /// A file could not be read or written.
     #[error("{path}: {reason}")]

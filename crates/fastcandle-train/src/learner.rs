@@ -1,7 +1,8 @@
 //! The Learner: a model, its data, a loss, an optimizer, metrics and callbacks, and the small
 //! fit loop that runs them.
 
-use crate::callback::{self, Callback, Event, ProgressCallback, Recorder};
+use crate::callback::{self, Callback, Event, ProgressCallback, Recorder, TerminateOnNaN};
+use crate::check::check_lr;
 use crate::error::{Cancel, Error, Result};
 use crate::loss::Loss;
 use crate::metrics::{IntoMetrics, Metric};
@@ -103,6 +104,7 @@ impl Learner {
             cbs: Vec::new(),
             next_cb_id: 0,
         };
+        learn.add_cb(TerminateOnNaN);
         learn.add_cb(Recorder::default());
         learn.add_cb(ProgressCallback::default());
         learn
@@ -288,12 +290,24 @@ impl Learner {
         cbs: Vec<Box<dyn Callback>>,
     ) -> Result<()> {
         if let Some(lr) = lr {
+            check_lr("lr", lr)?;
             self.opt.set_hyper("lr", &[lr])?;
         }
-        let ids: Vec<u64> = cbs.into_iter().map(|c| self.add_boxed_cb(c)).collect();
-        let start = self.state.resume_epoch.take().unwrap_or(0);
-        self.state.n_epoch = n_epoch;
+        let start = self.state.resume_epoch.unwrap_or(0);
         let n_iter = self.dls.n_train_batches();
+        if n_iter == 0 && start < n_epoch {
+            return Err(Error::Invalid(format!(
+                "no training step: the training set makes no batch ({}); use a smaller batch \
+                 size, or keep the last incomplete batch (drop_last(false))",
+                self.dls
+                    .train_shape()
+                    .map_or("0 training batches per epoch".to_string(), |s| s
+                        .to_string())
+            )));
+        }
+        let ids: Vec<u64> = cbs.into_iter().map(|c| self.add_boxed_cb(c)).collect();
+        self.state.resume_epoch = None;
+        self.state.n_epoch = n_epoch;
         self.state.train_iter = start * n_iter;
         self.state.pct_train = if n_epoch == 0 {
             0.0

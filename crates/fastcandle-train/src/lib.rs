@@ -9,6 +9,7 @@
 //! [`fastcandle_core::Model`] and [`fastcandle_core::DataLoaders`] traits.
 
 pub mod callback;
+mod check;
 pub mod checkpoint;
 pub mod error;
 pub mod learner;

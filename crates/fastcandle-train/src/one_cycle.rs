@@ -1,6 +1,7 @@
 //! `fit_one_cycle` and `fine_tune`, with fastai's defaults.
 
 use crate::callback::ParamScheduler;
+use crate::check::{check_fraction, check_lr, check_positive};
 use crate::error::Result;
 use crate::learner::Learner;
 use crate::schedule::{LrRange, combined_cos};
@@ -89,6 +90,12 @@ impl Learner {
             .lr_max
             .unwrap_or(LrRange::Single(self.lr))
             .per_group(n_groups);
+        for &lr in &lr_max {
+            check_lr("lr_max", lr)?;
+        }
+        check_positive("div", opts.div)?;
+        check_positive("div_final", opts.div_final)?;
+        check_fraction("pct_start", opts.pct_start)?;
         if let Some(wd) = opts.wd {
             self.opt.set_hyper("wd", &[wd])?;
         }
@@ -111,6 +118,8 @@ impl Learner {
 
     /// `fine_tune` with every option.
     pub fn fine_tune_with(&mut self, epochs: usize, opts: &FineTuneOptions) -> Result<()> {
+        check_lr("base_lr", opts.base_lr)?;
+        check_positive("lr_mult", opts.lr_mult)?;
         self.freeze();
         let frozen = OneCycleOptions {
             pct_start: 0.99,

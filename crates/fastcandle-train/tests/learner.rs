@@ -327,6 +327,17 @@ fn csv_history_has_one_row_per_epoch_across_fits() {
     assert_eq!(rec.fits.len(), 2);
 }
 
+#[test]
+fn a_fit_of_no_epoch_still_writes_the_history_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.csv");
+    let mut l = learner(0, 200, 20);
+    l.add_cb(CsvLogger::new(&path));
+    l.fit_one_cycle(0, Some(1e-2)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, "epoch,train_loss,valid_loss,accuracy,time_s\n");
+}
+
 /// Cancels the fit in the middle of the given epoch.
 struct CrashIn(usize);
 impl Callback for CrashIn {

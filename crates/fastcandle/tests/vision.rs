@@ -366,6 +366,12 @@ fn out_of_range_settings_are_build_errors_naming_the_option() {
     // The in-memory builders check the same way, before reading any file.
     let e = ImageDataLoaders::from_idx(dir.path()).bs(0).build().err();
     assert!(e.unwrap().to_string().starts_with("bs: "));
+    // A resize to nothing (`--size 0`) trained on empty images: now a build error.
+    let e = ImageDataLoaders::from_name_func(dir.path(), files.clone(), is_cat)
+        .item_tfms(Resize::new(0))
+        .build()
+        .err();
+    assert!(e.unwrap().to_string().starts_with("item_tfms: "));
 }
 
 #[test]

@@ -172,6 +172,14 @@ impl DataLoaders for TabularLoader {
         n_batches(self.train.n_rows, self.bs, self.drop_last)
     }
 
+    fn train_shape(&self) -> Option<fastcandle_core::batch::TrainShape> {
+        Some(fastcandle_core::batch::TrainShape {
+            items: self.train.n_rows,
+            bs: self.bs,
+            drop_last: self.drop_last,
+        })
+    }
+
     fn n_valid_batches(&self) -> usize {
         n_batches(self.valid.n_rows, self.bs, false)
     }

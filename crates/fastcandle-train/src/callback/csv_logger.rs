@@ -46,6 +46,34 @@ impl CsvLogger {
     }
 }
 
+impl CsvLogger {
+    /// The header from the Recorder's names, if not set yet.
+    fn set_header(&mut self, rec: &Recorder) {
+        if self.header.is_none() {
+            let mut h = vec!["epoch".to_string()];
+            h.extend(rec.names.iter().cloned());
+            h.push("time_s".into());
+            self.header = Some(h.join(","));
+        }
+    }
+
+    /// Writes the header and the rows so far, atomically.
+    fn write(&self) -> Result<()> {
+        let mut text = self.header.clone().unwrap_or_default();
+        for r in &self.rows {
+            text.push('\n');
+            text.push_str(r);
+        }
+        text.push('\n');
+        fastcandle_core::tensor_io::write_atomic(&self.path, text.as_bytes()).map_err(|e| {
+            Error::File {
+                path: self.path.display().to_string(),
+                reason: format!("cannot write the history: {e}"),
+            }
+        })
+    }
+}
+
 impl Callback for CsvLogger {
     fn order(&self) -> i32 {
         70
@@ -62,27 +90,23 @@ impl Callback for CsvLogger {
         let (Some(values), Some(t)) = (fit.values.last(), fit.epoch_times.last()) else {
             return Ok(());
         };
-        if self.header.is_none() {
-            let mut h = vec!["epoch".to_string()];
-            h.extend(rec.names.iter().cloned());
-            h.push("time_s".into());
-            self.header = Some(h.join(","));
-        }
         let mut cells = vec![self.rows.len().to_string()];
         cells.extend(values.iter().map(|v| format!("{v}")));
         cells.push(format!("{t:.3}"));
+        self.set_header(rec);
         self.rows.push(cells.join(","));
-        let mut text = self.header.clone().unwrap_or_default();
-        for r in &self.rows {
-            text.push('\n');
-            text.push_str(r);
+        self.write()
+    }
+
+    /// A fit of no epoch still leaves the history's header (every run has a `history.csv`).
+    fn after_fit(&mut self, learn: &mut Learner) -> Result<()> {
+        if learn.state.no_logging || self.header.is_some() {
+            return Ok(());
         }
-        text.push('\n');
-        fastcandle_core::tensor_io::write_atomic(&self.path, text.as_bytes()).map_err(|e| {
-            Error::File {
-                path: self.path.display().to_string(),
-                reason: format!("cannot write the history: {e}"),
-            }
-        })
+        let Some(rec) = learn.cb::<Recorder>() else {
+            return Ok(());
+        };
+        self.set_header(rec);
+        self.write()
     }
 }

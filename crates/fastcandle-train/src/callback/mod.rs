@@ -6,12 +6,14 @@ mod csv_logger;
 mod param_scheduler;
 mod progress;
 mod recorder;
+mod terminate_on_nan;
 
 pub use checkpoint::SaveCheckpoint;
 pub use csv_logger::CsvLogger;
 pub use param_scheduler::ParamScheduler;
 pub use progress::ProgressCallback;
 pub use recorder::{FitRecord, Recorder};
+pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::error::Result;
 use crate::learner::Learner;

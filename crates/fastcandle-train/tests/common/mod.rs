@@ -73,6 +73,13 @@ impl DataLoaders for ToyData {
     fn device(&self) -> &Device {
         &self.device
     }
+    fn train_shape(&self) -> Option<fastcandle_core::batch::TrainShape> {
+        Some(fastcandle_core::batch::TrainShape {
+            items: self.n_train,
+            bs: self.bs,
+            drop_last: true,
+        })
+    }
 }
 
 /// Linear(2, 8) + BatchNorm (group 0), ReLU, Linear(8, 2) (group 1).

@@ -5,7 +5,7 @@
 use candle_core::Device;
 use fastcandle_core::{DataLoaders, DeviceChoice};
 use fastcandle_data::RandomSplitter;
-use fastcandle_data::settings::{check_bs, check_valid_pct};
+use fastcandle_data::settings::{check_bs, check_item_tfms, check_valid_pct};
 use fastcandle_data::vision::{
     AugTransforms, ItemSplitter, ItemTransform, Labeller, LoaderSettings, Normalize,
 };
@@ -191,6 +191,7 @@ impl LoaderOptions {
     /// Checks the values set, naming the option refused (as the data layer does).
     pub(crate) fn check(&self) -> fastcandle_data::Result<()> {
         check_bs(self.bs)?;
+        check_item_tfms(&self.item_tfms)?;
         if let Some(pct) = self.valid_pct {
             check_valid_pct(pct)?;
         }

@@ -296,6 +296,14 @@ macro_rules! data_loaders {
                 self.core.n_train_batches()
             }
 
+            fn train_shape(&self) -> Option<::fastcandle_core::batch::TrainShape> {
+                Some(::fastcandle_core::batch::TrainShape {
+                    items: self.core.train.len(),
+                    bs: self.core.bs,
+                    drop_last: self.core.drop_last,
+                })
+            }
+
             fn n_valid_batches(&self) -> usize {
                 self.core.n_valid_batches()
             }
