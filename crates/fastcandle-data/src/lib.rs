@@ -62,7 +62,8 @@ pub use split::{IndexSplitter, RandomSplitter, Splitter, split_by_order};
 pub use tabular::{
     CategoryMap, ColumnSplitter, CsvOptions, DEFAULT_BS, NA, PANDAS_NA_VALUES, Proc, TabularData,
     TabularDataLoader, TabularLoader, TabularProcessor, TabularSpec, Targets, UnterminatedLine,
-    YBlock, drop_missing_targets, read_csv, read_csv_default, unterminated_last_line,
+    YBlock, check_cut_last_target, drop_missing_targets, read_csv, read_csv_default,
+    unterminated_last_line,
 };
 pub use vision::{Codes, ImageItems, ImageLoader, SegmentationLoader};
 

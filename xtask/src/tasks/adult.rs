@@ -155,6 +155,67 @@ mod tests {
         path
     }
 
+    /// Runs `train adult` on `csv` into `dir/run`, quietly, and gives its error text.
+    fn run_err(dir: &std::path::Path, csv: std::path::PathBuf) -> String {
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, dir.join("run"));
+        common.data = Some(csv);
+        common.quiet = true;
+        let args = AdultArgs {
+            common,
+            test: None,
+            resume: None,
+        };
+        run(&args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn fewer_training_rows_than_the_batch_size_is_an_error_and_leaves_no_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = run_err(tmp.path(), small_csv(tmp.path(), 50));
+        assert!(
+            err.contains("no training step") && err.contains("40 training items at batch size 64"),
+            "{err}"
+        );
+        assert!(
+            !tmp.path().join("run").exists(),
+            "a failed run left its folder"
+        );
+    }
+
+    #[test]
+    fn pandas_missing_markers_in_the_target_are_missing_not_a_class() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = small_csv(tmp.path(), 300);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for (line, marker) in [(250, "NaN"), (7, "nan"), (120, "NA"), (33, "null")] {
+            let cut = lines[line].rfind(',').unwrap();
+            lines[line] = format!("{},{marker}", &lines[line][..cut]);
+        }
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let err = run_err(tmp.path(), path);
+        // Every row without a target, in file order, wherever the split put it.
+        assert!(
+            err.contains("4 row(s)") && err.contains("rows 7, 33, 120, 250"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_cut_inside_its_last_target_is_an_error_naming_the_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = small_csv(tmp.path(), 300);
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Cut inside the last row's `<=50K` (or `>50K`), with no end-of-line.
+        let cut = text.trim_end().len() - 2;
+        std::fs::write(&path, &text[..cut]).unwrap();
+        let err = run_err(tmp.path(), path);
+        assert!(
+            err.contains("line 301") && err.contains("looks cut short"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn resuming_with_other_options_is_an_error_naming_them() {
         let tmp = tempfile::tempdir().unwrap();

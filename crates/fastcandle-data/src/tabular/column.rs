@@ -126,15 +126,15 @@ pub(crate) fn kind(col: &Column, file: &str, rows: &[usize]) -> Result<Kind> {
 /// Up to [`MAX_LISTED_ROWS`](crate::error::MAX_LISTED_ROWS) 1-based row numbers of `rows`
 /// where `missing` holds, and how many there are in all.
 pub(crate) fn missing_rows(rows: &[usize], missing: impl Fn(usize) -> bool) -> (Vec<usize>, usize) {
-    let mut listed = Vec::new();
-    let mut count = 0;
-    for (i, &r) in rows.iter().enumerate() {
-        if missing(i) {
-            if listed.len() < crate::error::MAX_LISTED_ROWS {
-                listed.push(r + 1);
-            }
-            count += 1;
-        }
-    }
-    (listed, count)
+    // In file order, whatever the order of `rows` (a random split's).
+    let mut all: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| missing(i))
+        .map(|(_, &r)| r + 1)
+        .collect();
+    all.sort_unstable();
+    let count = all.len();
+    all.truncate(crate::error::MAX_LISTED_ROWS);
+    (all, count)
 }

@@ -23,4 +23,4 @@ pub use data::{TabularData, Targets};
 pub use loader::{DEFAULT_BS, TabularDataLoader, TabularLoader};
 pub use processor::{TabularProcessor, TabularSpec};
 pub use procs::Proc;
-pub use target::{YBlock, drop_missing_targets};
+pub use target::{YBlock, check_cut_last_target, drop_missing_targets};

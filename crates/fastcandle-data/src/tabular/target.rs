@@ -53,7 +53,10 @@ impl TargetMap {
         }
         let ca = column::strings(col, file)?;
         let all: Vec<Option<&str>> = ca.iter().collect();
-        check_present(name, rows, file, |i| all[rows[i]].is_none())?;
+        // Every row of the file, not only the training ones: a row without a target is an
+        // error wherever the split puts it.
+        let every: Vec<usize> = (0..all.len()).collect();
+        check_present(name, &every, file, |i| all[i].is_none())?;
         let unique: BTreeSet<&str> = rows.iter().filter_map(|&r| all[r]).collect();
         let classes = sort_values(unique.into_iter().collect());
         if classes.len() < 2 {
@@ -127,6 +130,36 @@ fn check_present(
         column: name.to_string(),
         rows: listed,
         count,
+    })
+}
+
+/// Refuses a CSV file cut inside its last row's target: when `path` ends without an
+/// end-of-line and the last row's `y_name` is text that no other row has (`<=5` where the
+/// others say `<=50K`), the file is an error naming that line. A target that is a number on
+/// every row (regression) is left to the target's own parsing.
+pub fn check_cut_last_target(df: &DataFrame, y_name: &str, path: &std::path::Path) -> Result<()> {
+    let Some(last) = super::csv::unterminated_last_line(path)? else {
+        return Ok(());
+    };
+    let file = path.display().to_string();
+    let ca = column::strings(column::get(df, y_name, &file)?, &file)?;
+    let Some(Some(value)) = ca.iter().last() else {
+        return Ok(());
+    };
+    if value.parse::<f64>().is_ok() {
+        return Ok(());
+    }
+    let count = ca.iter().filter(|v| *v == Some(value)).count();
+    if count > 1 || df.height() < 2 {
+        return Ok(());
+    }
+    Err(Error::Csv {
+        file,
+        reason: format!(
+            "line {} (the last, with no end-of-line) has the target `{value}` in `{y_name}`, \
+             which no other row has: the file looks cut short; complete or remove that line",
+            last.number
+        ),
     })
 }
 

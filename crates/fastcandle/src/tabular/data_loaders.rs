@@ -245,10 +245,13 @@ impl TabularDataLoadersBuilder {
     pub fn build(self) -> Result<TabularDataLoaders> {
         self.check()?;
         let (df, label) = match self.source {
-            Source::Csv(path, opts) => (
-                fastcandle_data::read_csv(&path, &opts)?,
-                path.display().to_string(),
-            ),
+            Source::Csv(path, opts) => {
+                let df = fastcandle_data::read_csv(&path, &opts)?;
+                if let Some(y) = self.spec.y_name.as_deref() {
+                    fastcandle_data::check_cut_last_target(&df, y, &path)?;
+                }
+                (df, path.display().to_string())
+            }
             Source::Frame(df, label) => (df, label),
         };
         let Some(y) = self.spec.y_name.as_deref() else {
