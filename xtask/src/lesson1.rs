@@ -70,11 +70,13 @@ impl Plan {
                 arch: Some(*arch),
                 pretrained: Some(pretrained.clone()),
                 size,
+                skip_bad: false,
             },
             None => VisionArgs {
                 arch,
                 pretrained: None,
                 size,
+                skip_bad: false,
             },
         }
     }

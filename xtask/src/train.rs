@@ -124,6 +124,10 @@ pub struct VisionArgs {
     /// when given).
     #[arg(long, value_parser = at_least_one)]
     pub size: Option<usize>,
+    /// Leave out image files that cannot be decoded (counted and listed in the summary)
+    /// instead of failing; without it, every bad file is named before training starts.
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 /// A learning rate: a finite number above 0 (`--lr=nan`, `inf`, `0` and negatives cannot

@@ -53,6 +53,11 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     let epochs = args.epochs.unwrap_or(3);
 
     let dls = data_loaders(&data, args.bs.unwrap_or(64), args.seed, args.device)?;
+    // The test file is read (columns, types) before training: a bad one must not cost a run.
+    let test_dl = match &task.test {
+        Some(path) => Some((path, dls.test_dl_csv(path, true)?)),
+        None => None,
+    };
     let mut learn = TabularLearner::builder(&dls)
         .seed(args.seed)
         .build()?
@@ -113,17 +118,19 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     }
     learn.fit_one_cycle(epochs, args.lr)?;
 
-    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
-    let test = match &task.test {
-        Some(path) => {
-            let tdl = dls.test_dl_csv(path, true)?;
+    let (last, _) = recorded(learn.recorder().context("the Recorder is present")?);
+    // Every epoch's time, those before a resume included (the history keeps them).
+    let epoch_times = history_times(&history)?;
+    // The model is saved before anything else can fail.
+    learn.export(out)?;
+    let test = match test_dl {
+        Some((path, tdl)) => {
             let scores = learn.validate(Some(tdl.batches()))?;
             let m = test_scores(scores, &format!("{} rows", tdl.len()), args.quiet);
             Some(json!({ "file": path.display().to_string(), "rows": tdl.len(), "metrics": m }))
         }
         None => None,
     };
-    learn.export(out)?;
     let summary = json!({
         "task": "adult",
         "data": data.display().to_string(),
@@ -139,6 +146,20 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "wall_s": start.elapsed().as_secs_f64(),
     });
     finish(out, summary, args.quiet)
+}
+
+/// The `time_s` column of a run's `history.csv`: every epoch's seconds, in order.
+fn history_times(history: &std::path::Path) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(history)
+        .with_context(|| format!("reading {}", history.display()))?;
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let time = line.rsplit(',').next().unwrap_or_default();
+            time.parse::<f64>()
+                .with_context(|| format!("{}: a bad time_s `{time}`", history.display()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -239,7 +260,30 @@ mod tests {
             err.contains("bs: 64 -> 32") && err.contains("seed: 42 -> 7"),
             "{err}"
         );
-        // The same options resume (here: a finished fit, nothing left to run).
-        run(&args(common, Some(ckpt))).unwrap();
+        // The same options resume (here: a finished fit, nothing left to run), and the summary
+        // keeps the times of the epochs run before.
+        let summary = run(&args(common, Some(ckpt))).unwrap();
+        assert_eq!(summary["epoch_times_s"].as_array().unwrap().len(), 1);
+        // A bad test file is found before training, not after.
+        let bad = tmp.path().join("bad_test.csv");
+        std::fs::write(&bad, "age,salary\n30,<=50K\n").unwrap();
+        let mut fresh = CommonArgs::new(1, DeviceChoice::Cpu, tmp.path().join("run2"));
+        fresh.data = Some(tmp.path().join("adult.csv"));
+        fresh.quiet = true;
+        let err = run(&AdultArgs {
+            common: fresh,
+            test: Some(bad),
+            resume: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("bad_test.csv") && err.contains("no column"),
+            "{err}"
+        );
+        assert!(
+            !tmp.path().join("run2").exists(),
+            "no training ran, no folder is left"
+        );
     }
 }

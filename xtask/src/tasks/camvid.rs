@@ -43,7 +43,8 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
             .valid_pct(0.2)
             .seed(args.seed)
             .bs(bs)
-            .device(args.device);
+            .device(args.device)
+            .skip_bad(task.vision.skip_bad);
     if let Some(size) = task.vision.size {
         builder = builder.item_tfms(Resize::new(size));
     }

@@ -59,6 +59,8 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         .bs(args.bs.unwrap_or(64))
         .item_tfms(Resize::new(size))
         .device(args.device)
+        .skip_bad(task.vision.skip_bad)
+        .verify(true)
         .build()?;
     let mut learn = VisionLearner::builder(&dls, arch)
         .pretrained(pretrained.clone())
@@ -67,6 +69,23 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    // The test images are labelled and checked before training: a bad set must not cost a run.
+    let test_dl = match &task.test {
+        Some(folder) => {
+            let files = images(folder, &task.only)?;
+            let bad = fastcandle::data::vision::verify_images(&files);
+            if !bad.is_empty() {
+                let names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+                bail!(
+                    "{} test image(s) cannot be decoded: {}",
+                    bad.len(),
+                    names.join(", ")
+                );
+            }
+            Some((folder, learn.dls().test_dl_with_labels(files)?))
+        }
+        None => None,
+    };
     if !args.quiet {
         println!(
             "pets: {} ({} train / {} valid images, classes {:?}), {arch} pretrained {pretrained}, \
@@ -83,18 +102,17 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
     fine_tune(&mut learn, epochs, args.lr)?;
 
     let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
-    let test = match &task.test {
-        Some(folder) => {
-            let files = images(folder, &task.only)?;
-            let n = files.len();
-            let images = learn.dls().test_dl_with_labels(files)?;
+    // The model is saved before anything else can fail.
+    learn.export(out)?;
+    let test = match test_dl {
+        Some((folder, images)) => {
+            let n = images.len();
             let scores = learn.validate(Some(images.batches()))?;
             let m = test_scores(scores, &format!("{n} images"), args.quiet);
             Some(json!({ "folder": folder.display().to_string(), "images": n, "metrics": m }))
         }
         None => None,
     };
-    learn.export(out)?;
     let summary = json!({
         "task": "pets",
         "data": data.display().to_string(),
@@ -108,8 +126,72 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
         "test": test,
+        "skipped_files": dls.skipped_files(),
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
     finish(out, summary, args.quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{CommonArgs, VisionArgs};
+
+    /// 8 cats and 8 dogs of the embedded sample, and two files that are not images.
+    fn small_folder(dir: &Path) -> PathBuf {
+        let folder = dir.join("images");
+        std::fs::create_dir_all(&folder).unwrap();
+        for p in get_image_files(embedded_data())
+            .unwrap()
+            .iter()
+            .filter(|p| {
+                let n = file_stem(p);
+                ["Cat_1", "dog_1"].iter().any(|s| n.starts_with(s)) && n.len() <= 6
+            })
+        {
+            std::fs::copy(p, folder.join(file_name(p))).unwrap();
+        }
+        std::fs::write(folder.join("Cat_bad.png"), b"\x89PNG\r\n\x1a\n cut").unwrap();
+        std::fs::write(folder.join("dog_bad.png"), b"not an image at all").unwrap();
+        folder
+    }
+
+    fn args(dir: &Path, data: PathBuf, skip_bad: bool) -> PetsArgs {
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, dir.join("run"));
+        common.data = Some(data);
+        common.quiet = true;
+        common.bs = Some(4);
+        PetsArgs {
+            common,
+            vision: VisionArgs {
+                arch: Some(Arch::SimpleCnn),
+                pretrained: Some(Pretrained::No),
+                size: Some(16),
+                skip_bad,
+            },
+            test: None,
+            only: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn bad_images_are_all_named_before_training_or_skipped_with_skip_bad() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = small_folder(tmp.path());
+        let err = run(&args(tmp.path(), data.clone(), false)).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("2 image file(s)")
+                && text.contains("Cat_bad.png")
+                && text.contains("dog_bad.png"),
+            "{text}"
+        );
+        assert!(
+            !tmp.path().join("run").exists(),
+            "a failed run left its folder"
+        );
+        let summary = run(&args(tmp.path(), data, true)).unwrap();
+        assert_eq!(summary["skipped_files"].as_array().unwrap().len(), 2);
+    }
 }

@@ -122,7 +122,9 @@ fn data_loaders(
                 .folders(train, test)
                 .seed(args.seed)
                 .bs(bs)
-                .device(device);
+                .device(device)
+                .skip_bad(task.vision.skip_bad)
+                .verify(true);
             match task.vision.size {
                 Some(s) => b.item_tfms(Resize::new(s)).build()?,
                 None => b.build()?,

@@ -119,11 +119,12 @@ impl ImageLoader {
         Self::from_split(items, &labels, split, device)
     }
 
-    /// Decodes every item once (in parallel) before any training. A file that cannot be decoded
-    /// is an error naming it, or, with `skip_bad`, is removed and counted in
-    /// [`n_skipped`](crate::vision::LoaderSettings::n_skipped).
+    /// Decodes every item once (in parallel) before any training. Files that cannot be decoded
+    /// are one error naming them all (the first ten with their reasons), or, with `skip_bad`,
+    /// are removed and counted in [`n_skipped`](crate::vision::LoaderSettings::n_skipped).
     pub fn verify(mut self) -> Result<Self> {
         let core = &mut self.core;
+        let mut failures: Vec<Error> = Vec::new();
         for split in [&mut core.train, &mut core.valid] {
             if split.memory.is_some() {
                 continue; // images in memory were checked when they were read
@@ -146,10 +147,25 @@ impl ImageLoader {
                         kept.codes.push(code);
                     }
                     Some(_) if core.skip_bad => core.skipped.add(path.clone()),
-                    Some(e) => return Err(e),
+                    Some(e) => failures.push(e),
                 }
             }
             *split = Arc::new(kept);
+        }
+        if !failures.is_empty() {
+            const SHOWN: usize = 10;
+            let mut reason: Vec<String> =
+                failures.iter().take(SHOWN).map(|e| e.to_string()).collect();
+            if failures.len() > SHOWN {
+                reason.push(format!("... and {} more", failures.len() - SHOWN));
+            }
+            return Err(Error::BadData {
+                what: format!("{} image file(s)", failures.len()),
+                reason: format!(
+                    "cannot be decoded (skip them with skip_bad):\n  {}",
+                    reason.join("\n  ")
+                ),
+            });
         }
         if core.train.is_empty() {
             return Err(Error::BadData {
