@@ -166,16 +166,7 @@ mod tests {
             .unwrap();
         let base = base.reshape((c, c_in, 1, 1)).unwrap();
         let nearest = upsample_nearest2d(&conv2d(&x, &base, 1, 0).unwrap(), 4 * r, 5 * r).unwrap();
-        let d: f32 = (shuffled - nearest)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let d = fastcandle_testutil::tensor_max_abs_diff(&shuffled, &nearest);
         assert!(d < 1e-6, "{d}");
     }
 

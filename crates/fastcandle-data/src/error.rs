@@ -140,6 +140,21 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A cache folder (for archives or extracted data sets) could not be created.
+    #[error(
+        "cannot create the cache folder {}: {source}; the {what} go there: set FASTCANDLE_HOME \
+         to a folder you can write (archives go to its archive/, data sets to its data/)",
+        .path.display()
+    )]
+    CacheFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What goes there: `archives` or `data sets`.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file could not be read.
     #[error("cannot read {}: {source}", .path.display())]
     Io {

@@ -516,6 +516,25 @@ fn a_mirror_address_serves_the_archive_at_the_same_path() {
 }
 
 #[test]
+fn a_cache_folder_that_cannot_be_made_says_where_archives_go_and_how_to_move_them() {
+    // A file where the cache root should be: no user, root included, can make folders in it.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("not-a-folder");
+    std::fs::write(&root, b"").unwrap();
+    let err = options(Dataset::from_url("http://127.0.0.1:9/x/tiny.tgz"), &root)
+        .get()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::CacheFolder { .. }), "{msg}");
+    assert!(
+        msg.contains("cannot create the cache folder")
+            && msg.contains("not-a-folder")
+            && msg.contains("FASTCANDLE_HOME"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn an_unknown_name_lists_the_known_ones() {
     let root = tempfile::tempdir().unwrap();
     let err = UntarData::new("PETZ")

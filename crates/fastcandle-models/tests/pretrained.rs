@@ -29,15 +29,7 @@ fn torchvision_checkpoint(seed: u64) -> (ResNet, Vec<(String, Tensor)>) {
 }
 
 fn same_values(a: &Tensor, b: &Tensor) -> bool {
-    let d = (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap();
-    d.to_scalar::<f32>().unwrap() == 0.0
+    fastcandle_testutil::tensor_max_abs_diff(a, b) == 0.0
 }
 
 #[test]

@@ -5,25 +5,22 @@ use crate::error::{Error, Result};
 
 /// `lr` as a learning rate: finite and above zero, else an error naming `what`.
 pub(crate) fn check_lr(what: &str, lr: f64) -> Result<()> {
-    if lr.is_finite() && lr > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{what}: a learning rate must be a finite number above 0, got {lr}"
-        )))
-    }
+    positive(what, lr, "a learning rate must be")
 }
 
 /// `v` as a positive finite factor (`div`, `div_final`, `lr_mult`), else an error naming
 /// `what`.
 pub(crate) fn check_positive(what: &str, v: f64) -> Result<()> {
+    positive(what, v, "must be")
+}
+
+fn positive(what: &str, v: f64, must: &str) -> Result<()> {
     if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{what}: must be a finite number above 0, got {v}"
-        )))
+        return Ok(());
     }
+    Err(Error::Invalid(format!(
+        "{what}: {must} a finite number above 0, got {v}"
+    )))
 }
 
 /// `v` as a fraction in `[0, 1]` (`pct_start`), else an error naming `what`.

@@ -210,9 +210,10 @@ impl UntarData {
         if !self.force && dest.is_dir() {
             return Ok(dest);
         }
-        for dir in [&dirs.archive, &dirs.data] {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        for (dir, what) in [(&dirs.archive, "archives"), (&dirs.data, "data sets")] {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CacheFolder {
                 path: dir.clone(),
+                what,
                 source,
             })?;
         }

@@ -136,19 +136,7 @@ impl Layer for Conv2d {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
-
-    fn diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
+    use fastcandle_testutil::tensor_max_abs_diff as diff;
 
     #[test]
     fn every_path_matches_candles_convolution_with_gradients() {

@@ -8,7 +8,7 @@ use crate::learner::Learner;
 
 /// Stops the fit with [`Error::NonFiniteLoss`] as soon as a batch's loss is NaN or infinite
 /// (checked after the loss, before backward and the step). Every [`Learner`] has one; remove it
-/// with [`Learner::remove_cb_of`] to let such a fit run on.
+/// with [`Learner::remove_cbs`] to let such a fit run on.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TerminateOnNaN;
 
