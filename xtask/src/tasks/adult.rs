@@ -176,11 +176,18 @@ mod tests {
         path
     }
 
+    /// Quiet options of one epoch on `dir/adult.csv` into `dir/run`.
+    fn common_for(dir: &std::path::Path) -> CommonArgs {
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, dir.join("run"));
+        common.data = Some(dir.join("adult.csv"));
+        common.quiet = true;
+        common
+    }
+
     /// Runs `train adult` on `csv` into `dir/run`, quietly, and gives its error text.
     fn run_err(dir: &std::path::Path, csv: std::path::PathBuf) -> String {
-        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, dir.join("run"));
+        let mut common = common_for(dir);
         common.data = Some(csv);
-        common.quiet = true;
         let args = AdultArgs {
             common,
             test: None,
@@ -240,9 +247,8 @@ mod tests {
     #[test]
     fn resuming_with_other_options_is_an_error_naming_them() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, tmp.path().join("run"));
-        common.data = Some(small_csv(tmp.path(), 300));
-        common.quiet = true;
+        small_csv(tmp.path(), 300);
+        let common = common_for(tmp.path());
         let args = |common: CommonArgs, resume| AdultArgs {
             common,
             test: None,
@@ -285,5 +291,23 @@ mod tests {
             !tmp.path().join("run2").exists(),
             "no training ran, no folder is left"
         );
+        // A new run into the finished one is refused unless forced; a run on a folder another
+        // run holds is refused.
+        let mut again = common_for(tmp.path());
+        let err = run(&args(again.clone(), None)).unwrap_err().to_string();
+        assert!(
+            err.contains("holds an earlier run") && err.contains("--force"),
+            "{err}"
+        );
+        let held = crate::run_lock::RunDir::open(
+            &tmp.path().join("run"),
+            crate::run_lock::Existing::Resume,
+        )
+        .unwrap();
+        again.force = true;
+        let err = run(&args(again.clone(), None)).unwrap_err().to_string();
+        assert!(err.contains("another run is writing"), "{err}");
+        drop(held);
+        run(&args(again, None)).unwrap();
     }
 }
