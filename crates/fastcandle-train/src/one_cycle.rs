@@ -2,7 +2,8 @@
 
 use crate::callback::ParamScheduler;
 use crate::check::{check_fraction, check_lr, check_positive};
-use crate::error::Result;
+use crate::checkpoint::CheckpointInfo;
+use crate::error::{Error, Result};
 use crate::learner::Learner;
 use crate::schedule::{LrRange, combined_cos};
 
@@ -121,14 +122,61 @@ impl Learner {
         check_lr("base_lr", opts.base_lr)?;
         check_positive("lr_mult", opts.lr_mult)?;
         self.freeze();
-        let frozen = OneCycleOptions {
-            pct_start: 0.99,
-            ..Default::default()
+        self.fine_tune_phases(epochs, opts, true)
+    }
+
+    /// Finishes a `fine_tune_with(epochs, opts)` that was interrupted, from the checkpoint
+    /// `info` it saved ([`load_checkpoint`](crate::checkpoint::load_checkpoint) must have
+    /// loaded it into this learner): in the frozen phase, it finishes that phase and runs the
+    /// unfrozen one; in the unfrozen phase, it unfreezes and finishes it. The weights end as the
+    /// uninterrupted run's. A checkpoint of another fit is an error saying which.
+    pub fn fine_tune_resume(
+        &mut self,
+        epochs: usize,
+        opts: &FineTuneOptions,
+        info: &CheckpointInfo,
+    ) -> Result<()> {
+        check_lr("base_lr", opts.base_lr)?;
+        check_positive("lr_mult", opts.lr_mult)?;
+        let frozen_phase = info.epochs_before == 0 && info.n_epoch == opts.freeze_epochs;
+        let unfrozen_phase = info.epochs_before == opts.freeze_epochs && info.n_epoch == epochs;
+        // The groups are set as the interrupted phase had them, keeping the optimizer state the
+        // checkpoint restored (`freeze`/`unfreeze` would clear it, as fastai's `freeze_to`).
+        if frozen_phase {
+            self.model.params().freeze_to(-1, self.train_bn);
+            self.fine_tune_phases(epochs, opts, true)
+        } else if unfrozen_phase {
+            self.model.params().freeze_to(0, self.train_bn);
+            self.fine_tune_phases(epochs, opts, false)
+        } else {
+            Err(Error::Invalid(format!(
+                "the checkpoint was saved after {} earlier epoch(s) in a fit of {} epoch(s); it \
+                 is not from fine_tune({epochs}) with {} frozen epoch(s)",
+                info.epochs_before, info.n_epoch, opts.freeze_epochs
+            )))
         }
-        .lr_max(LrRange::Slice(opts.base_lr));
-        self.fit_one_cycle_with(opts.freeze_epochs, &frozen)?;
+    }
+
+    /// `fine_tune`'s two phases from the frozen one (`frozen`, the body already frozen), or
+    /// the unfrozen one alone (the body already unfrozen).
+    fn fine_tune_phases(
+        &mut self,
+        epochs: usize,
+        opts: &FineTuneOptions,
+        frozen: bool,
+    ) -> Result<()> {
+        if frozen {
+            let frozen = OneCycleOptions {
+                pct_start: 0.99,
+                ..Default::default()
+            }
+            .lr_max(LrRange::Slice(opts.base_lr));
+            self.fit_one_cycle_with(opts.freeze_epochs, &frozen)?;
+        }
         let base_lr = opts.base_lr / 2.0;
-        self.unfreeze();
+        if frozen {
+            self.unfreeze();
+        }
         let unfrozen = OneCycleOptions {
             pct_start: opts.pct_start,
             div: opts.div,

@@ -296,6 +296,60 @@ fn a_resumed_fit_ends_with_the_same_weights() {
     assert_eq!(resumed.recorder().unwrap().last().unwrap().values.len(), 2);
 }
 
+/// Stops `fine_tune`'s unfrozen phase: before its first epoch (`None`, so the last checkpoint
+/// is the frozen phase's) or after epoch `Some(k)` (after its checkpoint).
+struct StopUnfrozen(Option<usize>);
+impl Callback for StopUnfrozen {
+    fn order(&self) -> i32 {
+        90
+    }
+    fn before_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        if learn.epochs_before > 0 && self.0.is_none() {
+            return Err(Error::Cancelled(Cancel::Fit));
+        }
+        Ok(())
+    }
+    fn after_epoch(&mut self, learn: &mut Learner) -> Result<()> {
+        if learn.epochs_before > 0 && self.0 == Some(learn.state.epoch) {
+            return Err(Error::Cancelled(Cancel::Fit));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_resumed_fine_tune_ends_with_the_same_weights_from_either_phase() {
+    let opts = fastcandle_train::FineTuneOptions::default();
+    let mut full = learner(3, 400, 20);
+    full.fine_tune(3).unwrap();
+    for stop in [None, Some(1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("ckpt.safetensors");
+        let mut first = learner(3, 400, 20);
+        first.add_cb(SaveCheckpoint::new(&ckpt));
+        first.add_cb(StopUnfrozen(stop));
+        first.fine_tune(3).unwrap();
+        assert_ne!(weights(&first), weights(&full), "{stop:?}: stopped early");
+
+        let mut resumed = learner(99, 400, 20);
+        let info = load_checkpoint(&mut resumed, &ckpt).unwrap();
+        match stop {
+            None => assert_eq!((info.epochs_before, info.n_epoch), (0, 1)),
+            Some(_) => assert_eq!((info.epochs_before, info.epochs_done), (1, 2)),
+        }
+        resumed.fine_tune_resume(3, &opts, &info).unwrap();
+        for ((name, a), (_, b)) in weights(&full).iter().zip(&weights(&resumed)) {
+            let d = fastcandle_testutil::max_abs_diff(a, b);
+            assert!(d < 1e-6, "{stop:?}: {name} differs by {d}");
+        }
+        // A checkpoint of another fine_tune is refused, saying why.
+        let err = learner(99, 400, 20).fine_tune_resume(5, &opts, &info);
+        if stop.is_some() {
+            assert!(err.unwrap_err().to_string().contains("not from fine_tune(5)"));
+        }
+    }
+}
+
 #[test]
 fn a_file_that_is_not_a_checkpoint_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
