@@ -121,6 +121,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         vision,
         test: None,
         only: Vec::new(),
+        resume: None,
     })?;
     println!(
         "\npets: error_rate {:.4} (fastai's published figure, ResNet34 on the full Pets set: \
@@ -138,7 +139,11 @@ pub fn run(args: Lesson1Args) -> Result<()> {
     );
     let mut common = CommonArgs::new(LESSON_CAMVID_EPOCHS, args.device, root.join("camvid"));
     let vision = plan.vision(&mut common, &plan.camvid, None, Some(Arch::MobilenetV2));
-    let camvid = crate::tasks::camvid::run(&CamvidArgs { common, vision })?;
+    let camvid = crate::tasks::camvid::run(&CamvidArgs {
+        common,
+        vision,
+        resume: None,
+    })?;
     println!(
         "\ncamvid: valid_loss {:.4}, foreground_acc {:.4}, dice_multi {:.4} (fastai's published \
          figure, pretrained ResNet34 on CamVid-tiny: valid_loss 0.727), {:.1} s in all\n",

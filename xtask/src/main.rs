@@ -10,6 +10,7 @@
 mod bench;
 mod fetch;
 mod lesson1;
+mod resume;
 mod run_dir;
 mod run_lock;
 mod tasks;
@@ -104,9 +105,9 @@ mod tests {
             "train adult --only Cat_",
             "train camvid --only Cat_",
             "train camvid --test some/folder",
-            "train pets --resume ckpt.safetensors",
             "train mnist --test some/folder",
-            "train cifar10 --resume ckpt.safetensors",
+            "train cifar10 --only Cat_",
+            "train adult --skip-bad",
         ] {
             let err = parse(line)
                 .err()

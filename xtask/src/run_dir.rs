@@ -50,21 +50,39 @@ pub fn finish(out: &Path, summary: serde_json::Value, quiet: bool) -> Result<ser
     Ok(summary)
 }
 
-/// The last epoch's metrics by name, and every epoch's seconds (all fits), from the Recorder.
-pub fn recorded(
-    rec: &fastcandle::train::callback::Recorder,
-) -> (serde_json::Map<String, serde_json::Value>, Vec<f64>) {
-    let last = rec
-        .last_row()
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::json!(v)))
-        .collect();
-    let times = rec
-        .fits
-        .iter()
-        .flat_map(|f| f.epoch_times.clone())
-        .collect();
-    (last, times)
+/// The last epoch's values by name (`train_loss`, `valid_loss`, the metrics) and every epoch's
+/// seconds, read from the run's `history.csv`: every epoch of the run, those before a resume
+/// included (the Recorder holds only the epochs this process ran).
+pub fn recorded(history: &Path) -> Result<(serde_json::Map<String, serde_json::Value>, Vec<f64>)> {
+    let text = std::fs::read_to_string(history)
+        .with_context(|| format!("reading {}", history.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|line| {
+            line.split(',')
+                .map(|v| {
+                    v.parse::<f64>()
+                        .with_context(|| format!("{}: a bad value `{v}`", history.display()))
+                })
+                .collect()
+        })
+        .collect::<Result<_>>()?;
+    let time = header.len().saturating_sub(1);
+    let times = rows.iter().filter_map(|r| r.get(time).copied()).collect();
+    let last = rows
+        .last()
+        .map(|r| {
+            header
+                .iter()
+                .zip(r)
+                .take(time)
+                .skip(1)
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((last, times))
 }
 
 /// Scores of a labelled test set (`validate`'s `valid_loss`, metrics...) under test names
@@ -98,6 +116,27 @@ mod tests {
         assert_eq!(t.len(), 15);
         assert!(t.starts_with("20"));
         assert_eq!(&t[8..9], "-");
+    }
+
+    #[test]
+    fn the_history_gives_the_last_row_and_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().join("history.csv");
+        std::fs::write(
+            &h,
+            "epoch,train_loss,valid_loss,accuracy,time_s\n0,0.5,0.4,0.8,1.5\n1,0.3,0.2,0.9,2.5\n",
+        )
+        .unwrap();
+        let (last, times) = super::recorded(&h).unwrap();
+        assert_eq!(times, [1.5, 2.5]);
+        assert_eq!(last.len(), 3);
+        assert_eq!(
+            (last["train_loss"].as_f64(), last["accuracy"].as_f64()),
+            (Some(0.3), Some(0.9))
+        );
+        std::fs::write(&h, "epoch,train_loss,time_s\n").unwrap();
+        let (last, times) = super::recorded(&h).unwrap();
+        assert!(last.is_empty() && times.is_empty());
     }
 
     #[test]

@@ -186,6 +186,10 @@ pub struct PetsArgs {
     /// picks the cats and dogs of animal-shapes).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Resume from a checkpoint that an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch of both phases).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 /// Options of `train camvid`.
@@ -195,6 +199,10 @@ pub struct CamvidArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub vision: VisionArgs,
+    /// Resume from a checkpoint that an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch of both phases).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 /// Options of `train fashion-mnist`, `mnist` and `cifar10` (their test images are in `--data`
@@ -205,6 +213,10 @@ pub struct SmallImagesArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub vision: VisionArgs,
+    /// Resume from a checkpoint that an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 /// Runs one training and returns its summary.

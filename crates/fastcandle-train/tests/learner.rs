@@ -345,7 +345,11 @@ fn a_resumed_fine_tune_ends_with_the_same_weights_from_either_phase() {
         // A checkpoint of another fine_tune is refused, saying why.
         let err = learner(99, 400, 20).fine_tune_resume(5, &opts, &info);
         if stop.is_some() {
-            assert!(err.unwrap_err().to_string().contains("not from fine_tune(5)"));
+            assert!(
+                err.unwrap_err()
+                    .to_string()
+                    .contains("not from fine_tune(5)")
+            );
         }
     }
 }

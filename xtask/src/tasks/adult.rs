@@ -2,7 +2,7 @@
 
 use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::AdultArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fastcandle::tabular::prelude::*;
 use serde_json::json;
 use std::time::Instant;
@@ -72,39 +72,22 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "lr": args.lr,
         "seed": args.seed,
     });
-    learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")).options(options.clone()));
     let history = out.join("history.csv");
-    if let Some(ckpt) = &task.resume {
-        let info = fastcandle::train::checkpoint::load_checkpoint(&mut learn, ckpt)
-            .with_context(|| format!("resuming from {}", ckpt.display()))?;
-        if let Some(saved) = &info.options {
-            let changed = fastcandle::train::checkpoint::changed_options(saved, &options);
-            anyhow::ensure!(
-                changed.is_empty(),
-                "{} was saved by a run with other options ({}); resume it with the options it \
-                 was started with",
-                ckpt.display(),
-                changed.join(", ")
-            );
-        }
-        learn.add_cb(CsvLogger::resume(&history, info.epochs_done)?);
+    let resumed = crate::resume::checkpoint_and_history(
+        &mut learn,
+        out,
+        &options,
+        task.resume.as_deref(),
+        args.quiet,
+    )?;
+    if let (Some(info), Some(ckpt)) = (&resumed, &task.resume) {
         anyhow::ensure!(
-            info.n_epoch == epochs,
+            info.n_epoch == epochs && info.epochs_before == 0,
             "{} was saved by a fit of {} epochs; resume it with --epochs {}",
             ckpt.display(),
             info.n_epoch,
             info.n_epoch
         );
-        if !args.quiet {
-            println!(
-                "resuming from {} after epoch {} of {}",
-                ckpt.display(),
-                info.epochs_done,
-                info.n_epoch
-            );
-        }
-    } else {
-        learn.add_cb(CsvLogger::new(&history));
     }
     if !args.quiet {
         println!(
@@ -118,9 +101,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     }
     learn.fit_one_cycle(epochs, args.lr)?;
 
-    let (last, _) = recorded(learn.recorder().context("the Recorder is present")?);
-    // Every epoch's time, those before a resume included (the history keeps them).
-    let epoch_times = history_times(&history)?;
+    let (last, epoch_times) = recorded(&history)?;
     // The model is saved before anything else can fail.
     learn.export(out)?;
     let test = match test_dl {
@@ -146,20 +127,6 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "wall_s": start.elapsed().as_secs_f64(),
     });
     finish(out, summary, args.quiet)
-}
-
-/// The `time_s` column of a run's `history.csv`: every epoch's seconds, in order.
-fn history_times(history: &std::path::Path) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(history)
-        .with_context(|| format!("reading {}", history.display()))?;
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let time = line.rsplit(',').next().unwrap_or_default();
-            time.parse::<f64>()
-                .with_context(|| format!("{}: a bad time_s `{time}`", history.display()))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
-use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, run_options, start_run};
 use crate::run_dir::{finish, recorded, write_json};
 use crate::train::CamvidArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fastcandle::vision::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, run) = start_run(args, "camvid", embedded_data())?;
+    let (start, data, run) = start_run(args, "camvid", embedded_data(), task.resume.is_some())?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
@@ -55,7 +55,23 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    let options = run_options(
+        "camvid",
+        args,
+        &data,
+        json!({
+            "arch": arch.name(),
+            "pretrained": pretrained.to_string(),
+            "size": task.vision.size,
+        }),
+    );
+    let resumed = crate::resume::checkpoint_and_history(
+        &mut learn,
+        out,
+        &options,
+        task.resume.as_deref(),
+        args.quiet,
+    )?;
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
@@ -68,9 +84,9 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
             fastcandle::core::device::device_name(dls.device())
         );
     }
-    fine_tune(&mut learn, epochs, args.lr)?;
+    fine_tune(&mut learn, epochs, args.lr, resumed.as_ref())?;
 
-    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
+    let (last, epoch_times) = recorded(&out.join("history.csv"))?;
     learn.show_results(out.join("results.png"), 8)?;
     fastcandle::core::tensor_io::save_safetensors(
         &out.join("model.safetensors"),

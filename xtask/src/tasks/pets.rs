@@ -1,10 +1,10 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, run_options, start_run};
 use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::PetsArgs;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, run) = start_run(args, "pets", embedded_data())?;
+    let (start, data, run) = start_run(args, "pets", embedded_data(), task.resume.is_some())?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let size = task.vision.size.unwrap_or(DEFAULT_SIZE);
@@ -68,7 +68,24 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    let options = run_options(
+        "pets",
+        args,
+        &data,
+        json!({
+            "arch": arch.name(),
+            "pretrained": pretrained.to_string(),
+            "size": task.vision.size,
+            "only": task.only,
+        }),
+    );
+    let resumed = crate::resume::checkpoint_and_history(
+        &mut learn,
+        out,
+        &options,
+        task.resume.as_deref(),
+        args.quiet,
+    )?;
     // The test images are labelled and checked before training: a bad set must not cost a run.
     let test_dl = match &task.test {
         Some(folder) => {
@@ -99,9 +116,9 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
             fastcandle::core::device::device_name(dls.device())
         );
     }
-    fine_tune(&mut learn, epochs, args.lr)?;
+    fine_tune(&mut learn, epochs, args.lr, resumed.as_ref())?;
 
-    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
+    let (last, epoch_times) = recorded(&out.join("history.csv"))?;
     // The model is saved before anything else can fail.
     learn.export(out)?;
     let test = match test_dl {
@@ -172,6 +189,7 @@ mod tests {
             },
             test: None,
             only: Vec::new(),
+            resume: None,
         }
     }
 
@@ -191,7 +209,17 @@ mod tests {
             !tmp.path().join("run").exists(),
             "a failed run left its folder"
         );
-        let summary = run(&args(tmp.path(), data, true)).unwrap();
+        let summary = run(&args(tmp.path(), data.clone(), true)).unwrap();
         assert_eq!(summary["skipped_files"].as_array().unwrap().len(), 2);
+        // Pets runs checkpoint like every task: the same options resume the finished run
+        // (nothing left to run; its epochs stay in the summary), other ones are refused.
+        let ckpt = tmp.path().join("run/checkpoint.safetensors");
+        let mut again = args(tmp.path(), data.clone(), true);
+        again.resume = Some(ckpt.clone());
+        let resumed = run(&again).unwrap();
+        assert_eq!(resumed["metrics"], summary["metrics"]);
+        again.vision.size = Some(24);
+        let err = format!("{:#}", run(&again).unwrap_err());
+        assert!(err.contains("size: 16 -> 24"), "{err}");
     }
 }

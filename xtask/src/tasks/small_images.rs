@@ -147,7 +147,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
     };
     let start = Instant::now();
     let format = detect(spec, &data)?;
-    let run = args.run_dir(spec.task, false)?;
+    let run = args.run_dir(spec.task, task.resume.is_some())?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let arch = task.vision.arch.unwrap_or(DEFAULT_ARCH);
@@ -166,7 +166,23 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    learn.add_cb(CsvLogger::new(out.join("history.csv")));
+    let options = super::vision_common::run_options(
+        spec.task,
+        args,
+        &data,
+        json!({
+            "arch": arch.name(),
+            "pretrained": pretrained.to_string(),
+            "size": task.vision.size,
+        }),
+    );
+    let resumed = crate::resume::checkpoint_and_history(
+        &mut learn,
+        out,
+        &options,
+        task.resume.as_deref(),
+        args.quiet,
+    )?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let lr = args.lr.unwrap_or(if from_scratch {
         DEFAULT_LR
@@ -194,10 +210,10 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
     if from_scratch {
         learn.fit_one_cycle(epochs, Some(lr))?;
     } else {
-        super::vision_common::fine_tune(&mut learn, epochs, Some(lr))?;
+        super::vision_common::fine_tune(&mut learn, epochs, Some(lr), resumed.as_ref())?;
     }
 
-    let (last, epoch_times) = recorded(learn.recorder().context("the Recorder is present")?);
+    let (last, epoch_times) = recorded(&out.join("history.csv"))?;
     // The test images are the validation set (the files' own split, as fastai's MNIST and
     // CIFAR folders): scored once more after training, as the test.
     let scores = learn.validate(None)?;

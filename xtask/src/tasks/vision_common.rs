@@ -4,8 +4,9 @@
 use crate::run_lock::RunDir;
 use crate::train::{CommonArgs, VisionArgs};
 use anyhow::Result;
+use fastcandle::train::checkpoint::CheckpointInfo;
 use fastcandle::vision::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The start of a vision run of `task`: its start time, its data (`--data`, else `embedded`)
@@ -14,10 +15,32 @@ pub fn start_run(
     args: &CommonArgs,
     task: &str,
     embedded: PathBuf,
+    resuming: bool,
 ) -> Result<(Instant, PathBuf, RunDir)> {
     let start = Instant::now();
     let data = args.data.clone().unwrap_or(embedded);
-    Ok((start, data, args.run_dir(task, false)?))
+    Ok((start, data, args.run_dir(task, resuming)?))
+}
+
+/// What shapes a vision run's result, saved in its checkpoints: a resume must ask for the same.
+pub fn run_options(
+    task: &str,
+    args: &CommonArgs,
+    data: &Path,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut options = serde_json::json!({
+        "task": task,
+        "data": std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()),
+        "epochs": args.epochs,
+        "bs": args.bs,
+        "lr": args.lr,
+        "seed": args.seed,
+    });
+    if let (Some(o), serde_json::Value::Object(more)) = (options.as_object_mut(), extra) {
+        o.extend(more);
+    }
+    options
 }
 
 /// `--arch` (default `default_arch`) and `--pretrained`; without `--pretrained`, MobileNetV2
@@ -40,17 +63,21 @@ pub fn arch_and_weights(
     (arch, pretrained)
 }
 
-/// `fine_tune(epochs)`, with `--lr` as its base rate when given.
-pub fn fine_tune(learn: &mut Learner, epochs: usize, lr: Option<f64>) -> Result<()> {
-    match lr {
-        Some(lr) => learn.fine_tune_with(
-            epochs,
-            &FineTuneOptions {
-                base_lr: lr,
-                ..FineTuneOptions::default()
-            },
-        )?,
-        None => learn.fine_tune(epochs)?,
+/// `fine_tune(epochs)`, with `--lr` as its base rate when given; from the checkpoint
+/// `resumed` when given.
+pub fn fine_tune(
+    learn: &mut Learner,
+    epochs: usize,
+    lr: Option<f64>,
+    resumed: Option<&CheckpointInfo>,
+) -> Result<()> {
+    let opts = FineTuneOptions {
+        base_lr: lr.unwrap_or(FineTuneOptions::default().base_lr),
+        ..FineTuneOptions::default()
+    };
+    match resumed {
+        Some(info) => learn.fine_tune_resume(epochs, &opts, info)?,
+        None => learn.fine_tune_with(epochs, &opts)?,
     }
     Ok(())
 }
