@@ -121,7 +121,6 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         vision,
         test: None,
         only: Vec::new(),
-        resume: None,
     })?;
     println!(
         "\npets: error_rate {:.4} (fastai's published figure, ResNet34 on the full Pets set: \
@@ -139,11 +138,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
     );
     let mut common = CommonArgs::new(LESSON_CAMVID_EPOCHS, args.device, root.join("camvid"));
     let vision = plan.vision(&mut common, &plan.camvid, None, Some(Arch::MobilenetV2));
-    let camvid = crate::tasks::camvid::run(&CamvidArgs {
-        common,
-        vision,
-        resume: None,
-    })?;
+    let camvid = crate::tasks::camvid::run(&CamvidArgs { common, vision })?;
     println!(
         "\ncamvid: valid_loss {:.4}, foreground_acc {:.4}, dice_multi {:.4} (fastai's published \
          figure, pretrained ResNet34 on CamVid-tiny: valid_loss 0.727), {:.1} s in all\n",
@@ -164,11 +159,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
     );
     let mut common = CommonArgs::new(3, args.device, root.join("adult"));
     common.data = plan.adult.clone();
-    let adult = crate::tasks::adult::run(&AdultArgs {
-        common,
-        test: None,
-        resume: None,
-    })?;
+    let adult = crate::tasks::adult::run(&AdultArgs { common, test: None })?;
     println!(
         "\nadult: accuracy {:.4} (fastai's published figure: 0.8457), {:.1} s in all",
         adult["metrics"]["accuracy"].as_f64().unwrap_or(f64::NAN),

@@ -157,7 +157,7 @@ mod tests {
             panic!("not adult")
         };
         assert_eq!(a.common.epochs, Some(2));
-        assert!(a.resume.is_some());
+        assert!(a.common.resume.is_some());
     }
 
     #[test]

@@ -5,17 +5,17 @@ use anyhow::{Context, Result};
 use fastcandle::train::Learner;
 use fastcandle::train::callback::{CsvLogger, SaveCheckpoint};
 use fastcandle::train::checkpoint::{CheckpointInfo, changed_options, load_checkpoint};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Adds the run's checkpoint (`<out>/checkpoint.safetensors`, saved after every epoch with
 /// `options`) and history (`<out>/history.csv`) to `learn`. With `resume`, the checkpoint is
 /// loaded first, one saved with other options is refused, and the history keeps the rows of
 /// the epochs it holds; its position is given back for the fit to resume from.
-pub fn checkpoint_and_history(
+pub fn start(
     learn: &mut Learner,
     out: &Path,
     options: &serde_json::Value,
-    resume: Option<&Path>,
+    resume: &Option<PathBuf>,
     quiet: bool,
 ) -> Result<Option<CheckpointInfo>> {
     learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")).options(options.clone()));

@@ -8,7 +8,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Subcommand};
 use fastcandle::core::DeviceChoice;
 use fastcandle::models::{Arch, Pretrained};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The tasks `train` knows, each with its options.
 #[derive(Subcommand, Debug, Clone)]
@@ -74,6 +74,10 @@ pub struct CommonArgs {
     /// Replace the files of an earlier run in `--out` (without it, such a folder is refused).
     #[arg(long)]
     pub force: bool,
+    /// Resume from the checkpoint an earlier run with the same options wrote
+    /// (`<out>/checkpoint.safetensors`, saved after every epoch; `fine_tune` in either phase).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -89,17 +93,31 @@ impl CommonArgs {
             out: Some(out),
             quiet: false,
             force: false,
+            resume: None,
         }
     }
 
+    /// What shapes a run of `task` on `data` for `epochs` at batch size `bs`, saved in its
+    /// checkpoints so that a resume with other options can be refused.
+    pub fn shaping(&self, task: &str, data: &Path, epochs: usize, bs: usize) -> serde_json::Value {
+        serde_json::json!({
+            "task": task,
+            "data": std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()),
+            "epochs": epochs,
+            "bs": bs,
+            "lr": self.lr,
+            "seed": self.seed,
+        })
+    }
+
     /// The run's `--out` folder (default `runs/<task>/<timestamp>`), created and locked; an
-    /// earlier run's files there are refused, replaced (`--force`) or kept (`resuming`).
-    pub fn run_dir(&self, task: &str, resuming: bool) -> Result<RunDir> {
+    /// earlier run's files there are refused, replaced (`--force`) or kept (`--resume`).
+    pub fn run_dir(&self, task: &str) -> Result<RunDir> {
         let out = self
             .out
             .clone()
             .unwrap_or_else(|| crate::run_dir::default_out(task));
-        let existing = match (resuming, self.force) {
+        let existing = match (self.resume.is_some(), self.force) {
             (true, _) => Existing::Resume,
             (false, true) => Existing::Replace,
             (false, false) => Existing::Refuse,
@@ -151,6 +169,21 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+impl VisionArgs {
+    /// `options` (see [`CommonArgs::shaping`]) with the model's: `arch`, `pretrained`, `size`.
+    pub fn shaping(
+        &self,
+        mut options: serde_json::Value,
+        arch: Arch,
+        pretrained: &Pretrained,
+    ) -> serde_json::Value {
+        options["arch"] = arch.name().into();
+        options["pretrained"] = pretrained.to_string().into();
+        options["size"] = self.size.into();
+        options
+    }
+}
+
 /// `--arch`: the names of the `Arch` list, which clap's help shows.
 fn arch_parser() -> impl clap::builder::TypedValueParser<Value = Arch> {
     clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name()))
@@ -166,10 +199,6 @@ pub struct AdultArgs {
     /// UCI's `adult.test`.
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Resume from a checkpoint that an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
 }
 
 /// Options of `train pets`.
@@ -186,10 +215,6 @@ pub struct PetsArgs {
     /// picks the cats and dogs of animal-shapes).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Resume from a checkpoint that an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch of both phases).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
 }
 
 /// Options of `train camvid`.
@@ -199,10 +224,6 @@ pub struct CamvidArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub vision: VisionArgs,
-    /// Resume from a checkpoint that an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch of both phases).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
 }
 
 /// Options of `train fashion-mnist`, `mnist` and `cifar10` (their test images are in `--data`
@@ -213,10 +234,6 @@ pub struct SmallImagesArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub vision: VisionArgs,
-    /// Resume from a checkpoint that an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
 }
 
 /// Runs one training and returns its summary.

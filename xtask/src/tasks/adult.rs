@@ -1,5 +1,6 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
+use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::AdultArgs;
 use anyhow::Result;
@@ -48,7 +49,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     let args = &task.common;
     let start = Instant::now();
     let data = args.data.clone().unwrap_or_else(embedded_data);
-    let run = args.run_dir("adult", task.resume.is_some())?;
+    let run = args.run_dir("adult")?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(3);
 
@@ -64,23 +65,10 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
     // What shapes the result, saved in every checkpoint: a resume must ask for the same.
-    let options = json!({
-        "task": "adult",
-        "data": std::path::absolute(&data).unwrap_or_else(|_| data.clone()),
-        "epochs": epochs,
-        "bs": args.bs.unwrap_or(64),
-        "lr": args.lr,
-        "seed": args.seed,
-    });
+    let options = args.shaping("adult", &data, epochs, args.bs.unwrap_or(64));
     let history = out.join("history.csv");
-    let resumed = crate::resume::checkpoint_and_history(
-        &mut learn,
-        out,
-        &options,
-        task.resume.as_deref(),
-        args.quiet,
-    )?;
-    if let (Some(info), Some(ckpt)) = (&resumed, &task.resume) {
+    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
+    if let (Some(info), Some(ckpt)) = (&resumed, &args.resume) {
         anyhow::ensure!(
             info.n_epoch == epochs && info.epochs_before == 0,
             "{} was saved by a fit of {} epochs; resume it with --epochs {}",
@@ -155,11 +143,7 @@ mod tests {
     fn run_err(dir: &std::path::Path, csv: std::path::PathBuf) -> String {
         let mut common = common_for(dir);
         common.data = Some(csv);
-        let args = AdultArgs {
-            common,
-            test: None,
-            resume: None,
-        };
+        let args = AdultArgs { common, test: None };
         run(&args).unwrap_err().to_string()
     }
 
@@ -216,10 +200,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         small_csv(tmp.path(), 300);
         let common = common_for(tmp.path());
-        let args = |common: CommonArgs, resume| AdultArgs {
-            common,
-            test: None,
-            resume,
+        let args = |mut common: CommonArgs, resume| {
+            common.resume = resume;
+            AdultArgs { common, test: None }
         };
         run(&args(common.clone(), None)).unwrap();
         let ckpt = tmp.path().join("run/checkpoint.safetensors");
@@ -246,7 +229,6 @@ mod tests {
         let err = run(&AdultArgs {
             common: fresh,
             test: Some(bad),
-            resume: None,
         })
         .unwrap_err()
         .to_string();

@@ -2,7 +2,8 @@
 //! `unet_learner`, `fine_tune(N)`, on a set with CamVid-tiny's layout (`images/`,
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
-use super::vision_common::{arch_and_weights, fine_tune, run_options, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use crate::resume;
 use crate::run_dir::{finish, recorded, write_json};
 use crate::train::CamvidArgs;
 use anyhow::Result;
@@ -30,7 +31,7 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, run) = start_run(args, "camvid", embedded_data(), task.resume.is_some())?;
+    let (start, data, run) = start_run(args, "camvid", embedded_data())?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(8);
     let bs = args.bs.unwrap_or(DEFAULT_BS);
@@ -55,23 +56,10 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    let options = run_options(
-        "camvid",
-        args,
-        &data,
-        json!({
-            "arch": arch.name(),
-            "pretrained": pretrained.to_string(),
-            "size": task.vision.size,
-        }),
-    );
-    let resumed = crate::resume::checkpoint_and_history(
-        &mut learn,
-        out,
-        &options,
-        task.resume.as_deref(),
-        args.quiet,
-    )?;
+    let options = task
+        .vision
+        .shaping(args.shaping("camvid", &data, epochs, bs), arch, &pretrained);
+    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \

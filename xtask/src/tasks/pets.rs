@@ -1,7 +1,8 @@
 //! The vision lesson: cat or dog from the file name (`is_cat`), `vision_learner`,
 //! `fine_tune(N)`.
 
-use super::vision_common::{arch_and_weights, fine_tune, run_options, start_run};
+use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::PetsArgs;
 use anyhow::{Result, bail};
@@ -46,7 +47,7 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
     let args = &task.common;
-    let (start, data, run) = start_run(args, "pets", embedded_data(), task.resume.is_some())?;
+    let (start, data, run) = start_run(args, "pets", embedded_data())?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let size = task.vision.size.unwrap_or(DEFAULT_SIZE);
@@ -68,24 +69,13 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    let options = run_options(
-        "pets",
-        args,
-        &data,
-        json!({
-            "arch": arch.name(),
-            "pretrained": pretrained.to_string(),
-            "size": task.vision.size,
-            "only": task.only,
-        }),
+    let mut options = task.vision.shaping(
+        args.shaping("pets", &data, epochs, args.bs.unwrap_or(64)),
+        arch,
+        &pretrained,
     );
-    let resumed = crate::resume::checkpoint_and_history(
-        &mut learn,
-        out,
-        &options,
-        task.resume.as_deref(),
-        args.quiet,
-    )?;
+    options["only"] = task.only.clone().into();
+    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
     // The test images are labelled and checked before training: a bad set must not cost a run.
     let test_dl = match &task.test {
         Some(folder) => {
@@ -189,7 +179,6 @@ mod tests {
             },
             test: None,
             only: Vec::new(),
-            resume: None,
         }
     }
 
@@ -215,7 +204,7 @@ mod tests {
         // (nothing left to run; its epochs stay in the summary), other ones are refused.
         let ckpt = tmp.path().join("run/checkpoint.safetensors");
         let mut again = args(tmp.path(), data.clone(), true);
-        again.resume = Some(ckpt.clone());
+        again.common.resume = Some(ckpt.clone());
         let resumed = run(&again).unwrap();
         assert_eq!(resumed["metrics"], summary["metrics"]);
         again.vision.size = Some(24);

@@ -3,6 +3,7 @@
 //! `fit_one_cycle` from scratch on fastai's `SimpleCNN` with fastai's head without dropout (or
 //! `fine_tune` when `--pretrained` is given), the test score on the test images, and the run's files.
 
+use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
 use crate::train::SmallImagesArgs;
 use anyhow::{Context, Result, bail};
@@ -147,7 +148,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
     };
     let start = Instant::now();
     let format = detect(spec, &data)?;
-    let run = args.run_dir(spec.task, task.resume.is_some())?;
+    let run = args.run_dir(spec.task)?;
     let out = run.path();
     let epochs = args.epochs.unwrap_or(1);
     let arch = task.vision.arch.unwrap_or(DEFAULT_ARCH);
@@ -166,23 +167,12 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
-    let options = super::vision_common::run_options(
-        spec.task,
-        args,
-        &data,
-        json!({
-            "arch": arch.name(),
-            "pretrained": pretrained.to_string(),
-            "size": task.vision.size,
-        }),
+    let options = task.vision.shaping(
+        args.shaping(spec.task, &data, epochs, args.bs.unwrap_or(DEFAULT_BS)),
+        arch,
+        &pretrained,
     );
-    let resumed = crate::resume::checkpoint_and_history(
-        &mut learn,
-        out,
-        &options,
-        task.resume.as_deref(),
-        args.quiet,
-    )?;
+    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let lr = args.lr.unwrap_or(if from_scratch {
         DEFAULT_LR

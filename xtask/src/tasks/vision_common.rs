@@ -6,7 +6,7 @@ use crate::train::{CommonArgs, VisionArgs};
 use anyhow::Result;
 use fastcandle::train::checkpoint::CheckpointInfo;
 use fastcandle::vision::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The start of a vision run of `task`: its start time, its data (`--data`, else `embedded`)
@@ -15,32 +15,10 @@ pub fn start_run(
     args: &CommonArgs,
     task: &str,
     embedded: PathBuf,
-    resuming: bool,
 ) -> Result<(Instant, PathBuf, RunDir)> {
     let start = Instant::now();
     let data = args.data.clone().unwrap_or(embedded);
-    Ok((start, data, args.run_dir(task, resuming)?))
-}
-
-/// What shapes a vision run's result, saved in its checkpoints: a resume must ask for the same.
-pub fn run_options(
-    task: &str,
-    args: &CommonArgs,
-    data: &Path,
-    extra: serde_json::Value,
-) -> serde_json::Value {
-    let mut options = serde_json::json!({
-        "task": task,
-        "data": std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()),
-        "epochs": args.epochs,
-        "bs": args.bs,
-        "lr": args.lr,
-        "seed": args.seed,
-    });
-    if let (Some(o), serde_json::Value::Object(more)) = (options.as_object_mut(), extra) {
-        o.extend(more);
-    }
-    options
+    Ok((start, data, args.run_dir(task)?))
 }
 
 /// `--arch` (default `default_arch`) and `--pretrained`; without `--pretrained`, MobileNetV2
