@@ -22,6 +22,10 @@ pub struct Lesson1Args {
     /// Hugging Face hub, Resize(224). Needs the network or a mirror; hours on a CPU.
     #[arg(long)]
     pub full: bool,
+    /// Save a resumable checkpoint every N epochs (0: none, the default: the lesson's runs are
+    /// short, and camvid's U-Net checkpoint is 957 MB, about 4 s a save).
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
 }
 
 /// What the lesson runs on: the embedded samples, or (`--full`) the real data sets.
@@ -115,6 +119,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         plan.pets_size.unwrap_or(224)
     );
     let mut common = CommonArgs::new(1, args.device, root.join("pets"));
+    common.checkpoint_every = args.checkpoint_every;
     let vision = plan.vision(&mut common, &plan.pets, plan.pets_size, None);
     let pets = crate::tasks::pets::run(&PetsArgs {
         common,
@@ -137,6 +142,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
          fine_tune({LESSON_CAMVID_EPOCHS})\n"
     );
     let mut common = CommonArgs::new(LESSON_CAMVID_EPOCHS, args.device, root.join("camvid"));
+    common.checkpoint_every = args.checkpoint_every;
     let vision = plan.vision(&mut common, &plan.camvid, None, Some(Arch::MobilenetV2));
     let camvid = crate::tasks::camvid::run(&CamvidArgs { common, vision })?;
     println!(
@@ -158,6 +164,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         }
     );
     let mut common = CommonArgs::new(3, args.device, root.join("adult"));
+    common.checkpoint_every = args.checkpoint_every;
     common.data = plan.adult.clone();
     let adult = crate::tasks::adult::run(&AdultArgs { common, test: None })?;
     println!(

@@ -1,24 +1,31 @@
 //! Every run checkpoints and can be resumed alike: the checkpoint carries the options that
 //! shaped the run, and a resume with other options is refused, naming each difference.
 
+use crate::train::CommonArgs;
 use anyhow::{Context, Result};
 use fastcandle::train::Learner;
 use fastcandle::train::callback::{CsvLogger, SaveCheckpoint};
 use fastcandle::train::checkpoint::{CheckpointInfo, changed_options, load_checkpoint};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Adds the run's checkpoint (`<out>/checkpoint.safetensors`, saved after every epoch with
-/// `options`) and history (`<out>/history.csv`) to `learn`. With `resume`, the checkpoint is
-/// loaded first, one saved with other options is refused, and the history keeps the rows of
-/// the epochs it holds; its position is given back for the fit to resume from.
+/// Adds the run's checkpoint (`<out>/checkpoint.safetensors`, saved with `options` every
+/// `args.checkpoint_every` epochs, none for 0) and history (`<out>/history.csv`) to `learn`.
+/// With `--resume`, the checkpoint is loaded first, one saved with other options is refused,
+/// and the history keeps the rows of the epochs it holds; its position is given back for the
+/// fit to resume from.
 pub fn start(
     learn: &mut Learner,
     out: &Path,
     options: &serde_json::Value,
-    resume: &Option<PathBuf>,
-    quiet: bool,
+    args: &CommonArgs,
 ) -> Result<Option<CheckpointInfo>> {
-    learn.add_cb(SaveCheckpoint::new(out.join("checkpoint.safetensors")).options(options.clone()));
+    let (resume, quiet) = (&args.resume, args.quiet);
+    if args.checkpoint_every > 0 {
+        let mut save =
+            SaveCheckpoint::new(out.join("checkpoint.safetensors")).options(options.clone());
+        save.every = args.checkpoint_every;
+        learn.add_cb(save);
+    }
     let history = out.join("history.csv");
     let Some(ckpt) = resume else {
         learn.add_cb(CsvLogger::new(&history));

@@ -75,9 +75,14 @@ pub struct CommonArgs {
     #[arg(long)]
     pub force: bool,
     /// Resume from the checkpoint an earlier run with the same options wrote
-    /// (`<out>/checkpoint.safetensors`, saved after every epoch; `fine_tune` in either phase).
+    /// (`<out>/checkpoint.safetensors`; `fine_tune` in either phase).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Save the resumable checkpoint every N epochs and after the last epoch of each fit; 0
+    /// saves none. A checkpoint holds the weights and the optimizer's two moments, three times
+    /// the model (camvid's U-Net: 957 MB, about 4 s a save on this disk).
+    #[arg(long, default_value_t = 1)]
+    pub checkpoint_every: usize,
 }
 
 impl CommonArgs {
@@ -94,6 +99,7 @@ impl CommonArgs {
             quiet: false,
             force: false,
             resume: None,
+            checkpoint_every: 1,
         }
     }
 

@@ -67,7 +67,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
     // What shapes the result, saved in every checkpoint: a resume must ask for the same.
     let options = args.shaping("adult", &data, epochs, args.bs.unwrap_or(64));
     let history = out.join("history.csv");
-    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
+    let resumed = resume::start(&mut learn, out, &options, args)?;
     if let (Some(info), Some(ckpt)) = (&resumed, &args.resume) {
         anyhow::ensure!(
             info.n_epoch == epochs && info.epochs_before == 0,
@@ -257,6 +257,10 @@ mod tests {
         let err = run(&args(again.clone(), None)).unwrap_err().to_string();
         assert!(err.contains("another run is writing"), "{err}");
         drop(held);
+        run(&args(again.clone(), None)).unwrap();
+        // Checkpoints every N epochs, or none.
+        again.checkpoint_every = 0;
         run(&args(again, None)).unwrap();
+        assert!(!tmp.path().join("run/checkpoint.safetensors").exists());
     }
 }

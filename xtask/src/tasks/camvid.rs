@@ -59,7 +59,7 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     let options = task
         .vision
         .shaping(args.shaping("camvid", &data, epochs, bs), arch, &pretrained);
-    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
+    let resumed = resume::start(&mut learn, out, &options, args)?;
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \

@@ -75,7 +75,7 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         &pretrained,
     );
     options["only"] = task.only.clone().into();
-    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
+    let resumed = resume::start(&mut learn, out, &options, args)?;
     // The test images are labelled and checked before training: a bad set must not cost a run.
     let test_dl = match &task.test {
         Some(folder) => {

@@ -172,7 +172,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         arch,
         &pretrained,
     );
-    let resumed = resume::start(&mut learn, out, &options, &args.resume, args.quiet)?;
+    let resumed = resume::start(&mut learn, out, &options, args)?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let lr = args.lr.unwrap_or(if from_scratch {
         DEFAULT_LR
