@@ -60,13 +60,24 @@ pub struct UnterminatedLine {
 /// The last line of `path` when the file does not end with an end-of-line (and that line is
 /// not blank), else `None`.
 pub fn unterminated_last_line(path: &Path) -> Result<Option<UnterminatedLine>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    if bytes.is_empty() || bytes.ends_with(b"\n") || bytes.ends_with(b"\r") {
+    };
+    // Only the last byte, for the usual file that ends its last line: the whole file is read
+    // (for the line number) only when it does not.
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    if file.seek(SeekFrom::End(0)).map_err(io)? == 0 {
         return Ok(None);
     }
+    let mut last = [0u8];
+    file.seek(SeekFrom::End(-1)).map_err(io)?;
+    file.read_exact(&mut last).map_err(io)?;
+    if matches!(last[0], b'\n' | b'\r') {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
     let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
     if text.trim().is_empty() {
