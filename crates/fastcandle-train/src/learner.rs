@@ -523,38 +523,6 @@ impl Learner {
         );
         Ok(out)
     }
-
-    /// The activated predictions (probabilities for classification) and targets of `batches`
-    /// (by default the validation set), in evaluation mode.
-    pub fn get_preds(
-        &mut self,
-        batches: Option<fastcandle_core::batch::BatchIter<'_>>,
-    ) -> Result<(Tensor, Tensor)> {
-        let mut preds = Vec::new();
-        let mut targs = Vec::new();
-        let mut run = |b: Batch, this: &Self| -> Result<()> {
-            let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
-            preds.push(this.loss_func.activation(&pred)?);
-            targs.push(b.ys);
-            Ok(())
-        };
-        match batches {
-            Some(it) => {
-                for b in it {
-                    run(b?, self)?;
-                }
-            }
-            None => {
-                for b in self.dls.valid() {
-                    run(b?, self)?;
-                }
-            }
-        }
-        if preds.is_empty() {
-            return Err(Error::Invalid("get_preds: no batch to predict".into()));
-        }
-        Ok((Tensor::cat(&preds, 0)?, Tensor::cat(&targs, 0)?))
-    }
 }
 
 /// The error of a stage that finds `what` cleared by a callback.

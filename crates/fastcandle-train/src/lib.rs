@@ -18,6 +18,7 @@ pub mod lr_find;
 pub mod metrics;
 pub mod one_cycle;
 pub mod optim;
+pub mod preds;
 pub mod schedule;
 
 pub use callback::{Callback, Event};
@@ -31,3 +32,4 @@ pub use metrics::{
 };
 pub use one_cycle::{FineTuneOptions, OneCycleOptions};
 pub use optim::{Hypers, OptFunc, Optimizer};
+pub use preds::Preds;

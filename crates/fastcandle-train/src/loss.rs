@@ -1,7 +1,7 @@
 //! Loss functions, with how to turn the model's output into predictions.
 
 use crate::error::{Error, Result};
-use candle_core::Tensor;
+use candle_core::{D, DType, Tensor};
 
 /// A loss: a scalar to minimise, and how predictions are decoded from the model's output.
 pub trait Loss: Send + Sync {
@@ -10,6 +10,24 @@ pub trait Loss: Send + Sync {
     /// Turns raw outputs into what a user reads (probabilities for classification).
     fn activation(&self, pred: &Tensor) -> Result<Tensor> {
         Ok(pred.clone())
+    }
+    /// fastai's `decodes`: the activated outputs as the target's kind (the class index of
+    /// each position for classification; the values themselves for regression).
+    fn decodes(&self, activated: &Tensor) -> Result<Tensor> {
+        Ok(activated.clone())
+    }
+    /// The loss of each item of the batch (`[N]`, `f32`), as fastai's `reduction='none'`
+    /// averaged over each item's own positions: their mean, weighted by the items' counts of
+    /// positions, is [`Loss::loss`]. The default computes [`Loss::loss`] item by item.
+    fn loss_per_item(&self, pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+        let n = pred.dim(0)?;
+        let losses = (0..n)
+            .map(|i| {
+                let l = self.loss(&pred.narrow(0, i, 1)?, &target.narrow(0, i, 1)?)?;
+                Ok(l.to_dtype(DType::F32)?.reshape(1)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&losses, 0)?)
     }
     /// A short name.
     fn name(&self) -> &str;
@@ -78,6 +96,46 @@ impl Loss for CrossEntropyLossFlat {
         })
     }
 
+    fn decodes(&self, activated: &Tensor) -> Result<Tensor> {
+        let axis = resolve_axis(activated, self.axis, "cross-entropy")?;
+        Ok(activated.argmax(axis)?)
+    }
+
+    fn loss_per_item(&self, pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+        let (axis, _) = class_axis(pred, target, self.axis, "cross-entropy")?;
+        let n = pred.dim(0)?;
+        if axis == 0 {
+            return Err(Error::Invalid(
+                "cross-entropy: per-item losses need the items on axis 0, not the classes".into(),
+            ));
+        }
+        let pred = pred.to_dtype(DType::F32)?;
+        let logp = candle_nn::ops::log_softmax(&pred, axis)?;
+        // One code per position, laid out as the output without its class axis.
+        let mut index_dims = pred.dims().to_vec();
+        index_dims[axis] = 1;
+        let codes = target.to_dtype(DType::U32)?.reshape(index_dims)?;
+        let keep = match self.ignore_index {
+            Some(code) => codes.ne(code)?,
+            None => codes.ones_like()?.to_dtype(DType::U8)?,
+        };
+        // Ignored codes may lie outside the classes: read class 0 there, and weigh it 0.
+        let safe = keep.where_cond(&codes, &codes.zeros_like()?)?;
+        let c = pred.dim(axis)?;
+        let max_code = safe.max_all()?.to_scalar::<u32>()?;
+        if max_code as usize >= c {
+            return Err(Error::Invalid(format!(
+                "cross-entropy: target {max_code} is outside the {c} classes"
+            )));
+        }
+        let nll = logp.gather(&safe, axis)?.neg()?;
+        let w = keep.to_dtype(DType::F32)?;
+        let total = (nll * &w)?.reshape((n, ()))?.sum(D::Minus1)?;
+        let count = w.reshape((n, ()))?.sum(D::Minus1)?;
+        // An item whose every position is ignored has no loss: 0, as PyTorch's mean of none.
+        Ok(total.div(&count.maximum(1f32)?)?)
+    }
+
     fn name(&self) -> &str {
         "CrossEntropyLossFlat"
     }
@@ -139,6 +197,20 @@ impl Loss for MseLossFlat {
         let n = pred.elem_count();
         let t = target.reshape(n)?.to_dtype(pred.dtype())?;
         Ok(candle_nn::loss::mse(&pred.reshape(n)?, &t)?)
+    }
+
+    fn loss_per_item(&self, pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+        if pred.elem_count() != target.elem_count() {
+            return Err(Error::Invalid(format!(
+                "mse: output {:?} does not match target {:?}",
+                pred.dims(),
+                target.dims()
+            )));
+        }
+        let n = pred.dim(0)?;
+        let p = pred.to_dtype(DType::F32)?.reshape((n, ()))?;
+        let t = target.to_dtype(DType::F32)?.reshape((n, ()))?;
+        Ok((p - t)?.sqr()?.mean(D::Minus1)?)
     }
 
     fn name(&self) -> &str {

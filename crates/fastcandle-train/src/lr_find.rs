@@ -30,17 +30,133 @@ impl Default for LrFindOptions {
     }
 }
 
-/// What the finder saw and suggests.
+/// What the finder saw and suggests: fastai's four `SuggestionMethod`s on the curve, and the
+/// curve itself.
 #[derive(Debug, Clone)]
 pub struct LrSuggestion {
     /// fastai's default suggestion (`valley`): a rate in the longest downhill stretch.
     pub valley: f64,
     /// The rate of the lowest smoothed loss divided by 10 (fastai's `minimum`).
     pub minimum: f64,
+    /// The rate where the loss falls fastest against the log of the rate (fastai's `steep`).
+    pub steep: f64,
+    /// fastai's `slide`: the rate where the slope of the loss stops changing, sliding down
+    /// from the end of the curve (`None` on a curve too short for its 15-point interval).
+    pub slide: Option<f64>,
     /// Every rate tried.
     pub lrs: Vec<f64>,
     /// The smoothed loss at every rate.
     pub losses: Vec<f32>,
+}
+
+impl LrSuggestion {
+    /// The suggestions by fastai's names (`valley`, `minimum`, `steep`, `slide`), those there
+    /// are.
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        let mut out = vec![
+            ("valley", self.valley),
+            ("minimum", self.minimum),
+            ("steep", self.steep),
+        ];
+        out.extend(self.slide.map(|s| ("slide", s)));
+        out
+    }
+}
+
+/// fastai's four suggestions on a whole recorded curve of a finder run of `num_it` batches:
+/// the first tenth and the last five points are left out, and the curve stops at its first NaN,
+/// as fastai's `lr_find` does before calling its `SuggestionMethod`s. `None` when nothing is
+/// left.
+pub fn suggest(lrs: &[f64], losses: &[f32], num_it: usize) -> Option<LrSuggestion> {
+    let n = lrs.len().min(losses.len());
+    let lo = (num_it / 10).min(n);
+    let hi = n.saturating_sub(5).max(lo);
+    let nan = losses[lo..hi].iter().position(|l| l.is_nan());
+    let hi = nan.map(|i| lo + i).unwrap_or(hi);
+    let (l, s) = (&lrs[lo..hi], &losses[lo..hi]);
+    Some(LrSuggestion {
+        valley: valley(l, s)?,
+        minimum: minimum(l, s)?,
+        steep: steep(l, s)?,
+        slide: slide(l, s),
+        lrs: lrs.to_vec(),
+        losses: losses.to_vec(),
+    })
+}
+
+/// fastai's `minimum`: a tenth of the rate with the lowest loss (its first, if several).
+pub fn minimum(lrs: &[f64], losses: &[f32]) -> Option<f64> {
+    let mut best: Option<usize> = None;
+    for (i, l) in losses.iter().enumerate() {
+        if best.is_none_or(|b| *l < losses[b]) {
+            best = Some(i);
+        }
+    }
+    Some(as_f32(*lrs.get(best?)?) / 10.0)
+}
+
+/// fastai's `steep`: the rate where the loss falls fastest against the log of the rate, the
+/// slope `(loss[i+1] - loss[i]) / (ln lr[i+1] - ln lr[i])` at its lowest, taken in `f32` as
+/// fastai's tensors are.
+pub fn steep(lrs: &[f64], losses: &[f32]) -> Option<f64> {
+    let n = lrs.len().min(losses.len());
+    if n < 2 {
+        return None;
+    }
+    let mut best: Option<(usize, f32)> = None;
+    for i in 0..n - 1 {
+        let d = (as_f32(lrs[i + 1]) as f32).ln() - (as_f32(lrs[i]) as f32).ln();
+        let g = (losses[i + 1] - losses[i]) / d;
+        if best.is_none_or(|(_, b)| g < b) {
+            best = Some((i, g));
+        }
+    }
+    Some(as_f32(lrs[best?.0]))
+}
+
+/// fastai's `slide` (interval 15, threshold 0.005): from the last point, slides a 15-point
+/// interval down the curve while the slopes (`np.gradient`) at its two ends differ by more than
+/// the threshold, and gives the rate at its left end. `None` on a curve of fewer than 16
+/// points.
+pub fn slide(lrs: &[f64], losses: &[f32]) -> Option<f64> {
+    const LR_DIFF: usize = 15;
+    const THRESH: f32 = 0.005;
+    let n = lrs.len().min(losses.len());
+    if n < LR_DIFF + 1 {
+        return None;
+    }
+    let grad = gradient(&losses[..n]);
+    let (mut r, mut l) = (n - 1, n - 1 - LR_DIFF);
+    let mut local_min = lrs[l];
+    loop {
+        if (grad[r] - grad[l]).abs() <= THRESH {
+            break;
+        }
+        local_min = lrs[l];
+        if l == 0 {
+            break;
+        }
+        r -= 1;
+        l -= 1;
+    }
+    Some(as_f32(local_min))
+}
+
+/// numpy's `gradient` with unit spacing: central differences inside, one-sided at the ends.
+fn gradient(v: &[f32]) -> Vec<f32> {
+    let n = v.len();
+    (0..n)
+        .map(|i| match i {
+            0 => v[1] - v[0],
+            i if i == n - 1 => v[n - 1] - v[n - 2],
+            i => (v[i + 1] - v[i - 1]) / 2.0,
+        })
+        .collect()
+}
+
+/// `x` rounded to `f32` (fastai holds the rates in an `f32` tensor).
+fn as_f32(x: f64) -> f64 {
+    x as f32 as f64
 }
 
 struct LrFinder {
@@ -105,7 +221,7 @@ pub fn valley(lrs: &[f64], losses: &[f32]) -> Option<f64> {
     }
     let sections = (max_end - max_start) as f64 / 3.0;
     let idx = max_start + sections as usize + (sections / 2.0) as usize;
-    lrs.get(idx.min(n - 1)).copied()
+    lrs.get(idx.min(n - 1)).copied().map(as_f32)
 }
 
 impl Learner {
@@ -152,34 +268,13 @@ impl Learner {
             .map(|g| *g.last().unwrap_or(&f64::NAN))
             .collect();
         let losses = rec.losses.clone();
-        // fastai skips the first tenth and the last five points.
-        let lo = (opts.num_it / 10).min(lrs.len());
-        let hi = lrs.len().saturating_sub(5).max(lo);
-        let (l, s): (Vec<f64>, Vec<f32>) = lrs[lo..hi]
-            .iter()
-            .zip(&losses[lo..hi])
-            .filter(|(_, s)| s.is_finite())
-            .map(|(a, b)| (*a, *b))
-            .unzip();
-        let (l, s) = if l.is_empty() {
-            (lrs.clone(), losses.clone())
-        } else {
-            (l, s)
-        };
-        let valley_lr = valley(&l, &s).unwrap_or(self.lr);
-        let min_idx = s
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
-        let minimum = l.get(min_idx).copied().unwrap_or(self.lr) / 10.0;
-        Ok(LrSuggestion {
-            valley: valley_lr,
-            minimum,
-            lrs,
-            losses,
+        suggest(&lrs, &losses, opts.num_it).ok_or_else(|| {
+            Error::Invalid(format!(
+                "lr_find: {} batch(es) ran, too few to suggest a rate (the first tenth of {} and \
+                 the last 5 are left out, and the curve stops at its first NaN)",
+                lrs.len(),
+                opts.num_it
+            ))
         })
     }
 }
@@ -197,6 +292,6 @@ mod tests {
             .collect();
         // lds: longest decreasing subsequence ends at 8 with length 8 (5.5 excluded);
         // max_start = 8 - 8 = 0, sections = 8/3, idx = 0 + 2 + 1 = 3.
-        assert_eq!(valley(&lrs, &losses), Some(lrs[3]));
+        assert_eq!(valley(&lrs, &losses), Some(as_f32(lrs[3])));
     }
 }
