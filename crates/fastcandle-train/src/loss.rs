@@ -292,6 +292,79 @@ mod tests {
         assert!(seg.axis(-3).loss(&pred, &t).is_ok());
     }
 
+    /// `loss` item by item, through the trait's default `loss_per_item`.
+    struct ItemByItem<'a>(&'a dyn Loss);
+
+    impl Loss for ItemByItem<'_> {
+        fn loss(&self, pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+            self.0.loss(pred, target)
+        }
+        fn name(&self) -> &str {
+            "item by item"
+        }
+    }
+
+    fn per_item(l: &dyn Loss, pred: &Tensor, t: &Tensor) -> Vec<f32> {
+        l.loss_per_item(pred, t).unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    #[test]
+    fn per_item_losses_are_each_items_own_loss() {
+        let d = Device::Cpu;
+        let pred = Tensor::new(&[[1f32, 2., 0.5], [0.1, -1., 3.], [0., 0., 0.]], &d).unwrap();
+        let t = Tensor::new(&[1u32, 2, 0], &d).unwrap();
+        let ce = CrossEntropyLossFlat::new();
+        let fast = per_item(&ce, &pred, &t);
+        let slow = per_item(&ItemByItem(&ce), &pred, &t);
+        assert_eq!(fast.len(), 3);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-6, "{fast:?} vs {slow:?}");
+        }
+        assert!((fast[2] - 3f32.ln()).abs() < 1e-6);
+        // Their mean is the batch's loss.
+        let mean = ce.loss(&pred, &t).unwrap().to_scalar::<f32>().unwrap();
+        assert!((fast.iter().sum::<f32>() / 3.0 - mean).abs() < 1e-6);
+        // Decoded: the class of the largest output.
+        let dec = ce.decodes(&ce.activation(&pred).unwrap()).unwrap();
+        assert_eq!(dec.to_vec1::<u32>().unwrap(), [1, 2, 0]);
+    }
+
+    #[test]
+    fn segmentation_per_item_losses_average_each_images_kept_pixels() {
+        let d = Device::Cpu;
+        let pred = Tensor::arange(0f32, 24., &d)
+            .unwrap()
+            .affine(0.37, -2.0)
+            .unwrap()
+            .sin()
+            .unwrap()
+            .reshape((2, 3, 2, 2))
+            .unwrap();
+        let t = Tensor::new(&[[[0u32, 1], [2, 1]], [[2, 2], [0, 9]]], &d).unwrap();
+        let seg = CrossEntropyLossFlat::new().axis(1).ignore_index(9);
+        let fast = per_item(&seg, &pred, &t);
+        let slow = per_item(&ItemByItem(&seg), &pred, &t);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-6, "{fast:?} vs {slow:?}");
+        }
+        // An image whose pixels are all ignored has loss 0.
+        let all = Tensor::new(&[[[9u32, 9], [9, 9]], [[2, 2], [0, 1]]], &d).unwrap();
+        assert_eq!(per_item(&seg, &pred, &all)[0], 0.0);
+        // A code outside the classes is still an error.
+        let bad = Tensor::new(&[[[0u32, 1], [2, 5]], [[2, 2], [0, 1]]], &d).unwrap();
+        assert!(seg.loss_per_item(&pred, &bad).is_err());
+        let dec = seg.decodes(&pred).unwrap();
+        assert_eq!(dec.dims(), &[2, 2, 2]);
+    }
+
+    #[test]
+    fn mse_per_item_is_each_rows_mean_square() {
+        let d = Device::Cpu;
+        let pred = Tensor::new(&[[1f32, 2.], [3., 5.]], &d).unwrap();
+        let t = Tensor::new(&[[2f32, 2.], [1., 1.]], &d).unwrap();
+        assert_eq!(per_item(&MseLossFlat, &pred, &t), [0.5, 10.0]);
+    }
+
     #[test]
     fn mse_matches_the_formula() {
         let d = Device::Cpu;
