@@ -175,6 +175,99 @@ fn numeric_polars_columns_work_as_well_as_text() {
     assert_eq!(p.classes().unwrap(), ["0", "1"]);
 }
 
+#[test]
+fn decode_gives_back_the_values_of_processed_rows() {
+    let p = fit(&ALL);
+    let d = p.process(&frame(), None, true, "t.csv").unwrap();
+    let back = p.decode(&d, &[2, 4, 5, 0]).unwrap();
+    let names: Vec<&str> = back.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["city", "age_na", "h_na", "age", "h", "w", "y"]);
+    let text = |c: &str| -> Vec<String> {
+        let col = back.column(c).unwrap().str().unwrap();
+        col.iter().map(|v| v.unwrap().to_string()).collect()
+    };
+    let flags =
+        |c: &str| -> Vec<Option<bool>> { back.column(c).unwrap().bool().unwrap().iter().collect() };
+    let numbers = |c: &str| -> Vec<f64> {
+        let col = back.column(c).unwrap().f64().unwrap();
+        col.iter().map(Option::unwrap).collect()
+    };
+    // Row 4's city is missing and row 5's (`d`) unseen in training: both are `#na#`.
+    assert_eq!(text("city"), ["a", "#na#", "#na#", "a"]);
+    assert_eq!(
+        flags("age_na"),
+        [Some(true), Some(false), Some(false), Some(false)]
+    );
+    assert_eq!(
+        flags("h_na"),
+        [Some(false), Some(true), Some(false), Some(false)]
+    );
+    // Missing values come back as the training medians (age 35, h 3).
+    for (col, want) in [
+        ("age", [35.0, 40.0, 1000.0, 20.0]),
+        ("h", [1.0, 3.0, 2.0, 3.0]),
+        ("w", [3.0, 5.0, 3.0, 1.0]),
+    ] {
+        for (got, want) in numbers(col).into_iter().zip(want) {
+            assert!((got - want).abs() < 1e-4, "{col}: {got} for {want}");
+        }
+    }
+    assert_eq!(text("y"), ["yes", "yes", "no", "yes"]);
+
+    // No row: the columns, empty.
+    let none = p.decode(&d, &[]).unwrap();
+    assert_eq!((none.height(), none.width()), (0, 7));
+}
+
+#[test]
+fn decode_without_normalize_and_of_unlabelled_or_regression_rows() {
+    let p = fit(&[Proc::Categorify]);
+    let d = p.process(&frame(), Some(&[2, 3]), false, "t.csv").unwrap();
+    let back = p.decode(&d, &[0, 1]).unwrap();
+    // No target column for unlabelled rows; without FillMissing a missing value stays NaN.
+    assert_eq!(back.width(), 4);
+    let age: Vec<f64> = back
+        .column("age")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(age[0].is_nan() && age[1] == 50.0);
+
+    let df = df!("x" => [1.0f64, 2.0, 3.0], "v" => [0.5f64, 1.25, 2.0]).unwrap();
+    let rows = [0, 1, 2];
+    let p = TabularProcessor::fit(&df, &rows, &[], &["x"], Some("v"), &ALL, "r.csv").unwrap();
+    let d = p.process(&df, None, true, "r.csv").unwrap();
+    let back = p.decode(&d, &[2, 0]).unwrap();
+    let v: Vec<f32> = back
+        .column("v")
+        .unwrap()
+        .f32()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(v, [2.0, 0.5]);
+}
+
+#[test]
+fn decode_refuses_rows_it_cannot_read() {
+    let p = fit(&ALL);
+    let d = p.process(&frame(), Some(&TRAIN), true, "t.csv").unwrap();
+    let e = p.decode(&d, &[0, 5]).unwrap_err();
+    assert!(
+        matches!(&e, Error::BadData { reason, .. } if reason.contains("row 5")),
+        "{e}"
+    );
+    let mut bad = d.clone();
+    bad.cats[0] = 9;
+    let e = p.decode(&bad, &[0]).unwrap_err();
+    assert!(e.to_string().contains("code 9 in `city`"), "{e}");
+    let other = fit(&[Proc::Categorify]);
+    let e = other.decode(&d, &[0]).unwrap_err();
+    assert!(e.to_string().contains("categorical"), "{e}");
+}
+
 // ---- errors ----
 
 #[test]

@@ -46,6 +46,12 @@ impl CategoryMap {
         self.vocab.len() <= 1
     }
 
+    /// The value of `code` (fastai's `Categorify.decodes`): [`NA`] for 0, `None` for a code past
+    /// the vocabulary.
+    pub fn decode(&self, code: u32) -> Option<&str> {
+        self.vocab.get(code as usize).map(String::as_str)
+    }
+
     /// A lookup from value to code, for encoding many values.
     pub(crate) fn encoder(&self) -> HashMap<&str, u32> {
         self.vocab
@@ -97,6 +103,18 @@ mod tests {
         assert_eq!(encode(&enc, Some("unseen")), 0);
         // The literal text `#na#` is not a training value: it also maps to 0.
         assert_eq!(encode(&enc, Some("#na#")), 0);
+    }
+
+    #[test]
+    fn decode_gives_back_the_value_of_each_code() {
+        let m = CategoryMap::fit([Some("b"), None, Some("a")]);
+        let enc = m.encoder();
+        for v in ["a", "b"] {
+            assert_eq!(m.decode(encode(&enc, Some(v))), Some(v));
+        }
+        assert_eq!(m.decode(encode(&enc, None)), Some(NA));
+        assert_eq!(m.decode(encode(&enc, Some("unseen"))), Some(NA));
+        assert_eq!(m.decode(3), None);
     }
 
     #[test]

@@ -21,6 +21,21 @@ pub(crate) fn na_name(column: &str) -> String {
     format!("{column}_na")
 }
 
+/// The code of a `<col>_na` flag in the `#na#, false, true` vocabulary
+/// ([`CategoryMap::boolean`](super::CategoryMap::boolean)).
+pub(crate) fn flag_code(missing: bool) -> u32 {
+    if missing { 2 } else { 1 }
+}
+
+/// A `<col>_na` code back to whether the value was missing; `None` for `#na#` (code 0).
+pub(crate) fn decode_flag(code: u32) -> Option<bool> {
+    match code {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    }
+}
+
 /// Replaces missing values (NaN) with `fill`, returning which were missing.
 pub(crate) fn fill(values: &mut [f64], fill: f64) -> Vec<bool> {
     values
@@ -54,5 +69,16 @@ mod tests {
         let mut v = [1.0, NAN, 3.0, NAN];
         assert_eq!(fill(&mut v, 2.0), [false, true, false, true]);
         assert_eq!(v, [1.0, 2.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn flag_codes_decode_to_what_they_encode() {
+        let vocab = super::super::CategoryMap::boolean();
+        for missing in [false, true] {
+            let code = flag_code(missing);
+            assert_eq!(decode_flag(code), Some(missing));
+            assert_eq!(vocab.decode(code), Some(missing.to_string().as_str()));
+        }
+        assert_eq!(decode_flag(0), None);
     }
 }

@@ -114,6 +114,39 @@ impl TargetMap {
     }
 }
 
+impl TargetMap {
+    /// The targets of positions `rows` of `ys` as a column named `name`: class names, or values.
+    pub(crate) fn decode(&self, ys: &Targets, rows: &[usize], name: &str) -> Result<Column> {
+        let bad = |reason: String| Error::BadData {
+            what: format!("decoding the target `{name}`"),
+            reason,
+        };
+        match (self, ys) {
+            (Self::Classes(classes), Targets::Classes(ys)) => {
+                let names = rows
+                    .iter()
+                    .map(|&r| {
+                        classes
+                            .get(ys[r] as usize)
+                            .map(String::as_str)
+                            .ok_or_else(|| {
+                                bad(format!("class {} of {} classes", ys[r], classes.len()))
+                            })
+                    })
+                    .collect::<Result<Vec<&str>>>()?;
+                Ok(Column::new(name.into(), names))
+            }
+            (Self::Regression, Targets::Values(ys)) => {
+                let values: Vec<f32> = rows.iter().map(|&r| ys[r]).collect();
+                Ok(Column::new(name.into(), values))
+            }
+            _ => Err(bad(
+                "the targets are of another kind (classes or values) than the processor's".into(),
+            )),
+        }
+    }
+}
+
 /// [`Error::MissingTarget`] when `missing(i)` holds for some position `i` of `rows`.
 fn check_present(
     name: &str,

@@ -6,7 +6,7 @@ pub use crate::prediction::Prediction;
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::Model;
 use fastcandle_core::grad::no_grad;
-use fastcandle_data::{DataFrame, TabularProcessor};
+use fastcandle_data::{DataFrame, TabularData, TabularLoader, TabularProcessor};
 use fastcandle_models::{TabularConfig, TabularModel};
 use fastcandle_train::{CrossEntropyLossFlat, IntoMetrics, Learner, Loss, MseLossFlat};
 use std::ops::{Deref, DerefMut};
@@ -18,6 +18,8 @@ pub struct TabularLearner {
     /// The learner.
     pub learn: Learner,
     pub(crate) processor: Arc<TabularProcessor>,
+    /// The loaders it was built on (`learn.dls` as their own type), for `show_results`.
+    pub(crate) loader: Arc<TabularLoader>,
     pub(crate) config: TabularConfig,
     pub(crate) n_out: usize,
 }
@@ -143,10 +145,12 @@ impl TabularLearnerBuilder<'_> {
         } else {
             Box::new(MseLossFlat)
         };
-        let learn = Learner::new(Box::new(model), self.dls.loaders(), loss).seed(seed);
+        let loader = self.dls.loaders();
+        let learn = Learner::new(Box::new(model), loader.clone(), loss).seed(seed);
         Ok(TabularLearner {
             learn,
             processor: Arc::new(proc.clone()),
+            loader,
             config: self.config,
             n_out,
         })
@@ -160,9 +164,22 @@ pub(crate) fn predict_rows(
     rows: &DataFrame,
 ) -> Result<Vec<Prediction>> {
     let data = processor.process(rows, None, false, "rows to predict")?;
+    if data.n_rows == 0 {
+        return Err(Error::Invalid("predict: no row given".into()));
+    }
+    predict_data(model, processor, device, data)
+}
+
+/// The predictions for processed rows (none for no row).
+pub(crate) fn predict_data(
+    model: &dyn Model,
+    processor: &TabularProcessor,
+    device: &Device,
+    data: TabularData,
+) -> Result<Vec<Prediction>> {
     let n = data.n_rows;
     if n == 0 {
-        return Err(Error::Invalid("predict: no row given".into()));
+        return Ok(Vec::new());
     }
     let cats = Tensor::from_vec(data.cats, (n, data.n_cat), device)?;
     let conts = Tensor::from_vec(data.conts, (n, data.n_cont), device)?;
