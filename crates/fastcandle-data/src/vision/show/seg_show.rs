@@ -71,7 +71,7 @@ pub fn show_seg_results(
     for ((img, truth), pred) in images.iter().zip(truths).zip(preds).take(n) {
         let right = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
         labels.push(format!(
-            "truth | prediction: {:.0}% right",
+            "image | truth | prediction\n{:.0}% of pixels right",
             100.0 * right as f64 / truth.len().max(1) as f64
         ));
         bars.push(0);
