@@ -235,7 +235,10 @@ mod tests {
         // 20 pixels wide, scaled 7 times to 140 (at least 128); 2 columns, 2 rows, gaps of 6,
         // bars of one line and 4 pixels above and below.
         let bar = line_h() + 8;
-        assert_eq!(png.dimensions(), (2 * 146 + 6, (2 * (70 + bar + 6) + 6) as u32));
+        assert_eq!(
+            png.dimensions(),
+            (2 * 146 + 6, (2 * (70 + bar + 6) + 6) as u32)
+        );
         // The second image sits below its bar, each pixel a 7 x 7 block.
         let (x0, y0) = (6 + 146, 6 + bar);
         for (x, y) in [(0, 0), (6, 6), (7, 0), (139, 69), (50, 23)] {

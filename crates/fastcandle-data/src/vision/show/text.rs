@@ -1,15 +1,19 @@
-//! Text in pictures: the DejaVu fonts (embedded by the `dejavu` crate, so no system font is
-//! needed) registered with plotters once, and what captions, labels and tables need from them:
-//! a string's width, wrapping to a width, and drawing onto an RGB8 buffer.
+//! Text in pictures: the DejaVu fonts, embedded by the `dejavu` crate so that no system font is
+//! needed, and what captions, labels and tables need from them: a string's width, wrapping to a
+//! width, and drawing onto an RGB8 buffer.
 //!
-//! A [`Font`]'s size is plotters' size: the height in pixels from the font's ascent to its
-//! descent (about 1.16 em for DejaVu), so a line of text never needs more than that.
+//! Glyphs are rasterised by `ab_glyph` here rather than through plotters' text drawing, which
+//! (in plotters 0.3.7) drops each glyph's left bearing and so spaces letters unevenly (`4.2`
+//! reads `4. 2`). The fonts are also registered with plotters ([`ensure_font`]) for charts
+//! that let plotters write.
+//!
+//! A [`Font`]'s size is the height in pixels from the font's ascent to its descent (about
+//! 1.16 em for DejaVu), plotters' and `ab_glyph`'s measure, so a line never needs more.
 
 use crate::error::{Error, Result};
-use plotters::backend::{BitMapBackend, DrawingBackend, RGBPixel};
-use plotters::prelude::{Color, FontDesc, FontFamily, FontStyle, RGBColor, TextStyle};
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::sync::Once;
+use ab_glyph::{Font as _, FontRef, PxScale, ScaleFont, point};
+use plotters::prelude::{FontDesc, FontFamily, FontStyle};
+use std::sync::{Once, OnceLock};
 
 /// The family name DejaVu Sans (regular and bold) is registered under with plotters.
 pub const FONT_FAMILY: &str = "DejaVu Sans";
@@ -17,25 +21,19 @@ pub const FONT_FAMILY: &str = "DejaVu Sans";
 /// The family name DejaVu Sans Mono is registered under with plotters.
 pub const MONO_FONT_FAMILY: &str = "DejaVu Sans Mono";
 
-/// DejaVu's ascent (hhea: 1901 of 2384 units from ascent to descent): where the baseline sits
-/// below the top of a line, as a share of the font size.
-const ASCENT: f64 = 1901.0 / 2384.0;
-
 /// Lines are spaced by this many font sizes (the font has no line gap of its own).
 const LINE_SPACING: f64 = 1.2;
 
 /// Registers the DejaVu fonts with plotters ([`FONT_FAMILY`] regular and bold,
-/// [`MONO_FONT_FAMILY`]), once per process; every drawing function here calls it first.
+/// [`MONO_FONT_FAMILY`]), once per process, so that plotters' text (a chart's caption, say)
+/// can name them; [`Font::desc`] calls it.
 pub fn ensure_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
-        // The fonts are compiled in and valid; were one not, its text would fail to draw
-        // with plotters' `FontUnavailable`, which the drawing functions return.
-        let _ = plotters::style::register_font(
-            FONT_FAMILY,
-            FontStyle::Normal,
-            dejavu::sans::regular(),
-        );
+        // The fonts are compiled in and valid; were one not, plotters would fail to draw its
+        // text with `FontUnavailable`, an error its drawing calls return.
+        let _ =
+            plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, dejavu::sans::regular());
         let _ = plotters::style::register_font(FONT_FAMILY, FontStyle::Bold, dejavu::sans::bold());
         let _ = plotters::style::register_font(
             MONO_FONT_FAMILY,
@@ -54,6 +52,22 @@ pub enum Face {
     SansBold,
     /// DejaVu Sans Mono.
     Mono,
+}
+
+impl Face {
+    /// The parsed font, `None` if the embedded file could not be read (it can).
+    fn font(self) -> Option<&'static FontRef<'static>> {
+        static FONTS: OnceLock<[Option<FontRef<'static>>; 3]> = OnceLock::new();
+        let fonts = FONTS.get_or_init(|| {
+            [
+                dejavu::sans::regular(),
+                dejavu::sans::bold(),
+                dejavu::sans_mono::regular(),
+            ]
+            .map(|bytes| FontRef::try_from_slice(bytes).ok())
+        });
+        fonts[self as usize].as_ref()
+    }
 }
 
 /// One of the embedded fonts at a size in pixels (the height from ascent to descent).
@@ -90,7 +104,7 @@ impl Font {
         }
     }
 
-    /// This font as plotters describes it (for charts' labels and captions).
+    /// This font as plotters describes it (registered by [`ensure_font`]).
     pub fn desc(&self) -> FontDesc<'static> {
         ensure_font();
         let (family, style) = match self.face {
@@ -101,22 +115,23 @@ impl Font {
         FontDesc::new(FontFamily::Name(family), self.px, style)
     }
 
-    /// This font in colour `ink`, anchored at its left and at plotters' top (see
-    /// [`Font::pos`]).
-    pub fn style(&self, ink: [u8; 3]) -> TextStyle<'static> {
-        TextStyle {
-            font: self.desc(),
-            color: RGBColor(ink[0], ink[1], ink[2]).to_backend_color(),
-            pos: Pos::new(HPos::Left, VPos::Top),
-        }
-    }
-
-    /// The width of `text` in pixels (the sum of its glyphs' advances).
+    /// The width of `text` in pixels: its glyphs' advances and kerning, rounded up.
     pub fn width(&self, text: &str) -> u32 {
-        if text.is_empty() {
+        let Some(font) = self.face.font() else {
             return 0;
+        };
+        let sf = font.as_scaled(PxScale::from(self.px as f32));
+        let mut width = 0f32;
+        let mut prev = None;
+        for c in text.chars() {
+            let id = sf.glyph_id(c);
+            if let Some(p) = prev {
+                width += sf.kern(p, id);
+            }
+            width += sf.h_advance(id);
+            prev = Some(id);
         }
-        self.desc().box_size(text).map(|(w, _)| w).unwrap_or(0)
+        width.ceil().max(0.0) as u32
     }
 
     /// The height of a line of text in pixels, spacing included.
@@ -124,16 +139,9 @@ impl Font {
         (self.px * LINE_SPACING).ceil() as u32
     }
 
-    /// The position to give plotters' text drawing (with [`Font::style`]'s anchor) so that a
-    /// line whose box ([`Font::line_height`]) starts at `(x, top)` is drawn in it: plotters'
-    /// glyphs hang from half a size above their baseline.
-    pub fn pos(&self, x: i32, top: i32) -> (i32, i32) {
-        let pad = (self.line_height() as f64 - self.px) / 2.0;
-        (x, top + (pad + (ASCENT - 0.5) * self.px).round() as i32)
-    }
-
     /// `text` in lines no wider than `width` pixels: split at each `'\n'`, then wrapped at
-    /// spaces; a word wider than `width` is broken between characters. An empty line stays.
+    /// spaces; a word wider than `width` is broken between characters (a single character
+    /// wider than `width` stays whole). An empty line stays.
     pub fn wrap(&self, text: &str, width: u32) -> Vec<String> {
         let mut lines = Vec::new();
         for para in text.split('\n') {
@@ -177,25 +185,60 @@ impl Font {
     }
 
     /// Draws one line of `text` in `ink` on `canvas`, an RGB8 buffer of `size` (width,
-    /// height) pixels, its line box's top left corner at `(x, top)`; what falls outside the
-    /// buffer is left out.
+    /// height) pixels, its line box ([`Font::line_height`] high, [`Font::width`] wide) with its
+    /// top left corner at `(x, top)`; glyphs are anti-aliased over what is there, and what
+    /// falls outside the buffer is left out.
     pub fn draw(
         &self,
         canvas: &mut [u8],
-        size: (u32, u32),
+        (w, h): (u32, u32),
         text: &str,
         (x, top): (i32, i32),
         ink: [u8; 3],
     ) -> Result<()> {
-        let fail = |reason: String| Error::BadData {
+        let fail = |reason: &str| Error::BadData {
             what: format!("writing `{text}` in a picture"),
-            reason,
+            reason: reason.into(),
         };
-        let mut backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(canvas, size)
-            .map_err(|e| fail(e.to_string()))?;
-        backend
-            .draw_text(text, &self.style(ink), self.pos(x, top))
-            .map_err(|e| fail(e.to_string()))
+        if canvas.len() < w as usize * h as usize * 3 {
+            return Err(fail("the buffer is smaller than its size says"));
+        }
+        let font = self
+            .face
+            .font()
+            .ok_or_else(|| fail("the embedded font is unreadable"))?;
+        let scale = PxScale::from(self.px as f32);
+        let sf = font.as_scaled(scale);
+        let pad = (self.line_height() as f32 - sf.height()) / 2.0;
+        let baseline = top as f32 + pad + sf.ascent();
+        let mut pen = x as f32;
+        let mut prev = None;
+        for c in text.chars() {
+            let id = sf.glyph_id(c);
+            if let Some(p) = prev {
+                pen += sf.kern(p, id);
+            }
+            prev = Some(id);
+            let glyph = id.with_scale_and_position(scale, point(pen, baseline));
+            pen += sf.h_advance(id);
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outline.px_bounds();
+            let (gx, gy) = (bounds.min.x as i32, bounds.min.y as i32);
+            outline.draw(|dx, dy, coverage| {
+                let (px, py) = (gx + dx as i32, gy + dy as i32);
+                if px < 0 || py < 0 || px >= w as i32 || py >= h as i32 {
+                    return;
+                }
+                let i = (py as usize * w as usize + px as usize) * 3;
+                let a = coverage.clamp(0.0, 1.0);
+                for (dst, &k) in canvas[i..i + 3].iter_mut().zip(&ink) {
+                    *dst = (*dst as f32 * (1.0 - a) + k as f32 * a).round() as u8;
+                }
+            });
+        }
+        Ok(())
     }
 
     /// Draws `lines` one under the other from `(x, top)` (see [`Font::draw`]).
@@ -219,7 +262,8 @@ impl Font {
 mod tests {
     use super::*;
 
-    /// The rows and columns of `buf` (`w` wide) holding ink darker than mid grey.
+    /// The bounding box (x0, y0, x1, y1) of the pixels darker than mid grey in `buf`, `w`
+    /// pixels wide.
     fn ink_box(buf: &[u8], w: usize) -> Option<(usize, usize, usize, usize)> {
         let mut b: Option<(usize, usize, usize, usize)> = None;
         for (i, p) in buf.chunks(3).enumerate() {
@@ -244,6 +288,9 @@ mod tests {
         // Mono: every character the same advance.
         let m = Font::mono(14.0);
         assert_eq!(m.width("iiii"), m.width("WWWW"));
+        // The width plotters measures, up to rounding.
+        let (pw, _) = f.desc().box_size("category").unwrap();
+        assert!(pw.abs_diff(b) <= 1, "{pw} {b}");
     }
 
     #[test]
@@ -267,17 +314,56 @@ mod tests {
         let (w, h) = (200usize, 60usize);
         let mut buf = vec![255u8; w * h * 3];
         let (x, top) = (10, 20);
-        f.draw(&mut buf, (w as u32, h as u32), "ÉHgy|", (x, top), [0, 0, 0])
+        let text = "ÉHgy|";
+        f.draw(&mut buf, (w as u32, h as u32), text, (x, top), [0, 0, 0])
             .unwrap();
         let (x0, y0, x1, y1) = ink_box(&buf, w).expect("ink");
         let bottom = top as usize + f.line_height() as usize;
-        assert!(y0 >= top as usize && y1 < bottom, "ink rows {y0}..{y1}, box {top}..{bottom}");
-        assert!(x0 >= x as usize && x1 <= x as usize + f.width("ÉHgy|") as usize);
-        // The bold face is registered, and differs.
+        assert!(
+            y0 >= top as usize && y1 < bottom,
+            "ink rows {y0}..{y1}, box {top}..{bottom}"
+        );
+        assert!(x0 >= x as usize && x1 <= x as usize + f.width(text) as usize);
+        // The bold face differs.
         let mut bold = vec![255u8; w * h * 3];
         Font::bold(20.0)
-            .draw(&mut bold, (w as u32, h as u32), "ÉHgy|", (x, top), [0, 0, 0])
+            .draw(&mut bold, (w as u32, h as u32), text, (x, top), [0, 0, 0])
             .unwrap();
         assert_ne!(buf, bold);
+        // Off the buffer: left out, no panic; a short buffer is an error.
+        f.draw(&mut buf, (w as u32, h as u32), text, (190, 50), [0, 0, 0])
+            .unwrap();
+        assert!(
+            f.draw(&mut buf[..30], (w as u32, h as u32), text, (0, 0), [0; 3])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn letters_keep_their_bearings() {
+        // "l.l": the dot sits midway, not against the first `l` (plotters' spacing).
+        let f = Font::sans(40.0);
+        let (w, h) = (120usize, 60usize);
+        let mut buf = vec![255u8; w * h * 3];
+        f.draw(&mut buf, (w as u32, h as u32), "l.l", (0, 0), [0, 0, 0])
+            .unwrap();
+        let inked: Vec<bool> = (0..w)
+            .map(|x| (0..h).any(|y| buf[(y * w + x) * 3] < 128))
+            .collect();
+        let runs: Vec<(usize, usize)> =
+            inked
+                .iter()
+                .enumerate()
+                .fold(Vec::new(), |mut runs: Vec<(usize, usize)>, (x, &on)| {
+                    match (on, runs.last_mut()) {
+                        (true, Some(r)) if r.1 + 1 == x => r.1 = x,
+                        (true, _) => runs.push((x, x)),
+                        _ => {}
+                    }
+                    runs
+                });
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        let (gap1, gap2) = (runs[1].0 - runs[0].1, runs[2].0 - runs[1].1);
+        assert!(gap1.abs_diff(gap2) <= 2, "gaps {gap1} and {gap2}");
     }
 }
