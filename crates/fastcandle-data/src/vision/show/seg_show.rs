@@ -139,7 +139,7 @@ mod tests {
         // One cell of three images side by side (3 x 96 + 2 gaps of 2), 6 pixels of margin; the
         // caption in two whole lines: "image | truth | prediction", "50% of pixels right".
         let cell_w = 3 * 96 + 4;
-        assert_eq!(png.width(), (cell_w + 12) as u32);
+        assert_eq!(png.width(), cell_w + 12);
         let font = Font::sans(15.0);
         let lines = font.wrap(
             "image | truth | prediction\n50% of pixels right",
