@@ -391,6 +391,35 @@ fn write_samples() {
         })
         .collect();
     plot_table("Top losses", &header, &rows, dir.join("table.png")).unwrap();
+    // 37 classes (the Pets breeds' count), and names too long for one line.
+    let many: Vec<String> = (0..37).map(|i| format!("breed_{i}")).collect();
+    let m: Vec<Vec<usize>> = (0..37)
+        .map(|i| {
+            (0..37)
+                .map(|j| if i == j { 100 + i } else { (i + j) % 3 })
+                .collect()
+        })
+        .collect();
+    plot_confusion_matrix(&m, &many, false, dir.join("cm37.png")).unwrap();
+    let long = vec![
+        "a class whose name goes on and on well past any margin".to_string(),
+        "short".into(),
+        "x".into(),
+    ];
+    let m = vec![vec![5, 1, 0], vec![2, 9, 1], vec![0, 0, 7]];
+    plot_confusion_matrix(&m, &long, false, dir.join("cm_long_names.png")).unwrap();
+    // One fit of fit_one_cycle(3), one parameter group, no validation in the last epoch.
+    let mut one = fine_tune_recorder(true);
+    one.fits.remove(0);
+    for lrs in &mut one.fits[0].lrs {
+        lrs.truncate(1);
+    }
+    for moms in &mut one.fits[0].moms {
+        moms.truncate(1);
+    }
+    one.fits[0].values[2][1] = f64::NAN;
+    plot_loss(&one, dir.join("loss_one_fit.png")).unwrap();
+    plot_sched(&one, dir.join("sched_one_fit.png")).unwrap();
 
     // Grids: 28 x 28 digits scaled up, and segmentation results with two-line captions.
     let digits: Vec<Image> = (0..9)
