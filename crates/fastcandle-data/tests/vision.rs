@@ -335,8 +335,9 @@ fn show_batch_writes_a_labelled_grid() {
     let out = dir.path().join("batch.png");
     dls.show_batch(&out, 4).unwrap();
     let png = image::open(&out).unwrap();
-    // 2x2 cells of 16 px images under 12 px bars, 4 px gaps.
-    assert_eq!((png.width(), png.height()), (44, 68));
+    // 2x2 cells of 16 px images scaled 8 times (to 128 pixels at least), under bars of one
+    // line (18 px, 4 px above and below), 6 px gaps.
+    assert_eq!((png.width(), png.height()), (274, 326));
 }
 
 fn animal_shapes() -> Option<PathBuf> {

@@ -21,6 +21,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A plot could not be drawn: its input does not fit, or drawing or writing it failed.
+    #[error("cannot draw {path}: {reason}")]
+    Plot {
+        /// The picture's file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A setting or input is not usable.
     #[error("{0}")]
     Invalid(String),

@@ -71,7 +71,7 @@ pub fn show_seg_results(
     for ((img, truth), pred) in images.iter().zip(truths).zip(preds).take(n) {
         let right = truth.iter().zip(pred).filter(|(t, p)| t == p).count();
         labels.push(format!(
-            "truth | prediction: {:.0}% right",
+            "image | truth | prediction\n{:.0}% of pixels right",
             100.0 * right as f64 / truth.len().max(1) as f64
         ));
         bars.push(0);
@@ -124,6 +124,33 @@ fn side_by_side(a: &Image, b: &Image) -> Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vision::show::text::Font;
+
+    #[test]
+    fn results_captions_read_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.png");
+        let img = Image::from_fn(96, 72, |_, _| [0, 0, 0]);
+        let truth: Vec<u32> = (0..96 * 72).map(|i| (i % 2) as u32).collect();
+        let pred = vec![1u32; 96 * 72];
+        let codes = Codes::new(vec!["Void".into(), "Road".into()]);
+        show_seg_results(&[img], &[truth], &[pred], &codes, &path).unwrap();
+        let png = image::open(&path).unwrap().into_rgb8();
+        // One cell of three images side by side (3 x 96 + 2 gaps of 2), 6 pixels of margin; the
+        // caption in two whole lines: "image | truth | prediction", "50% of pixels right".
+        let cell_w = 3 * 96 + 4;
+        assert_eq!(png.width(), cell_w + 12);
+        let font = Font::sans(15.0);
+        let lines = font.wrap(
+            "image | truth | prediction\n50% of pixels right",
+            cell_w - 8,
+        );
+        assert_eq!(lines.len(), 2);
+        let bar = 2 * font.line_height() + 8;
+        assert_eq!(png.height(), 6 + bar + 72 + 6);
+        assert_eq!(png.get_pixel(6, 6).0, class_colour(0));
+        assert_eq!(png.get_pixel(6, 6 + bar).0, [0, 0, 0]);
+    }
 
     #[test]
     fn overlays_mix_colours_and_leave_void_clear() {
