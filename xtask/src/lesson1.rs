@@ -172,5 +172,12 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         adult["metrics"]["accuracy"].as_f64().unwrap_or(f64::NAN),
         adult["wall_s"].as_f64().unwrap_or(f64::NAN)
     );
+    println!("\nWhat each model learned, one page a task (open in a browser):");
+    for task in ["pets", "camvid", "adult"] {
+        println!(
+            "  {task:<7}{}",
+            root.join(task).join("report.html").display()
+        );
+    }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! `cargo xtask`: fastcandle's front door for runs.
 //!
 //! - `cargo xtask lesson1`: fastai's lesson 1 on the data embedded in `datasets/`, offline.
-//! - `cargo xtask train <task> [options]`: one training run, written to `--out`.
+//! - `cargo xtask train <task> [options]`: one training run, written to `--out`, with its
+//!   pictures and `report.html`.
+//! - `cargo xtask lr-find <task> [options]`: fastai's `lr_find` on the task's learner:
+//!   `lr_find.png`, `lr_find.json`, the suggestions printed.
 //! - `cargo xtask bench`: timings of the hot paths, written to a report.
 //! - `cargo xtask bench-loader [FOLDER] [EPOCHS]`: the image loader's rate, with and without
 //!   augmentation.
@@ -10,8 +13,7 @@
 mod bench;
 mod fetch;
 mod lesson1;
-// The training tasks call `report::write_report` next; until then only its tests do.
-#[allow(dead_code)]
+mod outputs;
 mod report;
 mod resume;
 mod run_dir;
@@ -41,8 +43,12 @@ struct Cli {
 enum Command {
     /// Runs the lesson-1 tasks on the data embedded in `datasets/` (no network needed).
     Lesson1(lesson1::Lesson1Args),
-    /// Trains one task and writes history.csv, summary.json and the model to --out.
+    /// Trains one task and writes history.csv, summary.json, the model, its pictures and
+    /// report.html to --out.
     Train(train::TrainArgs),
+    /// Runs fastai's lr_find on a task's learner (the task's data and model options) and
+    /// writes lr_find.png, lr_find.json and report.html to --out.
+    LrFind(train::TrainArgs),
     /// Measures the hot paths and writes a report.
     Bench(bench::BenchArgs),
     /// Measures the image loader on animal-shapes, with and without augmentation.
@@ -60,6 +66,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),
+        Command::LrFind(a) => train::run_as(a, train::Mode::LrFind).map(|_| ()),
         Command::Bench(a) => bench::run(a),
         Command::BenchLoader(a) => bench::loader::run(a),
         Command::BenchWorker(a) => bench::worker::run(a),

@@ -41,11 +41,14 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Writes `summary.json` into `out` and says so unless `quiet`; gives the summary back.
+/// Writes `summary.json` and the run's page, `report.html`, into `out`, and says where unless
+/// `quiet`; gives the summary back.
 pub fn finish(out: &Path, summary: serde_json::Value, quiet: bool) -> Result<serde_json::Value> {
     write_json(&out.join("summary.json"), &summary)?;
+    let report = crate::report::write_report(out)?;
     if !quiet {
         println!("wrote {}", out.display());
+        println!("report: {}", report.display());
     }
     Ok(summary)
 }

@@ -242,14 +242,30 @@ pub struct SmallImagesArgs {
     pub vision: VisionArgs,
 }
 
+/// What a run does once its learner is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Trains, scores, and writes the model, the history, the pictures and the report.
+    #[default]
+    Train,
+    /// Runs fastai's `lr_find` on the learner as training would start it, and writes
+    /// `lr_find.png`, `lr_find.json` and the report.
+    LrFind,
+}
+
 /// Runs one training and returns its summary.
 pub fn run(args: TrainArgs) -> Result<serde_json::Value> {
+    run_as(args, Mode::Train)
+}
+
+/// Runs one task in `mode` and returns its summary.
+pub fn run_as(args: TrainArgs, mode: Mode) -> Result<serde_json::Value> {
     match &args.task {
-        Task::Adult(a) => tasks::adult::run(a),
-        Task::Pets(a) => tasks::pets::run(a),
-        Task::Camvid(a) => tasks::camvid::run(a),
-        Task::FashionMnist(a) => tasks::fashion_mnist::run(a),
-        Task::Mnist(a) => tasks::mnist::run(a),
-        Task::Cifar10(a) => tasks::cifar10::run(a),
+        Task::Adult(a) => tasks::adult::run_as(a, mode),
+        Task::Pets(a) => tasks::pets::run_as(a, mode),
+        Task::Camvid(a) => tasks::camvid::run_as(a, mode),
+        Task::FashionMnist(a) => tasks::small_images::run(&tasks::fashion_mnist::SPEC, a, mode),
+        Task::Mnist(a) => tasks::small_images::run(&tasks::mnist::SPEC, a, mode),
+        Task::Cifar10(a) => tasks::small_images::run(&tasks::cifar10::SPEC, a, mode),
     }
 }

@@ -258,9 +258,11 @@ impl Learner {
             g.hypers = h;
         }
         fit?;
+        // The finder's fit is not training: its record leaves the Recorder (as fastai's
+        // Recorder forgets a fit at the next), so that `plot_loss` shows the training alone.
         let rec = self
-            .cb::<Recorder>()
-            .and_then(|r| r.last())
+            .cb_mut::<Recorder>()
+            .and_then(|r| r.fits.pop())
             .ok_or_else(|| Error::Invalid("lr_find needs the Recorder callback".into()))?;
         let lrs: Vec<f64> = rec
             .lrs

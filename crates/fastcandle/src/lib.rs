@@ -25,6 +25,7 @@
 //! lower crates.
 
 pub mod error;
+pub mod interpret;
 pub mod plot;
 mod prediction;
 pub mod prelude;

@@ -104,6 +104,37 @@ fn a_unet_learns_the_squares_predicts_masks_and_shows_results() {
     let pic = image::open(&shown).unwrap();
     // Three panels (image, truth, prediction) per cell.
     assert!(pic.width() >= 3 * 32, "{}", pic.width());
+
+    // The interpretation: per-code scores over the validation pixels, whose overall share
+    // right is the pixel accuracy, and each image's loss adding up to the validation loss.
+    let interp = SegmentationInterpretation::from_learner(&mut learn).unwrap();
+    assert_eq!(interp.len(), 3);
+    let m = interp.confusion_matrix();
+    let total: u64 = m.iter().flatten().sum();
+    assert_eq!(total, 3 * 32 * 32);
+    let right: u64 = (0..3).map(|k| m[k][k]).sum();
+    assert!((right as f64 / total as f64 - after[1].1).abs() < 1e-6);
+    let per_code = interp.per_code();
+    assert_eq!(per_code.len(), 3);
+    assert_eq!(per_code.iter().map(|s| s.pixels).sum::<u64>(), total);
+    let top = interp.top_losses(3);
+    let sum: f64 = top.iter().map(|t| t.loss as f64).sum();
+    assert!(
+        (sum - 3.0 * after[0].1).abs() < 1e-4,
+        "{sum} vs 3 x {}",
+        after[0].1
+    );
+    interp
+        .write_per_code_csv(dir.path().join("per_code.csv"))
+        .unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("per_code.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    let tl = dir.path().join("top_losses.png");
+    interp.plot_top_losses(2, &tl).unwrap();
+    assert!(image::open(&tl).unwrap().width() >= 3 * 32);
+    let cm = dir.path().join("confusion_matrix.png");
+    interp.plot_confusion_matrix(&cm, true).unwrap();
+    assert!(image::open(&cm).is_ok());
 }
 
 #[test]

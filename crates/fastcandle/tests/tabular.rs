@@ -257,3 +257,45 @@ fn out_of_range_settings_are_build_errors_naming_the_option() {
     let dls = builder().bs(8).build().unwrap();
     assert_eq!(dls.test_dl_csv(&path, true).unwrap().batch_size(), 8);
 }
+
+#[test]
+fn a_tabular_interpretation_counts_the_validation_rows_and_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let dls = toy_dls(&write_toy_csv(dir.path(), 300)).unwrap();
+    let mut learn = tabular_learner(&dls).unwrap().metrics([accuracy()]);
+    learn.quiet(true);
+    learn.fit_one_cycle(2, Some(1e-2)).unwrap();
+    let scores = learn.validate(None).unwrap();
+    let interp = ClassificationInterpretation::from_learner(&mut learn).unwrap();
+    let n = dls.loaders().valid_data().n_rows;
+    assert_eq!(interp.len(), n);
+    let cm = interp.confusion_matrix();
+    assert_eq!(cm.iter().flatten().sum::<usize>(), n);
+    assert!((1.0 - interp.error_rate() - scores[1].1).abs() < 1e-9);
+    let total: f64 = interp.losses().iter().map(|&l| l as f64).sum();
+    assert!((total - scores[0].1 * n as f64).abs() < 1e-4 * total.max(1.0));
+    // Items are the rows decoded, the target left for "actual".
+    let item = &interp.items()[0];
+    assert!(
+        item.contains("city=") && item.contains("x=") && !item.contains("label="),
+        "{item}"
+    );
+    let top = interp.top_losses(3);
+    assert!(["hi", "lo"].contains(&top[0].actual.as_str()));
+    let pic = dir.path().join("top_losses.png");
+    interp.plot_top_losses(3, &pic).unwrap();
+    assert!(image::open(&pic).unwrap().width() > 200);
+    // A regression has no class to confuse.
+    let reg = TabularDataLoaders::from_csv(write_toy_csv(dir.path(), 60))
+        .y_names(["x"])
+        .cat_names(["city"])
+        .y_block(YBlock::Regression)
+        .valid_pct(0.2)
+        .seed(1)
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    let mut rl = tabular_learner(&reg).unwrap();
+    let e = ClassificationInterpretation::from_learner(&mut rl).unwrap_err();
+    assert!(e.to_string().contains("regression"), "{e}");
+}

@@ -415,3 +415,48 @@ fn a_test_folder_is_labelled_like_the_training_files() {
     let err = lists.test_dl_with_labels(test).unwrap_err().to_string();
     assert!(err.contains("test_dl_labelled"), "{err}");
 }
+
+#[test]
+fn interpretation_counts_the_validation_set_and_draws_its_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dls(dir.path(), 24);
+    let mut learn = VisionLearner::builder(&d, Arch::SimpleCnn)
+        .seed(3)
+        .build()
+        .unwrap()
+        .metrics([error_rate()]);
+    learn.quiet(true);
+    learn.fit_one_cycle(1, Some(1e-2)).unwrap();
+    let scores = learn.validate(None).unwrap();
+    let (valid_loss, error) = (scores[0].1, scores[1].1);
+    let interp = ClassificationInterpretation::from_learner(&mut learn).unwrap();
+    let n = d.valid_items().len();
+    let cm = interp.confusion_matrix();
+    assert_eq!(cm.iter().flatten().sum::<usize>(), n);
+    let trace: usize = (0..cm.len()).map(|i| cm[i][i]).sum();
+    assert!((1.0 - trace as f64 / n as f64 - error).abs() < 1e-9);
+    assert!((interp.error_rate() - error).abs() < 1e-9);
+    // Each item's loss, added up, is the validation loss of the whole set.
+    let total: f64 = interp.losses().iter().map(|&l| l as f64).sum();
+    assert!((total - valid_loss * n as f64).abs() < 1e-4 * total.max(1.0));
+    // Items are the validation files, in order.
+    assert_eq!(
+        interp.items()[0],
+        d.valid_items().paths[0].display().to_string()
+    );
+    let top = interp.top_losses(3);
+    assert!(top.windows(2).all(|w| w[0].loss >= w[1].loss));
+    assert!(interp.vocab().contains(&top[0].actual));
+
+    let png = |name: &str| dir.path().join(name);
+    interp
+        .plot_confusion_matrix(png("confusion_matrix.png"), false)
+        .unwrap();
+    interp.plot_top_losses(4, png("top_losses.png")).unwrap();
+    learn.show_results(png("results.png"), 4).unwrap();
+    for name in ["confusion_matrix.png", "top_losses.png", "results.png"] {
+        let img = image::open(png(name)).unwrap();
+        assert!(img.width() >= 100 && img.height() >= 100, "{name}");
+    }
+    assert!(interp.plot_top_losses(0, png("none.png")).is_err());
+}

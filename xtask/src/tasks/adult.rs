@@ -1,8 +1,9 @@
 //! The tabular lesson: UCI Adult, `fit_one_cycle(3)` with fastai's defaults.
 
+use crate::outputs;
 use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
-use crate::train::AdultArgs;
+use crate::train::{AdultArgs, Mode};
 use anyhow::Result;
 use fastcandle::tabular::prelude::*;
 use serde_json::json;
@@ -46,6 +47,11 @@ pub fn data_loaders(
 
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
+    run_as(task, Mode::Train)
+}
+
+/// The task in `mode`: trains (see [`run`]) or finds a learning rate.
+pub fn run_as(task: &AdultArgs, mode: Mode) -> Result<serde_json::Value> {
     let args = &task.common;
     let start = Instant::now();
     let data = args.data.clone().unwrap_or_else(embedded_data);
@@ -64,6 +70,9 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         .build()?
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
+    if mode == Mode::LrFind {
+        return outputs::lr_find_run("adult", &mut learn, out, start, args);
+    }
     // What shapes the result, saved in every checkpoint: a resume must ask for the same.
     let options = args.shaping("adult", &data, epochs, args.bs.unwrap_or(64));
     let history = out.join("history.csv");
@@ -100,6 +109,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         }
         None => None,
     };
+    let interpretation = outputs::tabular(&mut learn, out)?;
     let summary = json!({
         "task": "adult",
         "data": data.display().to_string(),
@@ -111,6 +121,7 @@ pub fn run(task: &AdultArgs) -> Result<serde_json::Value> {
         "lr": args.lr.unwrap_or(learn.lr),
         "metrics": last,
         "test": test,
+        "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });

@@ -3,9 +3,10 @@
 //! `labels/{stem}_P{suffix}`, `codes.txt`).
 
 use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use crate::outputs;
 use crate::resume;
 use crate::run_dir::{finish, recorded, write_json};
-use crate::train::CamvidArgs;
+use crate::train::{CamvidArgs, Mode};
 use anyhow::Result;
 use fastcandle::vision::prelude::*;
 use serde_json::json;
@@ -30,6 +31,11 @@ fn label_path(data: &Path) -> impl Fn(&Path) -> PathBuf + Send + Sync + 'static 
 
 /// Trains, and writes the run's files; returns the summary.
 pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
+    run_as(task, Mode::Train)
+}
+
+/// The task in `mode`: trains (see [`run`]) or finds a learning rate.
+pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
     let args = &task.common;
     let (start, data, run) = start_run(args, "camvid", embedded_data())?;
     let out = run.path();
@@ -56,6 +62,9 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    if mode == Mode::LrFind {
+        return outputs::lr_find_run("camvid", &mut learn, out, start, args);
+    }
     let options = task
         .vision
         .shaping(args.shaping("camvid", &data, epochs, bs), arch, &pretrained);
@@ -75,12 +84,12 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
     fine_tune(&mut learn, epochs, args.lr, resumed.as_ref())?;
 
     let (last, epoch_times) = recorded(&out.join("history.csv"))?;
-    learn.show_results(out.join("results.png"), 8)?;
     fastcandle::core::tensor_io::save_safetensors(
         &out.join("model.safetensors"),
         &learn.model.params().state_dict(),
         None,
     )?;
+    let interpretation = outputs::segmentation(&mut learn, out)?;
     let config = json!({
         "arch": arch.name(),
         "codes": dls.vocab(),
@@ -99,6 +108,7 @@ pub fn run(task: &CamvidArgs) -> Result<serde_json::Value> {
         "bs": bs,
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
+        "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });

@@ -2,9 +2,7 @@
 //! or the binary batches (`cifar-10-batches-bin/`); fastai's `SimpleCNN` from scratch,
 //! `fit_one_cycle(N)`, scored on the 10,000 test images.
 
-use super::small_images::{Spec, run as run_small};
-use crate::train::SmallImagesArgs;
-use anyhow::Result;
+use super::small_images::Spec;
 use fastcandle::vision::prelude::CIFAR10_CLASSES;
 
 /// The task.
@@ -18,8 +16,3 @@ pub const SPEC: Spec = Spec {
                    the binary batches of https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz \
                    extracted (cifar-10-batches-bin/)",
 };
-
-/// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &SmallImagesArgs) -> Result<serde_json::Value> {
-    run_small(&SPEC, args)
-}

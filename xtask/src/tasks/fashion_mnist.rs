@@ -1,9 +1,7 @@
 //! Fashion-MNIST from its IDX files: fastai's `SimpleCNN` from scratch at 28x28,
 //! `fit_one_cycle(N)`, scored on the 10,000 test images.
 
-use super::small_images::{Spec, run as run_small};
-use crate::train::SmallImagesArgs;
-use anyhow::Result;
+use super::small_images::Spec;
 use fastcandle::vision::prelude::FASHION_MNIST_CLASSES;
 
 /// The task.
@@ -17,8 +15,3 @@ pub const SPEC: Spec = Spec {
                    http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ \
                    (https://github.com/zalandoresearch/fashion-mnist)",
 };
-
-/// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &SmallImagesArgs) -> Result<serde_json::Value> {
-    run_small(&SPEC, args)
-}

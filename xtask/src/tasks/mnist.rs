@@ -2,9 +2,7 @@
 //! `testing/<digit>/`) or the four IDX files; fastai's `SimpleCNN` from scratch,
 //! `fit_one_cycle(N)`, scored on the test images.
 
-use super::small_images::{Spec, run as run_small};
-use crate::train::SmallImagesArgs;
-use anyhow::Result;
+use super::small_images::Spec;
 use fastcandle::vision::prelude::MNIST_CLASSES;
 
 /// The task.
@@ -19,8 +17,3 @@ pub const SPEC: Spec = Spec {
                    train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
                    t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz",
 };
-
-/// Trains, scores, and writes the run's files; returns the summary.
-pub fn run(args: &SmallImagesArgs) -> Result<serde_json::Value> {
-    run_small(&SPEC, args)
-}

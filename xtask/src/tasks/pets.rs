@@ -2,9 +2,10 @@
 //! `fine_tune(N)`.
 
 use super::vision_common::{arch_and_weights, fine_tune, start_run};
+use crate::outputs;
 use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
-use crate::train::PetsArgs;
+use crate::train::{Mode, PetsArgs};
 use anyhow::{Result, bail};
 use fastcandle::vision::prelude::*;
 use serde_json::json;
@@ -46,6 +47,11 @@ fn images(folder: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 
 /// Trains, scores, and writes the run's files; returns the summary.
 pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
+    run_as(task, Mode::Train)
+}
+
+/// The task in `mode`: trains (see [`run`]) or finds a learning rate.
+pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
     let args = &task.common;
     let (start, data, run) = start_run(args, "pets", embedded_data())?;
     let out = run.path();
@@ -69,6 +75,9 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    if mode == Mode::LrFind {
+        return outputs::lr_find_run("pets", &mut learn, out, start, args);
+    }
     let mut options = task.vision.shaping(
         args.shaping("pets", &data, epochs, args.bs.unwrap_or(64)),
         arch,
@@ -120,6 +129,7 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         }
         None => None,
     };
+    let interpretation = outputs::vision_classifier(&mut learn, out)?;
     let summary = json!({
         "task": "pets",
         "data": data.display().to_string(),
@@ -134,6 +144,7 @@ pub fn run(task: &PetsArgs) -> Result<serde_json::Value> {
         "metrics": last,
         "test": test,
         "skipped_files": dls.skipped_files(),
+        "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });

@@ -3,9 +3,10 @@
 //! `fit_one_cycle` from scratch on fastai's `SimpleCNN` with fastai's head without dropout (or
 //! `fine_tune` when `--pretrained` is given), the test score on the test images, and the run's files.
 
+use crate::outputs;
 use crate::resume;
 use crate::run_dir::{finish, recorded, test_scores};
-use crate::train::SmallImagesArgs;
+use crate::train::{Mode, SmallImagesArgs};
 use anyhow::{Context, Result, bail};
 use fastcandle::data::vision::{CifarFiles, IdxFiles};
 use fastcandle::vision::prelude::*;
@@ -137,7 +138,7 @@ fn data_loaders(
 
 /// Trains `spec`'s task, scores it on the test images, and writes the run's files; returns
 /// the summary.
-pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
+pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json::Value> {
     let args = &task.common;
     let Some(data) = args.data.clone() else {
         bail!(
@@ -167,6 +168,9 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    if mode == Mode::LrFind {
+        return outputs::lr_find_run(spec.task, &mut learn, out, start, args);
+    }
     let options = task.vision.shaping(
         args.shaping(spec.task, &data, epochs, args.bs.unwrap_or(DEFAULT_BS)),
         arch,
@@ -214,6 +218,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         println!("epoch time: {}", times.join(", "));
     }
     learn.export(out)?;
+    let interpretation = outputs::vision_classifier(&mut learn, out)?;
     let summary = json!({
         "task": spec.task,
         "data": data.display().to_string(),
@@ -230,6 +235,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs) -> Result<serde_json::Value> {
         "train_images": n_train,
         "metrics": last,
         "test": test,
+        "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });

@@ -12,5 +12,5 @@ mod test_file;
 pub use data_loaders::{TabularDataLoaders, TabularDataLoadersBuilder};
 pub use export::{TabularPredictor, load_tabular_learner};
 pub use learner::{Prediction, TabularLearner, TabularLearnerBuilder, tabular_learner};
-pub use show::FullTable;
+pub use show::{FullTable, frame_rows};
 pub use test_file::read_like_training;

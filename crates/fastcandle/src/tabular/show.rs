@@ -137,6 +137,15 @@ impl fmt::Display for FullTable<'_> {
     }
 }
 
+/// Every row of `df` as text, column by column as [`FullTable`] prints them (floats with the
+/// decimals their column needs, a missing value as `None`): for pictures and reports.
+pub fn frame_rows(df: &DataFrame) -> Vec<Vec<String>> {
+    let columns: Vec<Vec<String>> = df.columns().iter().map(cells).collect();
+    (0..df.height())
+        .map(|i| columns.iter().map(|c| c[i].clone()).collect())
+        .collect()
+}
+
 /// The column's values as text (a missing one as `None`, as pandas prints it).
 fn cells(c: &Column) -> Vec<String> {
     const MISSING: &str = "None";

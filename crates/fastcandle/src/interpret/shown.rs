@@ -1,0 +1,95 @@
+//! How an interpretation shows its items: images in a captioned grid, or rows in a table.
+
+use super::classification::TopLoss;
+use crate::error::Result;
+use crate::plot::plot_table;
+use fastcandle_data::vision::{ImageItems, ImageLoader, save_captioned_grid};
+use std::path::Path;
+
+/// The bar colour of a right prediction (green) and of a wrong one (red).
+pub(crate) const RIGHT: [u8; 3] = [44, 160, 44];
+/// The bar colour of a wrong prediction.
+pub(crate) const WRONG: [u8; 3] = [214, 39, 40];
+
+/// What the items of an interpretation are, to show them.
+pub(crate) enum Shown {
+    /// Only their descriptions: shown in a table.
+    Text,
+    /// Images: `items` read again through `loader`'s validation transforms.
+    Images {
+        loader: Box<ImageLoader>,
+        items: ImageItems,
+    },
+    /// Table rows, decoded: shown in a table with their columns.
+    Rows {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+impl Shown {
+    /// Writes the picture of the `top` losses to `path`.
+    pub(crate) fn plot_top_losses(&self, top: &[TopLoss], path: &Path) -> Result<()> {
+        let scores = |t: &TopLoss| {
+            vec![
+                t.predicted.clone(),
+                t.actual.clone(),
+                format!("{:.2}", t.loss),
+                format!("{:.2}", t.probability),
+            ]
+        };
+        let title = "Top losses: predicted / actual / loss / probability";
+        match self {
+            Shown::Text => {
+                let header = ["item", "predicted", "actual", "loss", "probability"];
+                let rows: Vec<Vec<String>> = top
+                    .iter()
+                    .map(|t| std::iter::once(t.item.clone()).chain(scores(t)).collect())
+                    .collect();
+                plot_table(title, &strings(&header), &rows, path)
+            }
+            Shown::Rows { header, rows } => {
+                let mut head = header.clone();
+                head.extend(strings(&["predicted", "actual", "loss", "probability"]));
+                let rows: Vec<Vec<String>> = top
+                    .iter()
+                    .map(|t| {
+                        let mut r = rows.get(t.index).cloned().unwrap_or_default();
+                        r.extend(scores(t));
+                        r
+                    })
+                    .collect();
+                plot_table(title, &head, &rows, path)
+            }
+            Shown::Images { loader, items } => {
+                let idx: Vec<usize> = top.iter().map(|t| t.index).collect();
+                let images = super::vision::images_of(loader, items.subset(&idx))?;
+                let captions: Vec<String> = top
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}/{}\nloss {:.2}, probability {:.2}",
+                            t.predicted, t.actual, t.loss, t.probability
+                        )
+                    })
+                    .collect();
+                let colours: Vec<[u8; 3]> = top
+                    .iter()
+                    .map(|t| {
+                        if t.predicted == t.actual {
+                            RIGHT
+                        } else {
+                            WRONG
+                        }
+                    })
+                    .collect();
+                Ok(save_captioned_grid(&images, &captions, &colours, path)?)
+            }
+        }
+    }
+}
+
+/// `names` as owned strings.
+pub(crate) fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
