@@ -166,7 +166,7 @@ pub fn lr_find_run(
         "task": task,
         "mode": "lr_find",
         "seed": args.seed,
-        "bs": args.bs,
+        "bs": learn.dls.train_shape().map(|s| s.bs).or(args.bs),
         "device": fastcandle::core::device::device_name(learn.dls.device()),
         "batches": found["lrs"].as_array().map(Vec::len),
         "suggestions": found["suggestions"],

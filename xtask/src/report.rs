@@ -269,11 +269,17 @@ fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>) -> String {
     out + "</table>\n"
 }
 
-/// The summary's top-level keys but the scores, [`SETTINGS_FIRST`] first.
+/// The summary's top-level keys but the scores (and the interpretation and epoch times, which
+/// have their own sections), [`SETTINGS_FIRST`] first.
 fn settings(summary: &Map<String, Value>) -> String {
     let mut keys: Vec<&String> = summary
         .keys()
-        .filter(|k| !matches!(k.as_str(), "metrics" | "test"))
+        .filter(|k| {
+            !matches!(
+                k.as_str(),
+                "metrics" | "test" | "interpretation" | "epoch_times_s" | "suggestions"
+            )
+        })
         .collect();
     let rank = |k: &str| {
         SETTINGS_FIRST
@@ -293,7 +299,16 @@ fn metrics(summary: &Map<String, Value>) -> String {
     let mut out = String::new();
     if let Some(Value::Object(m)) = summary.get("metrics") {
         out += "<h2>Final metrics</h2>\n";
-        out += &scores(m);
+        let mut m = m.clone();
+        // Segmentation: the mean IoU over the codes that occur, from the interpretation.
+        if let Some(iou) = summary
+            .get("interpretation")
+            .and_then(|i| i.get("mean_iou"))
+            .filter(|v| v.is_number())
+        {
+            m.insert("mean_iou (void left out)".into(), iou.clone());
+        }
+        out += &scores(&m);
     }
     match summary.get("test") {
         // `{file|folder, rows|images, metrics: {...}}`: what was scored, then the scores.
@@ -647,7 +662,8 @@ mod tests {
         // Settings, scores, epochs, suggestions, interpretation.
         assert!(page.contains("<title>pets — "));
         assert!(page.contains("<td>resnet34</td>"));
-        assert!(page.contains("[12.5, 10.25]"));
+        // Epoch times are the epoch table's last column, not a setting.
+        assert!(!page.contains("[12.5, 10.25]"));
         assert!(
             page.contains("<td class=\"num\">0.0500</td>"),
             "final metric"

@@ -189,8 +189,8 @@ fn decode_gives_back_the_values_of_processed_rows() {
     let flags =
         |c: &str| -> Vec<Option<bool>> { back.column(c).unwrap().bool().unwrap().iter().collect() };
     let numbers = |c: &str| -> Vec<f64> {
-        let col = back.column(c).unwrap().f64().unwrap();
-        col.iter().map(Option::unwrap).collect()
+        let col = back.column(c).unwrap().f32().unwrap();
+        col.iter().map(|v| f64::from(v.unwrap())).collect()
     };
     // Row 4's city is missing and row 5's (`d`) unseen in training: both are `#na#`.
     assert_eq!(text("city"), ["a", "#na#", "#na#", "a"]);
@@ -226,10 +226,10 @@ fn decode_without_normalize_and_of_unlabelled_or_regression_rows() {
     let back = p.decode(&d, &[0, 1]).unwrap();
     // No target column for unlabelled rows; without FillMissing a missing value stays NaN.
     assert_eq!(back.width(), 4);
-    let age: Vec<f64> = back
+    let age: Vec<f32> = back
         .column("age")
         .unwrap()
-        .f64()
+        .f32()
         .unwrap()
         .into_no_null_iter()
         .collect();

@@ -253,7 +253,7 @@ impl TabularProcessor {
 
     /// Rows `rows` of processed `data` back to their values, as a table (fastai's `decode`, for
     /// `show_batch` and `show_results`): the categorical columns by name ([`NA`](super::NA) for
-    /// code 0), the `<col>_na` flags as booleans, the continuous columns un-normalised (`f64`),
+    /// code 0), the `<col>_na` flags as booleans, the continuous columns un-normalised (`f32`),
     /// and the target by class name (or value, `f32`) when `data` is labelled; in the order of
     /// [`Self::cat_names`], [`Self::cont_names`], then the target.
     ///
@@ -300,14 +300,17 @@ impl TabularProcessor {
             columns.push(column);
         }
         for (j, name) in self.cont_names.iter().enumerate() {
-            let values: Vec<f64> = rows
+            // Un-normalised in f64, then given back as f32: the processed values hold no more,
+            // and the f32 nearest is the value read (34, not 34.000001).
+            let values: Vec<f32> = rows
                 .iter()
                 .map(|&r| {
                     let x = f64::from(data.cont_row(r)[j]);
-                    match (&self.means, &self.stds) {
+                    let x = match (&self.means, &self.stds) {
                         (Some(m), Some(s)) => denormalize(x, m[j], s[j]),
                         _ => x,
-                    }
+                    };
+                    x as f32
                 })
                 .collect();
             columns.push(Column::new(name.as_str().into(), values));

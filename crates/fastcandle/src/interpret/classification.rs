@@ -199,7 +199,7 @@ impl ClassificationInterpretation {
                 }
             }
         }
-        out.sort_by(|x, y| y.count.cmp(&x.count));
+        out.sort_by_key(|c| std::cmp::Reverse(c.count));
         out
     }
 

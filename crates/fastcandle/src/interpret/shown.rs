@@ -28,7 +28,9 @@ pub(crate) enum Shown {
 }
 
 impl Shown {
-    /// Writes the picture of the `top` losses to `path`.
+    /// Writes the picture of the `top` losses to `path`: images captioned
+    /// `predicted/actual` over `loss 2.31, p 0.95` (the probability of the prediction), rows as
+    /// a table with those columns.
     pub(crate) fn plot_top_losses(&self, top: &[TopLoss], path: &Path) -> Result<()> {
         let scores = |t: &TopLoss| {
             vec![
@@ -68,7 +70,7 @@ impl Shown {
                     .iter()
                     .map(|t| {
                         format!(
-                            "{}/{}\nloss {:.2}, probability {:.2}",
+                            "{}/{}\nloss {:.2}, p {:.2}",
                             t.predicted, t.actual, t.loss, t.probability
                         )
                     })

@@ -250,7 +250,14 @@ mod tests {
             .unwrap()
             .iter()
             .collect();
-        let sizes: Vec<Option<f64>> = df.column("size").unwrap().f64().unwrap().iter().collect();
+        let sizes: Vec<Option<f64>> = df
+            .column("size")
+            .unwrap()
+            .f32()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(f64::from))
+            .collect();
         let (colors, kinds) = (text(df, "color"), text(df, "kind"));
         for (i, &r) in rows.iter().enumerate() {
             let (color, missing, size, kind) = expected(r);
