@@ -482,7 +482,7 @@ impl Learner {
         }
         let mut total = 0f64;
         let mut count = 0usize;
-        let mut run = |b: Batch, this: &mut Self| -> Result<()> {
+        self.each_batch(batches, |b: Batch, this: &mut Self| -> Result<()> {
             let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
             let loss = this
                 .loss_func
@@ -496,18 +496,7 @@ impl Learner {
                 m.accumulate(&pred, &b.ys)?;
             }
             Ok(())
-        };
-        match batches {
-            Some(it) => {
-                for b in it {
-                    run(b?, self)?;
-                }
-            }
-            None => {
-                let dls = self.dls.clone();
-                dls.valid().try_for_each(|b| run(b?, self))?;
-            }
-        }
+        })?;
         let mut out = vec![(
             "valid_loss".to_string(),
             if count == 0 {
@@ -522,6 +511,30 @@ impl Learner {
                 .map(|m| (m.name().to_string(), m.value())),
         );
         Ok(out)
+    }
+}
+
+impl Learner {
+    /// Runs `run` on each batch of `batches` (by default the validation set), in order.
+    pub(crate) fn each_batch(
+        &mut self,
+        batches: Option<fastcandle_core::batch::BatchIter<'_>>,
+        mut run: impl FnMut(Batch, &mut Self) -> Result<()>,
+    ) -> Result<()> {
+        match batches {
+            Some(it) => {
+                for b in it {
+                    run(b?, self)?;
+                }
+            }
+            None => {
+                let dls = self.dls.clone();
+                for b in dls.valid() {
+                    run(b?, self)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -32,4 +32,4 @@ pub use metrics::{
 };
 pub use one_cycle::{FineTuneOptions, OneCycleOptions};
 pub use optim::{Hypers, OptFunc, Optimizer};
-pub use preds::Preds;
+pub use preds::{Preds, largest_first};

@@ -47,15 +47,28 @@ impl Preds {
     /// fastai's `top_losses(k)`: the `k` items with the largest losses, largest first, as
     /// `(item index, loss)`; ties keep the data's order. A NaN loss counts as the largest.
     pub fn top_losses(&self, k: usize) -> Result<Vec<(usize, f32)>> {
-        let mut order: Vec<(usize, f32)> = self.loss_values()?.into_iter().enumerate().collect();
-        order.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+        let losses = self.loss_values()?;
+        Ok(largest_first(&losses)
+            .into_iter()
+            .take(k)
+            .map(|i| (i, losses[i]))
+            .collect())
+    }
+}
+
+/// The positions of `losses` from the largest loss to the smallest (fastai's `top_losses`
+/// order): ties keep their order, and a NaN loss counts as the largest.
+pub fn largest_first(losses: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..losses.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (losses[a], losses[b]);
+        match (x.is_nan(), y.is_nan()) {
             (true, false) => std::cmp::Ordering::Less,
             (false, true) => std::cmp::Ordering::Greater,
-            _ => b.1.total_cmp(&a.1),
-        });
-        order.truncate(k);
-        Ok(order)
-    }
+            _ => y.total_cmp(&x),
+        }
+    });
+    order
 }
 
 impl Learner {
@@ -90,7 +103,7 @@ impl Learner {
     ) -> Result<Preds> {
         let (mut probs, mut targs, mut losses, mut inputs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut run = |b: Batch, this: &Self| -> Result<()> {
+        self.each_batch(batches, |b: Batch, this: &mut Self| -> Result<()> {
             let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
             losses.push(this.loss_func.loss_per_item(&pred, &b.ys)?);
             probs.push(this.loss_func.activation(&pred)?);
@@ -99,18 +112,7 @@ impl Learner {
                 inputs.push(b.xs);
             }
             Ok(())
-        };
-        match batches {
-            Some(it) => {
-                for b in it {
-                    run(b?, self)?;
-                }
-            }
-            None => {
-                let dls = self.dls.clone();
-                dls.valid().try_for_each(|b| run(b?, self))?;
-            }
-        }
+        })?;
         if probs.is_empty() {
             return Err(Error::Invalid("get_preds: no batch to predict".into()));
         }

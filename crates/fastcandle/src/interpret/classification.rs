@@ -4,7 +4,7 @@
 use super::shown::Shown;
 use crate::error::{Error, Result};
 use candle_core::DType;
-use fastcandle_train::Preds;
+use fastcandle_train::{Preds, largest_first};
 use serde_json::json;
 use std::path::Path;
 
@@ -206,17 +206,7 @@ impl ClassificationInterpretation {
     /// fastai's `top_losses(k)`: the `k` items with the largest losses, largest first (ties in
     /// the set's order), with the probability of their prediction and both labels.
     pub fn top_losses(&self, k: usize) -> Vec<TopLoss> {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (self.losses[a], self.losses[b]);
-            // A NaN loss is the worst of all.
-            match (x.is_nan(), y.is_nan()) {
-                (true, false) => std::cmp::Ordering::Less,
-                (false, true) => std::cmp::Ordering::Greater,
-                _ => y.total_cmp(&x),
-            }
-        });
-        order
+        largest_first(&self.losses)
             .into_iter()
             .take(k)
             .map(|i| {

@@ -8,6 +8,7 @@ use fastcandle_core::Batch;
 use fastcandle_data::vision::{
     Image, LoaderSettings, batch_images, class_colour, save_captioned_grid,
 };
+use fastcandle_train::largest_first;
 use std::path::Path;
 
 /// The scores of one code over every validation pixel.
@@ -238,15 +239,7 @@ impl SegmentationInterpretation {
 
     /// The `k` images with the largest losses, largest first.
     pub fn top_losses(&self, k: usize) -> Vec<SegLoss> {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.sort_by(
-            |&a, &b| match (self.losses[a].is_nan(), self.losses[b].is_nan()) {
-                (true, false) => std::cmp::Ordering::Less,
-                (false, true) => std::cmp::Ordering::Greater,
-                _ => self.losses[b].total_cmp(&self.losses[a]),
-            },
-        );
-        order
+        largest_first(&self.losses)
             .into_iter()
             .take(k)
             .map(|i| {

@@ -90,6 +90,17 @@ pub(crate) fn trace(points: &[(i32, i32)]) -> Vec<(i32, i32)> {
     out
 }
 
+/// The pixels along each line of `runs` (data points, put in pixels by `to_px`): what a legend
+/// should not hide.
+pub(crate) fn trace_runs<'a, P: 'a>(
+    runs: impl IntoIterator<Item = &'a Vec<P>>,
+    to_px: impl Fn(&P) -> (i32, i32),
+) -> Vec<(i32, i32)> {
+    runs.into_iter()
+        .flat_map(|run| trace(&run.iter().map(&to_px).collect::<Vec<_>>()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use super::axes::{Axis, chart, min_max, padded};
 use super::canvas::{AtPath, Canvas, plot_error, rgb, tab10};
 use super::fits::{draw_fit_starts, finite_runs, fit_starts};
-use super::legend::{Key, legend, trace};
+use super::legend::{Key, legend, trace_runs};
 use crate::error::Result;
 use fastcandle_train::callback::Recorder;
 use plotters::prelude::*;
@@ -87,17 +87,7 @@ pub fn plot_loss(rec: &Recorder, path: impl AsRef<Path>) -> Result<()> {
                 ))
                 .at(path)?;
         }
-        let data: Vec<(i32, i32)> = train
-            .iter()
-            .chain(&valid)
-            .flat_map(|run| {
-                trace(
-                    &run.iter()
-                        .map(|p| chart.backend_coord(p))
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
+        let data = trace_runs(train.iter().chain(&valid), |p| chart.backend_coord(p));
         let new_fits: Vec<(i32, usize)> = starts
             .iter()
             .enumerate()

@@ -4,7 +4,7 @@
 use super::axes::{Axis, Frame, chart, min_max, padded};
 use super::canvas::{Area, AtPath, Canvas, GREY, INK, LABEL, TITLE, plot_error, rgb, tab10};
 use super::fits::{draw_fit_starts, finite_runs, fit_starts};
-use super::legend::{Key, legend, trace};
+use super::legend::{Key, legend, trace_runs};
 use crate::error::Result;
 use fastcandle_train::callback::{FitRecord, Recorder};
 use plotters::prelude::*;
@@ -130,17 +130,7 @@ fn panel(
                 .at(path)?;
         }
     }
-    let data = groups
-        .iter()
-        .flatten()
-        .flat_map(|run| {
-            trace(
-                &run.iter()
-                    .map(|p| chart.backend_coord(p))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect();
+    let data = trace_runs(groups.iter().flatten(), |p| chart.backend_coord(p));
     let new_fits = new_fits
         .iter()
         .enumerate()
