@@ -274,4 +274,56 @@ mod tests {
         run(&args(again, None)).unwrap();
         assert!(!tmp.path().join("run/checkpoint.safetensors").exists());
     }
+
+    #[test]
+    fn a_run_writes_its_pictures_interpretation_and_report_and_lr_find_its_curve() {
+        let tmp = tempfile::tempdir().unwrap();
+        small_csv(tmp.path(), 600);
+        let args = AdultArgs {
+            common: common_for(tmp.path()),
+            test: None,
+        };
+        let summary = run(&args).unwrap();
+        let out = tmp.path().join("run");
+        for f in [
+            "loss.png",
+            "sched.png",
+            "results.png",
+            "confusion_matrix.png",
+            "top_losses.png",
+            "interp.json",
+            "report.html",
+        ] {
+            assert!(out.join(f).is_file(), "{f} missing");
+        }
+        let interp: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("interp.json")).unwrap())
+                .unwrap();
+        let m: Vec<Vec<u64>> = serde_json::from_value(interp["confusion_matrix"].clone()).unwrap();
+        let total: u64 = m.iter().flatten().sum();
+        assert_eq!(total, 120, "the 120 validation rows");
+        let trace: u64 = (0..m.len()).map(|i| m[i][i]).sum();
+        let accuracy = summary["metrics"]["accuracy"].as_f64().unwrap();
+        assert!((trace as f64 / total as f64 - accuracy).abs() < 1e-9);
+        assert_eq!(interp["vocab"], serde_json::json!(["<=50K", ">50K"]));
+        let top = interp["top_losses"].as_array().unwrap();
+        assert!(top[0]["item"].as_str().unwrap().contains("workclass="));
+
+        // lr-find on the same task: its curve, its suggestions, its page.
+        let mut lr = args.clone();
+        lr.common.out = Some(tmp.path().join("lr"));
+        let found = run_as(&lr, Mode::LrFind).unwrap();
+        let lr_out = tmp.path().join("lr");
+        for f in ["lr_find.png", "lr_find.json", "report.html", "summary.json"] {
+            assert!(lr_out.join(f).is_file(), "{f} missing");
+        }
+        assert!(
+            !lr_out.join("history.csv").exists(),
+            "lr-find trains nothing"
+        );
+        for k in ["valley", "minimum", "steep"] {
+            let v = found["suggestions"][k].as_f64().unwrap();
+            assert!((1e-7..=10.0).contains(&v), "{k} {v}");
+        }
+    }
 }

@@ -300,14 +300,18 @@ impl TabularProcessor {
             columns.push(column);
         }
         for (j, name) in self.cont_names.iter().enumerate() {
-            // Un-normalised in f64, then given back as f32: the processed values hold no more,
-            // and the f32 nearest is the value read (34, not 34.000001).
+            // Un-normalised in f64, rounded to the 7 digits of the column's std that an f32
+            // normalised value carries, and given back as f32: 34 and 23438, not 34.000001
+            // and 23438.002.
             let values: Vec<f32> = rows
                 .iter()
                 .map(|&r| {
                     let x = f64::from(data.cont_row(r)[j]);
                     let x = match (&self.means, &self.stds) {
-                        (Some(m), Some(s)) => denormalize(x, m[j], s[j]),
+                        (Some(m), Some(s)) => {
+                            let step = 10f64.powi(s[j].abs().max(1e-30).log10().floor() as i32 - 6);
+                            (denormalize(x, m[j], s[j]) / step).round() * step
+                        }
                         _ => x,
                     };
                     x as f32
