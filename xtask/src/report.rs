@@ -37,6 +37,22 @@ const FIGURES: [(&str, &str); 6] = [
     ),
 ];
 
+/// A segmentation run's caption of `file`, where it differs from a classifier's.
+fn segmentation_caption(file: &str) -> Option<&'static str> {
+    match file {
+        "results.png" => Some("Validation images: image | true mask | predicted mask"),
+        "confusion_matrix.png" => Some(
+            "Pixel confusion matrix on the validation set (rows actual, columns predicted; each \
+             row's shares)",
+        ),
+        "top_losses.png" => Some(
+            "Validation images with the highest loss: image | true mask | predicted mask, the \
+             loss and the share of pixels right",
+        ),
+        _ => None,
+    }
+}
+
 /// The settings shown first, in this order; the summary's other keys follow alphabetically.
 const SETTINGS_FIRST: [&str; 10] = [
     "task",
@@ -179,6 +195,11 @@ impl Run {
     fn pictures(&self) -> String {
         let mut out = String::new();
         for (file, caption) in FIGURES {
+            // A segmentation run has per-code scores and no class interpretation.
+            let caption = match (&self.per_code, &self.interp) {
+                (Some(_), None) => segmentation_caption(file).unwrap_or(caption),
+                _ => caption,
+            };
             let has_png = self.pngs.iter().any(|p| p == file);
             let suggestions = match &self.lr_find {
                 Some(l) if file == "lr_find.png" => suggestions(l),
@@ -209,7 +230,7 @@ impl Run {
             out += &classification(interp);
         }
         if let Some(codes) = &self.per_code {
-            out += "<h3>Scores by class</h3>\n";
+            out += "<h3>Scores by code</h3>\n";
             out += &per_code(codes);
         }
         if out.is_empty() {
@@ -700,6 +721,18 @@ mod tests {
         for (_, target) in links {
             assert!(dir.path().join(target).is_file());
         }
+    }
+
+    #[test]
+    fn a_segmentation_run_captions_its_masks() {
+        let dir = tempfile::tempdir().unwrap();
+        full_run(dir.path());
+        std::fs::remove_file(dir.path().join("interp.json")).unwrap();
+        let page = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
+        assert!(page.contains("image | true mask | predicted mask, the loss"));
+        assert!(page.contains("Pixel confusion matrix"));
+        assert!(!page.contains("(predicted, actual, loss, probability)"));
+        assert!(page.contains("<h3>Scores by code</h3>"));
     }
 
     #[test]
