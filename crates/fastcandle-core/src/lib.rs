@@ -11,6 +11,7 @@
 //! - `alloc`: a global allocator that makes CPU training about twice as fast (feature
 //!   `jemalloc`, on by default).
 //! - [`model`] and [`batch`]: the contracts between the data, models and training layers.
+//! - [`hooks`]: fastai's hooks, the stored outputs (and gradients) of a model's named modules.
 //!
 //! This crate imports nothing else of fastcandle.
 
@@ -20,6 +21,7 @@ pub mod batch;
 pub mod device;
 pub mod error;
 pub mod grad;
+pub mod hooks;
 pub mod init;
 pub mod model;
 pub mod ops;

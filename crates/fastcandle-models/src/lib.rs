@@ -14,6 +14,7 @@
 //! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
 
 pub mod body;
+pub mod cam;
 pub mod head;
 pub mod layers;
 pub mod mobilenet_v2;

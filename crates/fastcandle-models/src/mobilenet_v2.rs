@@ -144,5 +144,8 @@ pub fn mobilenet_v2_body(pb: &ParamBuilder) -> Result<Body> {
         }
     }
     children.push(ConvBnRelu6::new(&group(idx), c_in, OUT_CHANNELS, 1, 1, 1)?);
-    Ok(Body::new(children, OUT_CHANNELS))
+    let names: Vec<String> = (0..children.len())
+        .map(|i| format!("features.{i}"))
+        .collect();
+    Ok(Body::new(children, OUT_CHANNELS).with_names(names))
 }

@@ -183,7 +183,10 @@ pub fn resnet_body(pb: &ParamBuilder, cfg: &ResNetConfig) -> Result<Body> {
         }
         children.push(layer);
     }
-    Ok(Body::new(children, cfg.out_channels()))
+    let names = [
+        "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
+    ];
+    Ok(Body::new(children, cfg.out_channels()).with_names(names))
 }
 
 /// A whole torchvision ResNet: the body, global average pooling and the `fc` classifier (in

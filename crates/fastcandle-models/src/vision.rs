@@ -14,7 +14,9 @@ pub use crate::pretrained::Pretrained;
 use crate::resnet::{ResNetConfig, resnet_body};
 use crate::weights::{hub_file, load_safetensors_into, subset};
 use candle_core::{Device, Tensor};
+use fastcandle_core::hooks::Hooks;
 use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
+use std::sync::{Arc, RwLock};
 
 /// Everything the vision learner needs to know of an architecture.
 #[derive(Clone, Copy)]
@@ -161,6 +163,8 @@ pub struct VisionModel {
     body: Body,
     head: Head,
     params: ParamStore,
+    n_out: usize,
+    hooks: RwLock<Option<Arc<Hooks>>>,
 }
 
 impl VisionModel {
@@ -201,6 +205,8 @@ impl VisionModel {
             body,
             head,
             params: pb.store().clone(),
+            n_out,
+            hooks: RwLock::default(),
         };
         model.load_body(pretrained)?;
         Ok(model)
@@ -224,6 +230,11 @@ impl VisionModel {
     /// The head.
     pub fn head(&self) -> &Head {
         &self.head
+    }
+
+    /// The number of outputs (classes).
+    pub fn n_out(&self) -> usize {
+        self.n_out
     }
 }
 
@@ -306,10 +317,32 @@ impl Model for VisionModel {
             });
         };
         let f = self.body.forward_t(x, train)?;
-        self.head.forward_t(&f, train)
+        let out = self.head.forward_t(&f, train)?;
+        let hooks = self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match hooks {
+            Some(h) => h.tap(HEAD, out),
+            None => Ok(out),
+        }
     }
 
     fn params(&self) -> &ParamStore {
         &self.params
+    }
+
+    /// The body's children by torchvision's names (`conv1` .. `layer4`, or `features.0` ..
+    /// `features.18`), then `head` (the outputs, before any activation).
+    fn hook_points(&self) -> Vec<String> {
+        let mut names = self.body.names().to_vec();
+        names.push(HEAD.to_string());
+        names
+    }
+
+    fn set_hooks(&self, hooks: Option<Arc<Hooks>>) -> Result<()> {
+        if let Some(h) = &hooks {
+            fastcandle_core::hooks::check_names(self, h.names())?;
+        }
+        self.body.set_hooks(hooks.clone());
+        *self.hooks.write().unwrap_or_else(|e| e.into_inner()) = hooks;
+        Ok(())
     }
 }

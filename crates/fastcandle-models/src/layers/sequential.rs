@@ -41,6 +41,21 @@ impl Sequential {
         self.children.is_empty()
     }
 
+    /// The sequence's output, each child's output passed through `each(i, output)` before the
+    /// next child takes it (what hooks read, and with gradients replace).
+    pub fn forward_each(
+        &self,
+        x: &Tensor,
+        train: bool,
+        mut each: impl FnMut(usize, Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let mut x = x.clone();
+        for (i, c) in self.children.iter().enumerate() {
+            x = each(i, c.forward_t(&x, train)?)?;
+        }
+        Ok(x)
+    }
+
     /// The output of every child in turn (the last is the sequence's output).
     pub fn forward_all(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
         let mut outs: Vec<Tensor> = Vec::with_capacity(self.children.len());
