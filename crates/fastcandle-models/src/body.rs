@@ -41,7 +41,9 @@ impl Body {
     pub fn last_child_at_each_stride(&self) -> Vec<usize> {
         let g = self.child_geometry();
         (0..g.len())
-            .filter(|&i| g[i].0.stride > 1 && g.get(i + 1).is_none_or(|n| n.0.stride != g[i].0.stride))
+            .filter(|&i| {
+                g[i].0.stride > 1 && g.get(i + 1).is_none_or(|n| n.0.stride != g[i].0.stride)
+            })
             .collect()
     }
 

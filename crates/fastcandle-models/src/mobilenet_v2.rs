@@ -7,8 +7,8 @@
 //! `features.7` .. `features.18` in group 1, as fastai's ResNet split; a head goes in group 2.
 
 use crate::body::Body;
-use crate::receptive::ReceptiveField;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Sequential};
+use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::Act;

@@ -7,8 +7,8 @@
 //! group 1 holds `layer3` and `layer4`; a head goes in group 2.
 
 use crate::body::Body;
-use crate::receptive::ReceptiveField;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Linear, MaxPool2d, Relu, Sequential};
+use crate::receptive::ReceptiveField;
 use candle_core::{Device, Tensor};
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::{Act, adaptive_avg_pool2d, add_relu};

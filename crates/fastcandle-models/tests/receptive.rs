@@ -74,7 +74,11 @@ fn changed_positions_see_the_pixel(model: &VisionModel, stages: &[Stage]) {
     for s in stages {
         for (k, &p) in pixels.iter().enumerate() {
             let changed = changed_positions(&outs[0][s.child], &outs[k + 1][s.child]);
-            assert!(!changed.is_empty(), "{}: pixel {p:?} changes nothing", s.name);
+            assert!(
+                !changed.is_empty(),
+                "{}: pixel {p:?} changes nothing",
+                s.name
+            );
             for pos in changed {
                 let b = s.field.input_box(pos, (SIDE, SIDE));
                 assert!(
@@ -109,7 +113,11 @@ fn box_is_exact(model: &VisionModel, stages: &[Stage]) {
             (y1 - 1, x1 - 1),
         ];
         let outside = [(y0 - 1, xm), (y1, xm), (ym, x0 - 1), (ym, x1)];
-        for (p, sees) in inside.iter().map(|&p| (p, true)).chain(outside.map(|p| (p, false))) {
+        for (p, sees) in inside
+            .iter()
+            .map(|&p| (p, true))
+            .chain(outside.map(|p| (p, false)))
+        {
             cases.push((s.clone(), pos, p, sees));
             pixels.push(p);
         }

@@ -80,10 +80,19 @@ fn check_order(s: &StagePatches, side: usize) {
         let mut images: Vec<usize> = c.patches.iter().map(|p| p.image).collect();
         images.sort();
         images.dedup();
-        assert_eq!(images.len(), c.patches.len(), "{}: an image twice", s.stage.name);
+        assert_eq!(
+            images.len(),
+            c.patches.len(),
+            "{}: an image twice",
+            s.stage.name
+        );
         for p in &c.patches {
             let (y0, x0, y1, x1) = p.bbox;
-            assert!(y0 < y1 && x0 < x1 && y1 <= side && x1 <= side, "{:?}", p.bbox);
+            assert!(
+                y0 < y1 && x0 < x1 && y1 <= side && x1 <= side,
+                "{:?}",
+                p.bbox
+            );
             assert!(y1 - y0 <= s.stage.field.size && x1 - x0 <= s.stage.field.size);
         }
     }
@@ -105,7 +114,10 @@ fn the_planted_pattern_is_the_top_patch_of_the_channel_that_sees_it() {
     assert_eq!(top.image, 4, "{top:?}");
     // The whole field sees the square: its activation is the square's brightness.
     assert!((top.activation - 1.0).abs() < 1e-5, "{top:?}");
-    assert!(contains(top.bbox, (11, 21)) && contains(top.bbox, (12, 22)), "{top:?}");
+    assert!(
+        contains(top.bbox, (11, 21)) && contains(top.bbox, (12, 22)),
+        "{top:?}"
+    );
     let second = bright.patches[1];
     assert_eq!(second.image, 2, "{second:?}");
     assert!(contains(second.bbox, (27, 5)), "{second:?}");
@@ -126,7 +138,11 @@ fn the_planted_pattern_is_the_top_patch_of_the_channel_that_sees_it() {
     let path = dir.path().join("pool.png");
     save_top_patches(s, &images, &path).unwrap();
     let png = image::open(&path).unwrap().into_rgb8();
-    assert!(png.width() > 4 * 80 && png.height() > 2 * 80, "{:?}", png.dimensions());
+    assert!(
+        png.width() > 4 * 80 && png.height() > 2 * 80,
+        "{:?}",
+        png.dimensions()
+    );
     // The top patch (the white square) is the whitest thing in the first row of cells.
     let whites = png.pixels().filter(|p| p.0 == [255, 255, 255]).count();
     assert!(whites > 0);
@@ -139,13 +155,15 @@ fn every_resnet_stage_gives_sorted_patches_and_a_picture() {
     let x: Vec<f32> = (0..4 * 3 * side * side)
         .map(|i| ((i as f32) * 0.0137).sin() * 1.5)
         .collect();
-    let batch = Tensor::from_vec(x, (4, 3, side, side), &Device::Cpu).unwrap();
+    let batches = vec![Tensor::from_vec(x, (4, 3, side, side), &Device::Cpu).unwrap()];
     let stages = model.body().stages();
-    let found = top_patches(model.body(), &[batch.clone()], &stages, &Channels::MostActive(3), 3)
-        .unwrap();
+    let found = top_patches(model.body(), &batches, &stages, &Channels::MostActive(3), 3).unwrap();
     assert_eq!(found.len(), 5);
-    let images = decode_batches(&[batch], Some(&fastcandle::data::vision::Normalize::imagenet()))
-        .unwrap();
+    let images = decode_batches(
+        &batches,
+        Some(&fastcandle::data::vision::Normalize::imagenet()),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for s in &found {
         check_order(s, side);
@@ -163,7 +181,9 @@ fn every_resnet_stage_gives_sorted_patches_and_a_picture() {
 #[test]
 #[ignore = "writes sample pictures; needs the weights in datasets/weights"]
 fn sample_pictures_of_pretrained_mobilenet() {
-    use fastcandle::data::vision::{ItemTransform, Normalize, Resize, decode_image, get_image_files};
+    use fastcandle::data::vision::{
+        ItemTransform, Normalize, Resize, decode_image, get_image_files,
+    };
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let weights = std::env::var("FASTCANDLE_MOBILENET")
         .map(std::path::PathBuf::from)

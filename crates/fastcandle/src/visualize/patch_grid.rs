@@ -85,7 +85,11 @@ pub fn save_top_patches(
             let x = (label_w + k as u32 * (CELL + GAP)) as i32;
             let img = images.get(p.image).ok_or_else(|| Error::Plot {
                 path: path.display().to_string(),
-                reason: format!("patch of image {} but {} images given", p.image, images.len()),
+                reason: format!(
+                    "patch of image {} but {} images given",
+                    p.image,
+                    images.len()
+                ),
             })?;
             canvas.fill((x, y), (CELL, CELL), CELL_BG);
             let (rgb, w, h) = scaled_crop(img, p.bbox, CELL);
@@ -101,7 +105,11 @@ pub fn save_top_patches(
 
 /// The box `(y0, x0, y1, x1)` of `img` scaled to fit `cell` x `cell` (aspect kept): each
 /// output pixel the mean of the source pixels it covers, or the nearest one when enlarging.
-fn scaled_crop(img: &Image, (y0, x0, y1, x1): (usize, usize, usize, usize), cell: u32) -> (Vec<u8>, u32, u32) {
+fn scaled_crop(
+    img: &Image,
+    (y0, x0, y1, x1): (usize, usize, usize, usize),
+    cell: u32,
+) -> (Vec<u8>, u32, u32) {
     let (bw, bh) = ((x1 - x0).max(1), (y1 - y0).max(1));
     let scale = f64::from(cell) / bw.max(bh) as f64;
     let w = ((bw as f64 * scale).round() as u32).clamp(1, cell);
@@ -124,7 +132,10 @@ fn scaled_crop(img: &Image, (y0, x0, y1, x1): (usize, usize, usize, usize), cell
             let mut acc = [0u32; 3];
             for sy in sy0..sy1 {
                 for sx in sx0..sx1 {
-                    let p = img.pixel((x0 + sx).min(img.width() - 1), (y0 + sy).min(img.height() - 1));
+                    let p = img.pixel(
+                        (x0 + sx).min(img.width() - 1),
+                        (y0 + sy).min(img.height() - 1),
+                    );
                     for c in 0..3 {
                         acc[c] += u32::from(p[c]);
                     }

@@ -95,7 +95,9 @@ pub fn top_patches(
         let (b, _, h, w) = batch.dims4()?;
         let outs = body.forward_to(batch, last, false)?;
         for (s, st) in stages.iter().zip(&mut stats) {
-            let o = outs[s.child].to_device(&Device::Cpu)?.to_dtype(DType::F32)?;
+            let o = outs[s.child]
+                .to_device(&Device::Cpu)?
+                .to_dtype(DType::F32)?;
             let (_, c, oh, ow) = o.dims4()?;
             if c != s.channels {
                 return Err(Error::Invalid(format!(
