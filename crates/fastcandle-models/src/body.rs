@@ -1,6 +1,7 @@
 //! The body of a vision model: a pretrainable backbone cut before its pooling and classifier.
 
 use crate::layers::{Layer, Sequential};
+use crate::receptive::{ReceptiveField, Stage};
 use candle_core::Tensor;
 use fastcandle_core::Result;
 use fastcandle_core::hooks::Hooks;
@@ -14,6 +15,7 @@ pub struct Body {
     names: Vec<String>,
     out_channels: usize,
     hooks: RwLock<Option<Arc<Hooks>>>,
+    stages: Option<Vec<(usize, String)>>,
 }
 
 impl Body {
@@ -26,6 +28,7 @@ impl Body {
             names,
             out_channels,
             hooks: RwLock::default(),
+            stages: None,
         }
     }
 
@@ -49,6 +52,65 @@ impl Body {
     /// more).
     pub fn set_hooks(&self, hooks: Option<Arc<Hooks>>) {
         *self.hooks.write().unwrap_or_else(|e| e.into_inner()) = hooks;
+    }
+
+    /// Names the stages, as `(child index, name)` (see [`Body::stages`]).
+    pub fn with_stages(mut self, stages: Vec<(usize, String)>) -> Self {
+        self.stages = Some(stages);
+        self
+    }
+
+    /// The receptive field (in the input image) and channels of every child's output, read
+    /// from the layers themselves.
+    pub fn child_geometry(&self) -> Vec<(ReceptiveField, usize)> {
+        self.children.geometry_all(ReceptiveField::INPUT, 3)
+    }
+
+    /// The children after which the resolution next changes, and the last child: the last
+    /// child at each stride (of a downsampling stride, not the input's 1).
+    pub fn last_child_at_each_stride(&self) -> Vec<usize> {
+        let g = self.child_geometry();
+        (0..g.len())
+            .filter(|&i| {
+                g[i].0.stride > 1 && g.get(i + 1).is_none_or(|n| n.0.stride != g[i].0.stride)
+            })
+            .collect()
+    }
+
+    /// The stages to look at, each with its name, channels and receptive field: those the
+    /// architecture names (a ResNet's `stem` (after `maxpool`) and `layer1` .. `layer4`;
+    /// MobileNetV2's last block at each resolution, `features.1` .. `features.18`), or else
+    /// the last child at each stride, named by its index.
+    pub fn stages(&self) -> Vec<Stage> {
+        let g = self.child_geometry();
+        let named = self.stages.clone().unwrap_or_else(|| {
+            self.last_child_at_each_stride()
+                .into_iter()
+                .map(|i| (i, i.to_string()))
+                .collect()
+        });
+        named
+            .into_iter()
+            .filter_map(|(child, name)| {
+                let &(field, channels) = g.get(child)?;
+                Some(Stage {
+                    child,
+                    name,
+                    channels,
+                    field,
+                })
+            })
+            .collect()
+    }
+
+    /// The stage named `name`, if any.
+    pub fn stage(&self, name: &str) -> Option<Stage> {
+        self.stages().into_iter().find(|s| s.name == name)
+    }
+
+    /// The outputs of children `0..=last` (the later ones are not run): what a stage needs.
+    pub fn forward_to(&self, x: &Tensor, last: usize, train: bool) -> Result<Vec<Tensor>> {
+        self.children.forward_first(x, last + 1, train)
     }
 
     /// The number of channels of the output (`nf` in fastai's `create_head`).
@@ -77,5 +139,13 @@ impl Layer for Body {
                 .children
                 .forward_each(x, train, |i, y| h.tap(&self.names[i], y)),
         }
+    }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        self.children.receptive_field(input)
+    }
+
+    fn out_channels_from(&self, c_in: usize) -> usize {
+        self.children.out_channels_from(c_in)
     }
 }

@@ -10,6 +10,7 @@
 //!   [`simple_cnn`], fastai's `SimpleCNN` for small images trained from scratch.
 //! - [`body`], [`head`], [`vision`]: fastai's vision model (a cut body and fastai's head), the
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
+//! - [`receptive`]: the receptive field of every stage of a body, read from its layers.
 //! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
 //! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
 
@@ -19,6 +20,7 @@ pub mod head;
 pub mod layers;
 pub mod mobilenet_v2;
 pub mod pretrained;
+pub mod receptive;
 pub mod resnet;
 pub mod simple_cnn;
 pub mod tabular;
@@ -29,6 +31,7 @@ pub mod weights;
 pub use body::Body;
 pub use head::{Head, HeadConfig};
 pub use pretrained::{EmptyPretrained, Pretrained};
+pub use receptive::{ReceptiveField, Stage};
 pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use tabular::{TabularConfig, TabularModel, emb_sz_rule};
 pub use unet::{DynamicUnet, UnetBlock};

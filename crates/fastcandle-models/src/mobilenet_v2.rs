@@ -8,6 +8,7 @@
 
 use crate::body::Body;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Sequential};
+use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::Act;
@@ -56,6 +57,14 @@ impl Layer for ConvBnRelu6 {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         self.bn
             .forward_act_t(&self.conv.forward(x)?, train, Act::Relu6)
+    }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        self.conv.receptive_field(input)
+    }
+
+    fn out_channels_from(&self, _c_in: usize) -> usize {
+        self.conv.out_channels()
     }
 }
 
@@ -126,6 +135,25 @@ impl Layer for InvertedResidual {
         }
         Ok(y)
     }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        let expanded = match &self.expand {
+            Some(e) => e.receptive_field(input),
+            None => input,
+        };
+        let main = self
+            .project
+            .receptive_field(self.depthwise.receptive_field(expanded));
+        if self.residual {
+            main.union(input)
+        } else {
+            main
+        }
+    }
+
+    fn out_channels_from(&self, _c_in: usize) -> usize {
+        self.project.out_channels()
+    }
 }
 
 /// Builds MobileNetV2's `features` under `pb` (names `features.N...`), in layer groups 0
@@ -147,5 +175,11 @@ pub fn mobilenet_v2_body(pb: &ParamBuilder) -> Result<Body> {
     let names: Vec<String> = (0..children.len())
         .map(|i| format!("features.{i}"))
         .collect();
-    Ok(Body::new(children, OUT_CHANNELS).with_names(names))
+    let body = Body::new(children, OUT_CHANNELS).with_names(names);
+    let stages = body
+        .last_child_at_each_stride()
+        .into_iter()
+        .map(|i| (i, format!("features.{i}")))
+        .collect();
+    Ok(body.with_stages(stages))
 }

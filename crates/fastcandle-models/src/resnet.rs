@@ -8,6 +8,7 @@
 
 use crate::body::Body;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Linear, MaxPool2d, Relu, Sequential};
+use crate::receptive::ReceptiveField;
 use candle_core::{Device, Tensor};
 use fastcandle_core::init::Init;
 use fastcandle_core::ops::{Act, adaptive_avg_pool2d, add_relu};
@@ -159,6 +160,22 @@ impl Layer for Block {
         };
         Ok(add_relu(&y, &identity)?)
     }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        let main = self
+            .convs
+            .iter()
+            .fold(input, |f, (c, _)| c.receptive_field(f));
+        let identity = match &self.downsample {
+            Some(d) => d.conv.receptive_field(input),
+            None => input,
+        };
+        main.union(identity)
+    }
+
+    fn out_channels_from(&self, c_in: usize) -> usize {
+        self.convs.last().map_or(c_in, |(c, _)| c.out_channels())
+    }
 }
 
 /// Builds a ResNet body (`conv1` .. `layer4`, no pooling, no `fc`) under `pb`, in layer
@@ -186,7 +203,14 @@ pub fn resnet_body(pb: &ParamBuilder, cfg: &ResNetConfig) -> Result<Body> {
     let names = [
         "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
     ];
-    Ok(Body::new(children, cfg.out_channels()).with_names(names))
+    let stages = ["stem", "layer1", "layer2", "layer3", "layer4"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (3 + i, name.to_string()))
+        .collect();
+    Ok(Body::new(children, cfg.out_channels())
+        .with_names(names)
+        .with_stages(stages))
 }
 
 /// A whole torchvision ResNet: the body, global average pooling and the `fc` classifier (in

@@ -31,6 +31,7 @@ mod prediction;
 pub mod prelude;
 pub mod tabular;
 pub mod vision;
+pub mod visualize;
 
 pub use error::{Error, Result};
 pub use fastcandle_core as core;

@@ -1,4 +1,5 @@
 use super::Layer;
+use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
 use fastcandle_core::grad::tracked;
 use fastcandle_core::init::Init;
@@ -97,6 +98,11 @@ impl Conv2d {
         self.weight.tensor()
     }
 
+    /// The side of the (square) kernel.
+    pub fn kernel(&self) -> usize {
+        self.weight.tensor().dims()[3]
+    }
+
     /// The number of output channels.
     pub fn out_channels(&self) -> usize {
         self.c_out
@@ -129,6 +135,14 @@ impl Conv2d {
 impl Layer for Conv2d {
     fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         self.forward(x)
+    }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        input.window(self.kernel(), self.cfg.stride, self.cfg.padding, 1)
+    }
+
+    fn out_channels_from(&self, _c_in: usize) -> usize {
+        self.c_out
     }
 }
 

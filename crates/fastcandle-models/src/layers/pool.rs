@@ -1,4 +1,5 @@
 use super::Layer;
+use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
 use fastcandle_core::Result;
 use fastcandle_core::ops::{adaptive_avg_pool2d, adaptive_max_pool2d, max_pool2d};
@@ -25,6 +26,10 @@ impl MaxPool2d {
 impl Layer for MaxPool2d {
     fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         Ok(max_pool2d(x, self.kernel, self.stride, self.padding)?)
+    }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        input.window(self.kernel, self.stride, self.padding, 1)
     }
 }
 

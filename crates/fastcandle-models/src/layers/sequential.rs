@@ -1,3 +1,4 @@
+use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
 use fastcandle_core::Result;
 
@@ -6,6 +7,17 @@ use fastcandle_core::Result;
 pub trait Layer: Send + Sync {
     /// Applies the layer; `train` selects training behaviour.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// The receptive field of the output given that of the input: unchanged for a layer that
+    /// works position by position (the default: BatchNorm, activations, dropout).
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        input
+    }
+
+    /// The channels of the output given those of the input: unchanged by default.
+    fn out_channels_from(&self, c_in: usize) -> usize {
+        c_in
+    }
 }
 
 /// Layers applied one after the other, as PyTorch's `nn.Sequential`.
@@ -56,10 +68,31 @@ impl Sequential {
         Ok(x)
     }
 
+    /// The receptive field and channels after every child in turn, from those of the input.
+    pub fn geometry_all(
+        &self,
+        field: ReceptiveField,
+        channels: usize,
+    ) -> Vec<(ReceptiveField, usize)> {
+        let mut acc = (field, channels);
+        self.children
+            .iter()
+            .map(|c| {
+                acc = (c.receptive_field(acc.0), c.out_channels_from(acc.1));
+                acc
+            })
+            .collect()
+    }
+
     /// The output of every child in turn (the last is the sequence's output).
     pub fn forward_all(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
-        let mut outs: Vec<Tensor> = Vec::with_capacity(self.children.len());
-        for c in &self.children {
+        self.forward_first(x, self.children.len(), train)
+    }
+
+    /// The outputs of the first `n` children in turn (the later ones are not run).
+    pub fn forward_first(&self, x: &Tensor, n: usize, train: bool) -> Result<Vec<Tensor>> {
+        let mut outs: Vec<Tensor> = Vec::with_capacity(n.min(self.children.len()));
+        for c in self.children.iter().take(n) {
             let input = outs.last().unwrap_or(x);
             let y = c.forward_t(input, train)?;
             outs.push(y);
@@ -75,6 +108,18 @@ impl Layer for Sequential {
             x = c.forward_t(&x, train)?;
         }
         Ok(x)
+    }
+
+    fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {
+        self.children
+            .iter()
+            .fold(input, |f, c| c.receptive_field(f))
+    }
+
+    fn out_channels_from(&self, c_in: usize) -> usize {
+        self.children
+            .iter()
+            .fold(c_in, |c, child| child.out_channels_from(c))
     }
 }
 

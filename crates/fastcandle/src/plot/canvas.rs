@@ -131,6 +131,20 @@ impl Canvas {
         }
     }
 
+    /// Lays an RGB8 picture of `w` x `h` pixels with its top left corner at `(x, y)`
+    /// (clipped to the canvas).
+    pub(crate) fn blit(&mut self, (x, y): (i32, i32), (w, h): (u32, u32), rgb: &[u8]) {
+        for sy in 0..h as i32 {
+            for sx in 0..w as i32 {
+                let (dx, dy) = (x + sx, y + sy);
+                if dx >= 0 && dy >= 0 && dx < self.width as i32 && dy < self.height as i32 {
+                    let i = (sy as usize * w as usize + sx as usize) * 3;
+                    self.put(dx as u32, dy as u32, [rgb[i], rgb[i + 1], rgb[i + 2]]);
+                }
+            }
+        }
+    }
+
     fn put(&mut self, x: u32, y: u32, rgb: [u8; 3]) {
         let i = (y as usize * self.width as usize + x as usize) * 3;
         self.rgb[i..i + 3].copy_from_slice(&rgb);

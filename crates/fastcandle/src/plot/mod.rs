@@ -9,7 +9,7 @@
 //! [`Error::Plot`], naming the file and what is wrong with the input.
 
 mod axes;
-mod canvas;
+pub(crate) mod canvas;
 mod confusion;
 mod fits;
 mod legend;

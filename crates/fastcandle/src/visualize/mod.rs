@@ -1,0 +1,31 @@
+//! What the layers of a vision model learned, as pictures.
+//!
+//! [`top_patches`]: for each stage of a body, the channels most active on average and, for
+//! each, the image regions (receptive fields) that excite it most, after Zeiler & Fergus
+//! (2014), "Visualizing and Understanding Convolutional Networks", figure 2.
+//!
+//! ```no_run
+//! use fastcandle::data::vision::Normalize;
+//! use fastcandle::models::{Arch, Pretrained, VisionModel};
+//! use fastcandle::visualize::{Channels, save_top_patches, top_patches};
+//! # fn main() -> fastcandle::Result<()> {
+//! # let batches: Vec<candle_core::Tensor> = vec![];
+//! let model = VisionModel::new(Arch::Resnet18, 2, &Pretrained::No, &candle_core::Device::Cpu, 0)?;
+//! let stages = model.body().stages();
+//! let norm = Normalize::imagenet();
+//! let found = top_patches(model.body(), &batches, &stages, &Channels::MostActive(8), 9)?;
+//! let images = fastcandle::visualize::decode_batches(&batches, Some(&norm))?;
+//! for s in &found {
+//!     save_top_patches(s, &images, format!("patches/{}.png", s.stage.name))?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod patch_grid;
+mod patches;
+
+pub use patch_grid::save_top_patches;
+pub use patches::{
+    ChannelPatches, Channels, Patch, StagePatches, decode_batches, test_batches, top_patches,
+};
