@@ -5,6 +5,8 @@
 //!   pictures and `report.html`.
 //! - `cargo xtask lr-find <task> [options]`: fastai's `lr_find` on the task's learner:
 //!   `lr_find.png`, `lr_find.json`, the suggestions printed.
+//! - `cargo xtask visualize --run DIR | --arch NAME --pretrained W`: the filters, the top
+//!   patches of every stage and Grad-CAM pictures of a vision model.
 //! - `cargo xtask bench`: timings of the hot paths, written to a report.
 //! - `cargo xtask bench-loader [FOLDER] [EPOCHS]`: the image loader's rate, with and without
 //!   augmentation.
@@ -20,6 +22,7 @@ mod run_dir;
 mod run_lock;
 mod tasks;
 mod train;
+mod visualize;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +52,9 @@ enum Command {
     /// Runs fastai's lr_find on a task's learner (the task's data and model options) and
     /// writes lr_find.png, lr_find.json and report.html to --out.
     LrFind(train::TrainArgs),
+    /// Draws what a vision model learned: the first layer's filters, each stage's top patches,
+    /// Grad-CAM heat maps of validation images (from a run folder or an architecture).
+    Visualize(visualize::VisualizeArgs),
     /// Measures the hot paths and writes a report.
     Bench(bench::BenchArgs),
     /// Measures the image loader on animal-shapes, with and without augmentation.
@@ -67,6 +73,7 @@ fn main() -> Result<()> {
         Command::Lesson1(a) => lesson1::run(a),
         Command::Train(a) => train::run(a).map(|_| ()),
         Command::LrFind(a) => train::run_as(a, train::Mode::LrFind).map(|_| ()),
+        Command::Visualize(a) => visualize::run(a).map(|_| ()),
         Command::Bench(a) => bench::run(a),
         Command::BenchLoader(a) => bench::loader::run(a),
         Command::BenchWorker(a) => bench::worker::run(a),

@@ -7,7 +7,7 @@ use crate::prediction::Prediction;
 use candle_core::Device;
 use fastcandle_core::{DeviceChoice, Model};
 use fastcandle_data::vision::LoaderSettings;
-use fastcandle_data::vision::{ItemTfmConfig, Normalize};
+use fastcandle_data::vision::{ItemTfmConfig, Normalize, TestImages};
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -99,6 +99,22 @@ impl VisionPredictor {
     /// The model.
     pub fn model(&self) -> &VisionModel {
         &self.model
+    }
+
+    /// The normalisation the model's inputs get, if any.
+    pub fn normalization(&self) -> Option<&Normalize> {
+        self.config.normalize.as_ref()
+    }
+
+    /// `paths` batched as the learner's validation set was (its item transforms and
+    /// normalisation), for the model.
+    pub fn test_dl(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
+        test_images(
+            paths,
+            &self.config.item_tfms,
+            self.config.normalize,
+            &self.device,
+        )
     }
 }
 

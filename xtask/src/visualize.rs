@@ -1,0 +1,349 @@
+//! `cargo xtask visualize`: what a vision model learned, as pictures (lesson 1's section on
+//! Zeiler and Fergus): the first layer's filters, the top patches of every stage, and Grad-CAM
+//! heat maps of validation images with the share of heat on the object.
+
+use crate::run_dir::write_json;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use fastcandle::core::DeviceChoice;
+use fastcandle::data::vision::{Normalize, Resize, TestImages, get_image_files};
+use fastcandle::models::{Arch, Pretrained, VisionModel};
+use fastcandle::vision::VisionPredictor;
+use fastcandle::visualize::{
+    Channels, bright_pixels, decode_batches, grad_cam_pictures, save_filters, save_top_patches,
+    test_batches, top_patches,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Options of `cargo xtask visualize`.
+#[derive(Args, Debug, Clone)]
+pub struct VisualizeArgs {
+    /// A run folder (`cargo xtask train pets --out DIR`): its exported learner, its data and
+    /// its validation images.
+    #[arg(long, conflicts_with_all = ["arch", "pretrained"])]
+    pub run: Option<PathBuf>,
+    /// Without --run: the architecture to look at.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name())))]
+    pub arch: Option<String>,
+    /// Without --run: its weights (hub, none or a safetensors file).
+    #[arg(long)]
+    pub pretrained: Option<Pretrained>,
+    /// The images to look at (default: the run's data; without --run, the embedded pets
+    /// sample).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where the pictures go (default `<run>/visualize`, or `runs/visualize/<timestamp>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The stages to draw (default all: `stem`, `layer1`.. for a ResNet, `features.1`.. for
+    /// MobileNetV2).
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// How many channels of each stage to draw (the most active on average).
+    #[arg(long, default_value_t = 8)]
+    pub channels: usize,
+    /// How many validation images get a Grad-CAM picture.
+    #[arg(long, default_value_t = 8)]
+    pub images: usize,
+    /// How many images the top patches are searched in.
+    #[arg(long, default_value_t = 256)]
+    pub patch_images: usize,
+    /// The image size without --run (a run uses its own transforms).
+    #[arg(long, default_value_t = 160)]
+    pub size: usize,
+    /// The device: auto, cpu, cuda, cuda:N, metal or metal:N.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+/// Where the model comes from, which says how its images are made.
+enum Source {
+    /// A run's exported learner: its own item transforms and normalisation.
+    Run(VisionPredictor),
+    /// An architecture with weights: `Resize(size)`, ImageNet statistics when pretrained.
+    Arch {
+        model: VisionModel,
+        size: usize,
+        device: fastcandle::core::candle::Device,
+    },
+}
+
+/// The model to look at, how its images are made, and what the data says of them.
+struct Subject {
+    source: Source,
+    vocab: Vec<String>,
+    normalize: Option<Normalize>,
+    /// The validation images with their labels, when known (a pets run).
+    valid: Option<(Vec<PathBuf>, Vec<String>)>,
+    data: PathBuf,
+    /// Whether objects are the bright pixels on black (the pets silhouettes).
+    silhouettes: bool,
+    what: String,
+}
+
+impl Subject {
+    fn model(&self) -> &VisionModel {
+        match &self.source {
+            Source::Run(p) => p.model(),
+            Source::Arch { model, .. } => model,
+        }
+    }
+
+    /// `paths` batched for the model.
+    fn images(&self, paths: Vec<PathBuf>) -> Result<TestImages> {
+        Ok(match &self.source {
+            Source::Run(p) => p.test_dl(paths)?,
+            Source::Arch { size, device, .. } => TestImages::new(
+                paths,
+                vec![std::sync::Arc::new(Resize::new(*size))],
+                self.normalize,
+                64,
+                device.clone(),
+            )?,
+        })
+    }
+}
+
+/// Writes the pictures and `visualize.json`; gives the JSON back.
+pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
+    let subject = match &args.run {
+        Some(run) => from_run(run, &args)?,
+        None => from_arch(&args)?,
+    };
+    let out = args.out.clone().unwrap_or_else(|| match &args.run {
+        Some(run) => run.join("visualize"),
+        None => crate::run_dir::default_out("visualize"),
+    });
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    println!("visualize: {}", subject.what);
+
+    save_filters(subject.model(), out.join("filters.png"))?;
+    println!("wrote {}", out.join("filters.png").display());
+
+    // Top patches: the most active channels of each stage over a spread of the images.
+    let all = match &subject.valid {
+        Some((paths, _)) => paths.clone(),
+        None => get_image_files(&subject.data)?,
+    };
+    if all.is_empty() {
+        bail!("{}: no image to look at", subject.data.display());
+    }
+    let step = all.len().div_ceil(args.patch_images.max(1)).max(1);
+    let sample: Vec<PathBuf> = all.iter().step_by(step).cloned().collect();
+    let batches = test_batches(&subject.images(sample)?)?;
+    let images = decode_batches(&batches, subject.normalize.as_ref())?;
+    let mut stages = subject.model().body().stages();
+    if !args.layers.is_empty() {
+        let known: Vec<String> = stages.iter().map(|s| s.name.clone()).collect();
+        if let Some(bad) = args.layers.iter().find(|l| !known.contains(l)) {
+            bail!(
+                "--layers: no stage `{bad}`; the stages are {}",
+                known.join(", ")
+            );
+        }
+        stages.retain(|s| args.layers.contains(&s.name));
+    }
+    let found = top_patches(
+        subject.model().body(),
+        &batches,
+        &stages,
+        &Channels::MostActive(args.channels),
+        9,
+    )?;
+    let mut stage_json = Vec::new();
+    for (n, s) in found.iter().enumerate() {
+        let file = format!("stage{n}.png");
+        save_top_patches(s, &images, out.join(&file))?;
+        println!(
+            "wrote {} ({}: field {} px, stride {})",
+            out.join(&file).display(),
+            s.stage.name,
+            s.stage.field.size,
+            s.stage.field.stride
+        );
+        stage_json.push(json!({
+            "file": file,
+            "stage": s.stage.name,
+            "channels": s.stage.channels,
+            "field": {"size": s.stage.field.size, "stride": s.stage.field.stride},
+            "drawn": s.channels.iter().map(|c| json!({
+                "channel": c.channel,
+                "mean": c.mean,
+                "top": c.patches.first().map(|p| p.activation),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+
+    // Grad-CAM on validation images, for a trained model.
+    let mut cams = Vec::new();
+    let (mut heat_sum, mut area_sum, mut counted) = (0.0, 0.0, 0usize);
+    if let Some((paths, labels)) = &subject.valid {
+        let n = args.images.min(paths.len());
+        let step = paths.len().div_ceil(n.max(1)).max(1);
+        let pick: Vec<usize> = (0..paths.len()).step_by(step).take(n).collect();
+        let chosen: Vec<PathBuf> = pick.iter().map(|&i| paths[i].clone()).collect();
+        let chosen_labels: Vec<String> = pick.iter().map(|&i| labels[i].clone()).collect();
+        let layer = subject
+            .model()
+            .body()
+            .names()
+            .last()
+            .cloned()
+            .context("the body has no layer")?;
+        let object = |img: &fastcandle::data::vision::Image| {
+            if subject.silhouettes {
+                bright_pixels(img)
+            } else {
+                None
+            }
+        };
+        let records = grad_cam_pictures(
+            subject.model(),
+            &subject.vocab,
+            &subject.images(chosen)?,
+            Some(&chosen_labels),
+            subject.normalize.as_ref(),
+            &layer,
+            &object,
+            &out.join("gradcam"),
+        )?;
+        for r in &records {
+            if let (Some(h), Some(a)) = (r.object_heat, r.object_area) {
+                heat_sum += h;
+                area_sum += a;
+                counted += 1;
+            }
+            cams.push(json!({
+                "item": r.item.display().to_string(),
+                "label": r.label,
+                "predicted": r.predicted,
+                "probability": r.probability,
+                "object_heat": r.object_heat,
+                "object_area": r.object_area,
+                "file": r.picture.strip_prefix(&out).unwrap_or(&r.picture).display().to_string(),
+            }));
+        }
+        println!(
+            "wrote {} Grad-CAM pictures in {}",
+            records.len(),
+            out.join("gradcam").display()
+        );
+    }
+    let (mean_heat, mean_area) = match counted {
+        0 => (None, None),
+        n => (Some(heat_sum / n as f64), Some(area_sum / n as f64)),
+    };
+    if let (Some(h), Some(a)) = (mean_heat, mean_area) {
+        println!(
+            "Grad-CAM: {:.1}% of the heat lies on the animal, which covers {:.1}% of the image \
+             (mean of {counted} validation images)",
+            100.0 * h,
+            100.0 * a
+        );
+    }
+    let summary = json!({
+        "model": subject.what,
+        "filters": "filters.png",
+        "stages": stage_json,
+        "gradcam": cams,
+        "mean_object_heat": mean_heat,
+        "mean_object_area": mean_area,
+    });
+    write_json(&out.join("visualize.json"), &summary)?;
+    println!("wrote {}", out.join("visualize.json").display());
+    Ok(summary)
+}
+
+/// A run folder's exported learner, and for a pets run its validation images, labelled.
+fn from_run(run: &Path, args: &VisualizeArgs) -> Result<Subject> {
+    let learner = fastcandle::vision::load_learner(run, args.device)
+        .with_context(|| format!("loading the learner exported in {}", run.display()))?;
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("summary.json"))
+            .with_context(|| format!("reading {}", run.join("summary.json").display()))?,
+    )?;
+    let task = summary["task"].as_str().unwrap_or_default().to_string();
+    let data = match (&args.data, summary["data"].as_str()) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => PathBuf::from(d),
+        (None, None) => bail!(
+            "{}: no data folder in the summary; pass --data",
+            run.display()
+        ),
+    };
+    let valid = if task == "pets" {
+        let seed = summary["seed"].as_u64().unwrap_or(42);
+        Some(pets_validation(&data, seed)?)
+    } else {
+        None
+    };
+    let normalize = learner.normalization().copied();
+    let vocab = learner.vocab().to_vec();
+    let what = format!(
+        "{} run {} ({} on {})",
+        task,
+        run.display(),
+        learner.arch(),
+        data.display()
+    );
+    Ok(Subject {
+        source: Source::Run(learner),
+        vocab,
+        normalize,
+        valid,
+        data,
+        silhouettes: task == "pets",
+        what,
+    })
+}
+
+/// The validation images of a pets run on `data` with `seed` (the lesson's split: 20%, the
+/// file name's first letter says cat), with their labels (`True` for a cat).
+fn pets_validation(data: &Path, seed: u64) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    use fastcandle::vision::ImageDataLoaders;
+    let files = get_image_files(data)?;
+    let dls = ImageDataLoaders::from_name_func(data, files, crate::tasks::pets::is_cat)
+        .valid_pct(0.2)
+        .seed(seed)
+        .device(DeviceChoice::Cpu)
+        .build()?;
+    let items = dls.valid_items();
+    let vocab = dls.vocab();
+    let labels = items
+        .codes
+        .iter()
+        .map(|&c| vocab.get(c as usize).cloned().unwrap_or_default())
+        .collect();
+    Ok((items.paths.clone(), labels))
+}
+
+/// An architecture with its weights (no trained head: filters and patches only).
+fn from_arch(args: &VisualizeArgs) -> Result<Subject> {
+    let arch: Arch = match &args.arch {
+        Some(a) => a.parse()?,
+        None => bail!("pass --run DIR, or --arch NAME (with --pretrained)"),
+    };
+    let pretrained = args.pretrained.clone().unwrap_or(Pretrained::No);
+    let device = args.device.device()?;
+    let model = VisionModel::new(arch, 2, &pretrained, &device, 0)?;
+    let normalize = (pretrained != Pretrained::No).then(Normalize::imagenet);
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(crate::tasks::pets::embedded_data);
+    let what = format!("{arch} with weights {pretrained} on {}", data.display());
+    Ok(Subject {
+        source: Source::Arch {
+            model,
+            size: args.size,
+            device,
+        },
+        vocab: Vec::new(),
+        normalize,
+        valid: None,
+        data,
+        silhouettes: false,
+        what,
+    })
+}
