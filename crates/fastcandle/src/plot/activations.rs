@@ -118,8 +118,9 @@ pub fn color_dim(stats: &ActivationStats, layer: &str, path: impl AsRef<Path>) -
     let mut canvas = Canvas::new(1000, 500);
     let (frame, rects) = {
         let root = canvas.area(path)?;
-        let x_axis = Axis::linear(0.0..n as f64, 10);
-        let y_axis = Axis::linear(HIST_MIN as f64..HIST_MAX as f64, 10);
+        // The ends widened by a hair, so that their ticks (the last batch, 10) are labelled.
+        let x_axis = Axis::linear(0.0..n as f64 + 1e-9, 10);
+        let y_axis = Axis::linear(HIST_MIN as f64..HIST_MAX as f64 + 1e-9, 10);
         let axes = ("Training batches", "Activation value (histogram bins)");
         let (chart, frame) = chart(&root, (x_axis, y_axis), axes, (48, bar_room), path)?;
         let step = (HIST_MAX - HIST_MIN) as f64 / bins as f64;
