@@ -227,17 +227,33 @@ impl Learner {
     pub fn event(&mut self, event: Event) -> Result<()> {
         let ids: Vec<u64> = self.cbs.iter().map(|(id, _)| *id).collect();
         for id in ids {
-            let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) else {
-                continue;
-            };
-            let mut cb = std::mem::replace(&mut self.cbs[i].1, Box::new(Placeholder));
-            let result = callback::dispatch(cb.as_mut(), event, self);
-            if let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) {
-                self.cbs[i].1 = cb;
-            }
-            result?;
+            self.run_cb(id, event)?;
         }
         Ok(())
+    }
+
+    /// Runs `event` on the callback `id`, if still there.
+    fn run_cb(&mut self, id: u64, event: Event) -> Result<()> {
+        let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) else {
+            return Ok(());
+        };
+        let mut cb = std::mem::replace(&mut self.cbs[i].1, Box::new(Placeholder));
+        let result = callback::dispatch(cb.as_mut(), event, self);
+        if let Some(i) = self.cbs.iter().position(|(x, _)| *x == id) {
+            self.cbs[i].1 = cb;
+        }
+        result
+    }
+
+    /// Runs `event` on every callback, in order, even past a failing one; returns the first
+    /// error.
+    fn event_every(&mut self, event: Event) -> Result<()> {
+        let ids: Vec<u64> = self.cbs.iter().map(|(id, _)| *id).collect();
+        let mut first = Ok(());
+        for id in ids {
+            first = first.and(self.run_cb(id, event));
+        }
+        first
     }
 
     /// fastai's `_with_events`: `before`, the body, then `after`. A cancellation of kind
@@ -334,6 +350,7 @@ impl Learner {
                 Ok(())
             },
         );
+        let cleanup = self.event_every(Event::CleanupFit);
         for id in ids {
             self.remove_cb(id);
         }
@@ -342,7 +359,7 @@ impl Learner {
         self.pred = None;
         self.loss = None;
         self.grads = None;
-        r
+        r.and(cleanup)
     }
 
     fn do_epoch(&mut self) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Callbacks: everything beyond the bare loop (schedules, recording, progress, logging,
 //! checkpoints, the LR finder) is a callback run at the loop's events.
 
+mod activation_stats;
 mod checkpoint;
 mod csv_logger;
 mod param_scheduler;
@@ -8,6 +9,7 @@ mod progress;
 mod recorder;
 mod terminate_on_nan;
 
+pub use activation_stats::{ActivationStats, HIST_BINS, HIST_MAX, HIST_MIN, LayerStats, NEAR_ZERO};
 pub use checkpoint::SaveCheckpoint;
 pub use csv_logger::CsvLogger;
 pub use param_scheduler::ParamScheduler;
@@ -44,6 +46,8 @@ pub enum Event {
     AfterEpoch,
     AfterCancelFit,
     AfterFit,
+    /// Not one of fastai's: runs last in every fit, see [`Callback::cleanup_fit`].
+    CleanupFit,
 }
 
 /// A callback: a method per event, each a no-op unless overridden. Return
@@ -124,6 +128,13 @@ pub trait Callback: Any + Send {
     fn after_fit(&mut self, learn: &mut Learner) -> Result<()> {
         Ok(())
     }
+    /// Runs last in every fit however it ended: after `after_fit`, or straight after an error
+    /// that stopped the fit (where fastai runs nothing more). For giving back what
+    /// `before_fit` took, such as hooks on the model. Every callback's `cleanup_fit` runs even
+    /// when one fails; the first error is returned unless the fit had already failed.
+    fn cleanup_fit(&mut self, learn: &mut Learner) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs the method of `cb` for `event`.
@@ -150,6 +161,7 @@ pub(crate) fn dispatch(cb: &mut dyn Callback, event: Event, learn: &mut Learner)
         Event::AfterEpoch => cb.after_epoch(learn),
         Event::AfterCancelFit => cb.after_cancel_fit(learn),
         Event::AfterFit => cb.after_fit(learn),
+        Event::CleanupFit => cb.cleanup_fit(learn),
     }
 }
 

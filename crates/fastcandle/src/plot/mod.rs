@@ -1,13 +1,16 @@
 //! Plots, as fastai draws them with matplotlib, written as PNGs: the learning-rate finder's
 //! curve ([`plot_lr_find`]), the losses ([`plot_loss`]) and the schedules ([`plot_sched`]) of
 //! a [`Recorder`], a confusion matrix
-//! ([`plot_confusion_matrix`]), and a table ([`plot_table`]).
+//! ([`plot_confusion_matrix`]), a table ([`plot_table`]), and the activation statistics of
+//! an [`ActivationStats`](fastcandle_train::callback::ActivationStats) callback
+//! ([`plot_layer_stats`], [`color_dim`]).
 //!
 //! One file per plot. Each draws on a white RGB canvas with plotters' bitmap backend, writes
 //! text in the DejaVu fonts that the data layer embeds (so no system font is needed, and
 //! captions of `show_batch` match), and writes its PNG atomically. Errors are
 //! [`Error::Plot`], naming the file and what is wrong with the input.
 
+mod activations;
 mod axes;
 pub(crate) mod canvas;
 mod confusion;
@@ -18,6 +21,7 @@ mod lr_find;
 mod sched;
 mod table;
 
+pub use activations::{color_dim, plot_layer_stats};
 pub use confusion::plot_confusion_matrix;
 pub use loss::plot_loss;
 pub use lr_find::plot_lr_find;
