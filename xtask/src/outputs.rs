@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use fastcandle::interpret::{ClassificationInterpretation, Interpret, SegmentationInterpretation};
 use fastcandle::plot::{plot_loss, plot_lr_find, plot_sched, plot_table};
 use fastcandle::tabular::TabularLearner;
-use fastcandle::train::callback::Recorder;
+use fastcandle::train::callback::{ActivationStats, Recorder};
 use fastcandle::train::{Learner, LrFindOptions};
 use fastcandle::vision::{UnetLearner, VisionLearner};
 use serde_json::json;
@@ -51,6 +51,7 @@ pub fn classification(
 /// interpretation files.
 pub fn vision_classifier(learn: &mut VisionLearner, out: &Path) -> Result<serde_json::Value> {
     training_plots(learn, out)?;
+    activation_plot(learn, out)?;
     learn.show_results(out.join("results.png"), N_SHOWN)?;
     let interp = classification(learn, out)?;
     Ok(interp_summary(&interp))
@@ -173,4 +174,45 @@ pub fn lr_find_run(
         "wall_s": start.elapsed().as_secs_f64(),
     });
     crate::run_dir::finish(out, summary, args.quiet)
+}
+
+/// Adds fastai's `ActivationStats` on the body's stages (a ResNet's `maxpool` and `layer1` ..
+/// `layer4`, MobileNetV2's last block at each resolution) to an image classifier, for
+/// `activation_stats.png`.
+pub fn add_activation_stats(learn: &mut VisionLearner) -> Result<()> {
+    let probe = fastcandle::models::VisionModel::new(
+        learn.arch(),
+        2,
+        &fastcandle::models::Pretrained::No,
+        &fastcandle::core::candle::Device::Cpu,
+        0,
+    )?;
+    let names = probe.body().names().to_vec();
+    let stages: Vec<String> = probe
+        .body()
+        .stages()
+        .iter()
+        .filter_map(|s| names.get(s.child).cloned())
+        .filter(|n| learn.model.hook_points().contains(n))
+        .collect();
+    if !stages.is_empty() {
+        learn.add_cb(ActivationStats::new().modules(stages));
+    }
+    Ok(())
+}
+
+/// `activation_stats.png`: the mean, std and share near zero of the body's output (its last
+/// hooked stage) over the last fit's training batches, when `ActivationStats` recorded them.
+pub fn activation_plot(learn: &Learner, out: &Path) -> Result<bool> {
+    let Some(stats) = learn.cb::<ActivationStats>() else {
+        return Ok(false);
+    };
+    let Some(last) = stats.names.last() else {
+        return Ok(false);
+    };
+    if stats.stats.is_empty() {
+        return Ok(false);
+    }
+    fastcandle::plot::plot_layer_stats(stats, last, out.join("activation_stats.png"))?;
+    Ok(true)
 }

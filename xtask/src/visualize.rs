@@ -10,8 +10,8 @@ use fastcandle::data::vision::{Normalize, Resize, TestImages, get_image_files};
 use fastcandle::models::{Arch, Pretrained, VisionModel};
 use fastcandle::vision::VisionPredictor;
 use fastcandle::visualize::{
-    Channels, bright_pixels, decode_batches, grad_cam_pictures, save_filters, save_top_patches,
-    test_batches, top_patches,
+    Channels, GradCamOptions, bright_pixels, decode_batches, grad_cam_pictures, save_filters,
+    save_top_patches, test_batches, top_patches,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -120,6 +120,15 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
 
     save_filters(subject.model(), out.join("filters.png"))?;
     println!("wrote {}", out.join("filters.png").display());
+    // The run's activation statistics, recorded while it trained.
+    if let Some(run) = &args.run {
+        let stats = run.join("activation_stats.png");
+        if stats.is_file() {
+            std::fs::copy(&stats, out.join("activation_stats.png"))
+                .with_context(|| format!("copying {}", stats.display()))?;
+            println!("wrote {}", out.join("activation_stats.png").display());
+        }
+    }
 
     // Top patches: the most active channels of each stage over a spread of the images.
     let all = match &subject.valid {
@@ -179,9 +188,9 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
     let mut cams = Vec::new();
     let (mut heat_sum, mut area_sum, mut counted) = (0.0, 0.0, 0usize);
     if let Some((paths, labels)) = &subject.valid {
+        // `n` images spread evenly through the validation set.
         let n = args.images.min(paths.len());
-        let step = paths.len().div_ceil(n.max(1)).max(1);
-        let pick: Vec<usize> = (0..paths.len()).step_by(step).take(n).collect();
+        let pick: Vec<usize> = (0..n).map(|i| i * paths.len() / n).collect();
         let chosen: Vec<PathBuf> = pick.iter().map(|&i| paths[i].clone()).collect();
         let chosen_labels: Vec<String> = pick.iter().map(|&i| labels[i].clone()).collect();
         let layer = subject
@@ -198,14 +207,17 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
                 None
             }
         };
+        let opts = GradCamOptions {
+            layer: &layer,
+            normalize: subject.normalize.as_ref(),
+            object: &object,
+        };
         let records = grad_cam_pictures(
             subject.model(),
             &subject.vocab,
             &subject.images(chosen)?,
             Some(&chosen_labels),
-            subject.normalize.as_ref(),
-            &layer,
-            &object,
+            &opts,
             &out.join("gradcam"),
         )?;
         for r in &records {
@@ -346,4 +358,94 @@ fn from_arch(args: &VisualizeArgs) -> Result<Subject> {
         silhouettes: false,
         what,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{CommonArgs, PetsArgs, VisionArgs};
+
+    #[test]
+    fn a_run_is_drawn_filters_stages_and_grad_cam_with_the_heat_on_the_animal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("images");
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut files = get_image_files(crate::tasks::pets::embedded_data()).unwrap();
+        files.sort();
+        for p in files.iter().filter(|p| {
+            let n = p.file_stem().unwrap().to_string_lossy().to_string();
+            (n.starts_with("Cat_1") || n.starts_with("dog_1")) && n.len() <= 6
+        }) {
+            std::fs::copy(p, folder.join(p.file_name().unwrap())).unwrap();
+        }
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, tmp.path().join("run"));
+        common.data = Some(folder);
+        common.quiet = true;
+        common.bs = Some(4);
+        common.checkpoint_every = 0;
+        crate::tasks::pets::run(&PetsArgs {
+            common,
+            vision: VisionArgs {
+                arch: Some(Arch::SimpleCnn),
+                pretrained: Some(Pretrained::No),
+                size: Some(16),
+                skip_bad: false,
+            },
+            test: None,
+            only: Vec::new(),
+        })
+        .unwrap();
+        let run_dir = tmp.path().join("run");
+        assert!(run_dir.join("activation_stats.png").is_file());
+        let out = tmp.path().join("vis");
+        let summary = run(VisualizeArgs {
+            run: Some(run_dir),
+            arch: None,
+            pretrained: None,
+            data: None,
+            out: Some(out.clone()),
+            layers: Vec::new(),
+            channels: 2,
+            images: 3,
+            patch_images: 8,
+            size: 16,
+            device: DeviceChoice::Cpu,
+        })
+        .unwrap();
+        for f in [
+            "filters.png",
+            "stage0.png",
+            "activation_stats.png",
+            "visualize.json",
+        ] {
+            assert!(out.join(f).is_file(), "{f} missing");
+        }
+        let cams = summary["gradcam"].as_array().unwrap();
+        assert_eq!(cams.len(), 3);
+        for c in cams {
+            assert!(out.join(c["file"].as_str().unwrap()).is_file());
+            let area = c["object_area"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&area));
+        }
+        let stages = summary["stages"].as_array().unwrap();
+        assert!(!stages.is_empty());
+        assert!(stages[0]["field"]["size"].as_u64().unwrap() > 1);
+        // A stage it does not have is refused, naming those it has.
+        let err = run(VisualizeArgs {
+            run: None,
+            arch: Some("resnet18".into()),
+            pretrained: Some(Pretrained::No),
+            data: Some(tmp.path().join("images")),
+            out: Some(tmp.path().join("vis2")),
+            layers: vec!["layer9".into()],
+            channels: 1,
+            images: 1,
+            patch_images: 4,
+            size: 32,
+            device: DeviceChoice::Cpu,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("layer9") && err.contains("layer4"), "{err}");
+    }
 }

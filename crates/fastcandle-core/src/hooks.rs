@@ -79,14 +79,18 @@ impl Hooks {
         let Some(i) = self.names.iter().position(|n| n == name) else {
             return Ok(output);
         };
-        let (output, probe) = if self.keep_graph {
+        // Detached or not, what is stored is a copy of the handle: the model goes on with the
+        // output in the graph, so that training is unchanged by a hook.
+        let (output, stored, probe) = if self.keep_graph {
             let probe = Var::zeros(output.shape(), output.dtype(), output.device())?;
-            ((output + probe.as_tensor())?, Some(probe))
+            let tapped = (output + probe.as_tensor())?;
+            (tapped.clone(), tapped, Some(probe))
         } else {
-            (output.detach(), None)
+            let stored = output.detach();
+            (output, stored, None)
         };
         self.lock()[i] = Some(Slot {
-            output: output.clone(),
+            output: stored,
             probe,
         });
         Ok(output)

@@ -115,3 +115,26 @@ fn gradients_of_hooked_outputs_are_the_heads_gradients() {
     let grads = logits.sum_all().unwrap().backward().unwrap();
     assert!(plain.grad("layer4", &grads).is_none());
 }
+
+#[test]
+fn a_hook_changes_no_gradient_of_the_layers_below() {
+    use fastcandle_core::grad::no_grad;
+    let m = model(Arch::Resnet18);
+    let x = image(0.25);
+    let grads_of = |m: &VisionModel| {
+        let y = m.forward_t(std::slice::from_ref(&x), true).unwrap();
+        let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let w = m.params().get("conv1.weight").unwrap();
+        g.get(w.tensor()).unwrap().clone()
+    };
+    let plain = grads_of(&m);
+    for hooks in [
+        hook_outputs(&m, ["layer1", "layer4"]).unwrap(),
+        hook_outputs_with_grad(&m, ["layer1", "layer4"]).unwrap(),
+    ] {
+        let hooked = grads_of(&m);
+        assert!(max_diff(&plain, &hooked) < 1e-6, "a hook cut the gradient");
+        drop(hooks);
+    }
+    let _ = no_grad(|| m.forward_t(std::slice::from_ref(&x), false)).unwrap();
+}

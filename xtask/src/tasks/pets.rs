@@ -85,6 +85,7 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
     );
     options["only"] = task.only.clone().into();
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    outputs::add_activation_stats(&mut learn)?;
     // The test images are labelled and checked before training: a bad set must not cost a run.
     let test_dl = match &task.test {
         Some(folder) => {

@@ -177,6 +177,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         &pretrained,
     );
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    outputs::add_activation_stats(&mut learn)?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let lr = args.lr.unwrap_or(if from_scratch {
         DEFAULT_LR

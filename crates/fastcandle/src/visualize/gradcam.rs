@@ -35,21 +35,31 @@ pub struct GradCamRecord {
 /// pixel, row by row; `None` when the data does not say.
 pub type ObjectMask<'a> = &'a dyn Fn(&Image) -> Option<Vec<bool>>;
 
-/// Grad-CAM of the predicted class at `layer` for every image of `images` (batched as the
+/// How [`grad_cam_pictures`] draws: the module whose output is weighted, how the images were
+/// normalised, and what is object.
+pub struct GradCamOptions<'a> {
+    /// The hooked module (a name of `model.hook_points()`; fastbook: the body's output).
+    pub layer: &'a str,
+    /// The normalisation the images got, undone to show them.
+    pub normalize: Option<&'a Normalize>,
+    /// What is object in an image, if the data says.
+    pub object: ObjectMask<'a>,
+}
+
+/// Grad-CAM of the predicted class at `opts.layer` for every image of `images` (batched as the
 /// model's validation set; `labels` their true classes, if known), each written to `dir` as
 /// `{stem}.png`: the image beside it with the heat laid over it, captioned with the labels and,
-/// where `object` says what is object, the heat's share on it and the object's share of the
-/// image.
+/// where `opts.object` says what is object, the heat's share on it and the object's share of
+/// the image.
 pub fn grad_cam_pictures(
     model: &VisionModel,
     vocab: &[String],
     images: &TestImages,
     labels: Option<&[String]>,
-    normalize: Option<&Normalize>,
-    layer: &str,
-    object: ObjectMask<'_>,
+    opts: &GradCamOptions<'_>,
     dir: &Path,
 ) -> Result<Vec<GradCamRecord>> {
+    let (layer, normalize, object) = (opts.layer, opts.normalize, opts.object);
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::File {
         path: dir.display().to_string(),
         reason: e.to_string(),
