@@ -6,6 +6,7 @@ use fastcandle_core::Model;
 use fastcandle_core::hooks::{hook_outputs, hook_outputs_with_grad};
 use fastcandle_models::layers::Layer;
 use fastcandle_models::{Arch, Pretrained, VisionModel};
+use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
 fn model(arch: Arch) -> VisionModel {
     VisionModel::new(arch, 3, &Pretrained::No, &Device::Cpu, 7).unwrap()
@@ -19,19 +20,6 @@ fn image(seed: f64) -> Tensor {
         .sin()
         .unwrap()
         .reshape((1, 3, 64, 64))
-        .unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
         .unwrap()
 }
 
