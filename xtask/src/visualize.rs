@@ -10,8 +10,8 @@ use fastcandle::data::vision::{Normalize, Resize, TestImages, get_image_files};
 use fastcandle::models::{Arch, Pretrained, VisionModel};
 use fastcandle::vision::VisionPredictor;
 use fastcandle::visualize::{
-    Channels, GradCamOptions, bright_pixels, decode_batches, grad_cam_pictures, save_filters,
-    save_top_patches, test_batches, top_patches,
+    Channels, GradCamOptions, MapMethod, bright_pixels, decode_batches, grad_cam_pictures,
+    save_filters, save_top_patches, test_batches, top_patches,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,12 @@ pub struct VisualizeArgs {
     /// How many validation images get a Grad-CAM picture.
     #[arg(long, default_value_t = 8)]
     pub images: usize,
+    /// The class the heat maps are for (default: each image's prediction).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Draw fastbook's CAM (the head's last weights on the body's output) instead of Grad-CAM.
+    #[arg(long)]
+    pub cam: bool,
     /// How many images the top patches are searched in.
     #[arg(long, default_value_t = 256)]
     pub patch_images: usize,
@@ -120,15 +126,6 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
 
     save_filters(subject.model(), out.join("filters.png"))?;
     println!("wrote {}", out.join("filters.png").display());
-    // The run's activation statistics, recorded while it trained.
-    if let Some(run) = &args.run {
-        let stats = run.join("activation_stats.png");
-        if stats.is_file() {
-            std::fs::copy(&stats, out.join("activation_stats.png"))
-                .with_context(|| format!("copying {}", stats.display()))?;
-            println!("wrote {}", out.join("activation_stats.png").display());
-        }
-    }
 
     // Top patches: the most active channels of each stage over a spread of the images.
     let all = match &subject.valid {
@@ -153,6 +150,22 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
         }
         stages.retain(|s| args.layers.contains(&s.name));
     }
+    // The activation statistics: those the run recorded while it trained, or else those of
+    // the body's stages over these images (inference, one row a batch).
+    let recorded = args
+        .run
+        .as_ref()
+        .map(|r| r.join("activation_stats.png"))
+        .filter(|p| p.is_file());
+    match recorded {
+        Some(stats) => {
+            std::fs::copy(&stats, out.join("activation_stats.png"))
+                .with_context(|| format!("copying {}", stats.display()))?;
+        }
+        None => activation_stats(subject.model(), &batches, &stages, &out)?,
+    }
+    println!("wrote {}", out.join("activation_stats.png").display());
+
     let found = top_patches(
         subject.model().body(),
         &batches,
@@ -207,8 +220,21 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
                 None
             }
         };
+        let class = match &args.class {
+            None => None,
+            Some(c) => Some(subject.vocab.iter().position(|v| v == c).with_context(|| {
+                format!("--class {c}: the classes are {}", subject.vocab.join(", "))
+            })?),
+        };
+        let method = if args.cam {
+            MapMethod::Cam
+        } else {
+            MapMethod::GradCam
+        };
         let opts = GradCamOptions {
             layer: &layer,
+            class,
+            method,
             normalize: subject.normalize.as_ref(),
             object: &object,
         };
@@ -265,6 +291,31 @@ pub fn run(args: VisualizeArgs) -> Result<serde_json::Value> {
     write_json(&out.join("visualize.json"), &summary)?;
     println!("wrote {}", out.join("visualize.json").display());
     Ok(summary)
+}
+
+/// `activation_stats.png` of the last of `stages` over `batches`, in evaluation mode.
+fn activation_stats(
+    model: &VisionModel,
+    batches: &[fastcandle::core::candle::Tensor],
+    stages: &[fastcandle::models::Stage],
+    out: &Path,
+) -> Result<()> {
+    use fastcandle::core::Model;
+    let names: Vec<String> = stages
+        .iter()
+        .filter_map(|s| model.body().names().get(s.child).cloned())
+        .collect();
+    let Some(last) = names.last().cloned() else {
+        return Ok(());
+    };
+    let hooks = fastcandle::core::hooks::hook_outputs(model, names)?;
+    let mut stats = fastcandle::train::callback::ActivationStats::new();
+    for b in batches {
+        fastcandle::core::grad::no_grad(|| model.forward_t(std::slice::from_ref(b), false))?;
+        stats.observe(hooks.hooks())?;
+    }
+    fastcandle::plot::plot_layer_stats(&stats, &last, out.join("activation_stats.png"))?;
+    Ok(())
 }
 
 /// A run folder's exported learner, and for a pets run its validation images, labelled.
@@ -407,6 +458,8 @@ mod tests {
             layers: Vec::new(),
             channels: 2,
             images: 3,
+            class: None,
+            cam: false,
             patch_images: 8,
             size: 16,
             device: DeviceChoice::Cpu,
@@ -430,6 +483,63 @@ mod tests {
         let stages = summary["stages"].as_array().unwrap();
         assert!(!stages.is_empty());
         assert!(stages[0]["field"]["size"].as_u64().unwrap() > 1);
+        // A chosen class, and fastbook's CAM where the head cannot take the body's channels.
+        let base = VisualizeArgs {
+            run: Some(tmp.path().join("run")),
+            arch: None,
+            pretrained: None,
+            data: None,
+            out: Some(tmp.path().join("vis-class")),
+            layers: Vec::new(),
+            channels: 1,
+            images: 2,
+            class: Some("True".into()),
+            cam: false,
+            patch_images: 4,
+            size: 16,
+            device: DeviceChoice::Cpu,
+        };
+        let chosen = run(base.clone()).unwrap();
+        assert_eq!(chosen["gradcam"].as_array().unwrap().len(), 2);
+        let err = run(VisualizeArgs {
+            class: Some("Giraffe".into()),
+            ..base.clone()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Giraffe") && err.contains("True"), "{err}");
+        let err = format!(
+            "{:#}",
+            run(VisualizeArgs { cam: true, ..base }).unwrap_err()
+        );
+        assert!(err.contains("CAM needs"), "{err}");
+        // An architecture alone: filters, its stages and their statistics over the images.
+        let arch_out = tmp.path().join("vis-arch");
+        run(VisualizeArgs {
+            run: None,
+            arch: Some("resnet18".into()),
+            pretrained: Some(Pretrained::No),
+            data: Some(tmp.path().join("images")),
+            out: Some(arch_out.clone()),
+            layers: vec!["layer1".into(), "layer2".into()],
+            channels: 1,
+            images: 1,
+            class: None,
+            cam: false,
+            patch_images: 4,
+            size: 32,
+            device: DeviceChoice::Cpu,
+        })
+        .unwrap();
+        for f in [
+            "filters.png",
+            "stage0.png",
+            "stage1.png",
+            "activation_stats.png",
+        ] {
+            assert!(arch_out.join(f).is_file(), "{f} missing");
+        }
+        assert!(!arch_out.join("stage2.png").exists());
         // A stage it does not have is refused, naming those it has.
         let err = run(VisualizeArgs {
             run: None,
@@ -440,6 +550,8 @@ mod tests {
             layers: vec!["layer9".into()],
             channels: 1,
             images: 1,
+            class: None,
+            cam: false,
             patch_images: 4,
             size: 32,
             device: DeviceChoice::Cpu,

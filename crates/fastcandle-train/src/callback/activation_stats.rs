@@ -212,14 +212,36 @@ impl Callback for ActivationStats {
     }
 
     fn after_batch(&mut self, learn: &mut Learner) -> Result<()> {
-        let Some(hooks) = &self.hooks else {
+        let Some(hooks) = self.hooks.clone() else {
             return Ok(());
         };
-        let stored = hooks.all();
-        // Validation outputs are stored too; they go unread.
-        hooks.clear();
         if !learn.state.training {
+            // Validation outputs are stored too; they go unread.
+            hooks.clear();
             return Ok(());
+        }
+        self.observe(&hooks)
+    }
+
+    fn after_fit(&mut self, learn: &mut Learner) -> Result<()> {
+        self.take_hooks_out(learn)
+    }
+
+    fn cleanup_fit(&mut self, learn: &mut Learner) -> Result<()> {
+        self.take_hooks_out(learn)
+    }
+}
+
+impl ActivationStats {
+    /// Records one row of statistics from the outputs `hooks` stored in a forward pass, and
+    /// clears them: what the callback does after each training batch, and what a caller does
+    /// to gather the statistics of inference batches itself (with [`fastcandle_core::hooks`]).
+    /// The first row names the layers when none were chosen.
+    pub fn observe(&mut self, hooks: &Hooks) -> Result<()> {
+        let stored = hooks.all();
+        hooks.clear();
+        if self.names.is_empty() {
+            self.names = hooks.names().to_vec();
         }
         let mut parts = Vec::with_capacity(stored.len());
         for (name, output) in stored {
@@ -240,13 +262,5 @@ impl Callback for ActivationStats {
                 .collect(),
         );
         Ok(())
-    }
-
-    fn after_fit(&mut self, learn: &mut Learner) -> Result<()> {
-        self.take_hooks_out(learn)
-    }
-
-    fn cleanup_fit(&mut self, learn: &mut Learner) -> Result<()> {
-        self.take_hooks_out(learn)
     }
 }

@@ -54,13 +54,8 @@ pub fn plot_layer_stats(
             let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
             let x_axis = Axis::linear(padded(0.0, (values.len().max(2) - 1) as f64), 6);
             let y_axis = Axis::linear(padded(lo, hi), 7);
-            let (mut chart, frame) = chart(
-                area,
-                (x_axis, y_axis),
-                ("Training batches", ""),
-                (70, 20),
-                path,
-            )?;
+            let (mut chart, frame) =
+                chart(area, (x_axis, y_axis), ("Batches", ""), (70, 20), path)?;
             chart
                 .draw_series(LineSeries::new(points, rgb(tab10(i)).stroke_width(2)))
                 .at(path)?;
@@ -70,10 +65,7 @@ pub fn plot_layer_stats(
     };
     canvas.write_centred(
         TITLE,
-        &format!(
-            "Activations of `{layer}` ({} training batches)",
-            means.len()
-        ),
+        &format!("Activations of `{layer}` over {} batches", means.len()),
         (3 * PANEL as i32 / 2, 8),
         INK,
         path,
@@ -121,7 +113,7 @@ pub fn color_dim(stats: &ActivationStats, layer: &str, path: impl AsRef<Path>) -
         // The ends widened by a hair, so that their ticks (the last batch, 10) are labelled.
         let x_axis = Axis::linear(0.0..n as f64 + 1e-9, 10);
         let y_axis = Axis::linear(HIST_MIN as f64..HIST_MAX as f64 + 1e-9, 10);
-        let axes = ("Training batches", "Activation value (histogram bins)");
+        let axes = ("Batches", "Activation value (histogram bins)");
         let (chart, frame) = chart(&root, (x_axis, y_axis), axes, (48, bar_room), path)?;
         let step = (HIST_MAX - HIST_MIN) as f64 / bins as f64;
         let mut rects = Vec::with_capacity(n * bins);

@@ -7,7 +7,7 @@ use fastcandle_core::Model;
 use fastcandle_core::grad::no_grad;
 use fastcandle_data::vision::{Image, Normalize, TestImages, batch_images, save_captioned_grid};
 use fastcandle_models::VisionModel;
-use fastcandle_models::cam::{ClassMap, grad_cam};
+use fastcandle_models::cam::{ClassMap, class_activation_map, grad_cam};
 use std::path::{Path, PathBuf};
 
 /// One image's Grad-CAM and what it says.
@@ -35,11 +35,26 @@ pub struct GradCamRecord {
 /// pixel, row by row; `None` when the data does not say.
 pub type ObjectMask<'a> = &'a dyn Fn(&Image) -> Option<Vec<bool>>;
 
+/// Which class activation map [`grad_cam_pictures`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapMethod {
+    /// Grad-CAM at the chosen module ([`grad_cam`]).
+    #[default]
+    GradCam,
+    /// fastbook's CAM: the head's last weights on the body's output
+    /// ([`class_activation_map`]).
+    Cam,
+}
+
 /// How [`grad_cam_pictures`] draws: the module whose output is weighted, how the images were
 /// normalised, and what is object.
 pub struct GradCamOptions<'a> {
     /// The hooked module (a name of `model.hook_points()`; fastbook: the body's output).
     pub layer: &'a str,
+    /// The class mapped (default: each image's predicted class).
+    pub class: Option<usize>,
+    /// Grad-CAM at `layer` (default), or fastbook's CAM on the body's output.
+    pub method: MapMethod,
     /// The normalisation the images got, undone to show them.
     pub normalize: Option<&'a Normalize>,
     /// What is object in an image, if the data says.
@@ -82,7 +97,11 @@ pub fn grad_cam_pictures(
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, f32::NAN));
             let x: Tensor = batch.xs[0].narrow(0, i, 1)?;
-            let map = grad_cam(model, &x, class, layer)?;
+            let mapped = opts.class.unwrap_or(class);
+            let map = match opts.method {
+                MapMethod::GradCam => grad_cam(model, &x, mapped, layer)?,
+                MapMethod::Cam => class_activation_map(model, &x, mapped)?,
+            };
             let heat = heat_at(&map, picture.width(), picture.height());
             let mask = object(picture);
             let (object_heat, object_area) = match &mask {
@@ -100,6 +119,13 @@ pub fn grad_cam_pictures(
                 Some(l) => format!("{stem}: {l}, predicted {} ({probability:.2})", name(class)),
                 None => format!("{stem}: predicted {} ({probability:.2})", name(class)),
             };
+            if opts.class.is_some() || opts.method == MapMethod::Cam {
+                let method = match opts.method {
+                    MapMethod::GradCam => "Grad-CAM",
+                    MapMethod::Cam => "CAM",
+                };
+                caption.push_str(&format!("\n{method} of {}", name(mapped)));
+            }
             if let (Some(h), Some(a)) = (object_heat, object_area) {
                 caption.push_str(&format!(
                     "\nheat on the object {:.0}%, object {:.0}% of the image",

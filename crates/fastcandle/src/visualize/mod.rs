@@ -33,8 +33,8 @@ mod patches;
 
 pub use filters::{first_conv, kernel_image, save_filters};
 pub use gradcam::{
-    GradCamOptions, GradCamRecord, ObjectMask, bright_pixels, grad_cam_pictures, heat_at, heat_on,
-    overlay,
+    GradCamOptions, GradCamRecord, MapMethod, ObjectMask, bright_pixels, grad_cam_pictures,
+    heat_at, heat_on, overlay,
 };
 pub use patch_grid::save_top_patches;
 pub use patches::{
