@@ -416,6 +416,25 @@ mod tests {
     use super::*;
     use crate::train::{CommonArgs, PetsArgs, VisionArgs};
 
+    /// Small options writing to `out`, on no model yet (set `run` or `arch`).
+    fn small(out: PathBuf) -> VisualizeArgs {
+        VisualizeArgs {
+            run: None,
+            arch: None,
+            pretrained: None,
+            data: None,
+            out: Some(out),
+            layers: Vec::new(),
+            channels: 1,
+            images: 1,
+            class: None,
+            cam: false,
+            patch_images: 4,
+            size: 16,
+            device: DeviceChoice::Cpu,
+        }
+    }
+
     #[test]
     fn a_run_is_drawn_filters_stages_and_grad_cam_with_the_heat_on_the_animal() {
         let tmp = tempfile::tempdir().unwrap();
@@ -451,18 +470,10 @@ mod tests {
         let out = tmp.path().join("vis");
         let summary = run(VisualizeArgs {
             run: Some(run_dir),
-            arch: None,
-            pretrained: None,
-            data: None,
-            out: Some(out.clone()),
-            layers: Vec::new(),
             channels: 2,
             images: 3,
-            class: None,
-            cam: false,
             patch_images: 8,
-            size: 16,
-            device: DeviceChoice::Cpu,
+            ..small(out.clone())
         })
         .unwrap();
         for f in [
@@ -486,18 +497,9 @@ mod tests {
         // A chosen class, and fastbook's CAM where the head cannot take the body's channels.
         let base = VisualizeArgs {
             run: Some(tmp.path().join("run")),
-            arch: None,
-            pretrained: None,
-            data: None,
-            out: Some(tmp.path().join("vis-class")),
-            layers: Vec::new(),
-            channels: 1,
             images: 2,
             class: Some("True".into()),
-            cam: false,
-            patch_images: 4,
-            size: 16,
-            device: DeviceChoice::Cpu,
+            ..small(tmp.path().join("vis-class"))
         };
         let chosen = run(base.clone()).unwrap();
         assert_eq!(chosen["gradcam"].as_array().unwrap().len(), 2);
@@ -516,19 +518,12 @@ mod tests {
         // An architecture alone: filters, its stages and their statistics over the images.
         let arch_out = tmp.path().join("vis-arch");
         run(VisualizeArgs {
-            run: None,
             arch: Some("resnet18".into()),
             pretrained: Some(Pretrained::No),
             data: Some(tmp.path().join("images")),
-            out: Some(arch_out.clone()),
             layers: vec!["layer1".into(), "layer2".into()],
-            channels: 1,
-            images: 1,
-            class: None,
-            cam: false,
-            patch_images: 4,
             size: 32,
-            device: DeviceChoice::Cpu,
+            ..small(arch_out.clone())
         })
         .unwrap();
         for f in [
@@ -542,19 +537,12 @@ mod tests {
         assert!(!arch_out.join("stage2.png").exists());
         // A stage it does not have is refused, naming those it has.
         let err = run(VisualizeArgs {
-            run: None,
             arch: Some("resnet18".into()),
             pretrained: Some(Pretrained::No),
             data: Some(tmp.path().join("images")),
-            out: Some(tmp.path().join("vis2")),
             layers: vec!["layer9".into()],
-            channels: 1,
-            images: 1,
-            class: None,
-            cam: false,
-            patch_images: 4,
             size: 32,
-            device: DeviceChoice::Cpu,
+            ..small(tmp.path().join("vis2"))
         })
         .unwrap_err()
         .to_string();
