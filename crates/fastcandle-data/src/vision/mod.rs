@@ -57,7 +57,7 @@ pub use load::mask::{decode_mask, save_mask};
 pub use load::seg_loader::SegmentationLoader;
 pub use load::test_dl::TestImages;
 pub use show::grid::{batch_images, class_colour, save_captioned_grid, save_grid};
-pub use show::seg_show::{overlay_mask, show_seg_results};
+pub use show::seg_show::{in_a_row, overlay_mask, show_seg_results};
 pub use transforms::augment::{AugParams, AugTransforms, aug_transforms};
 pub use transforms::item_tfms::{ItemTfmConfig, ItemTransform, Resize, ResizeMethod};
 pub use transforms::lighting::lighting;

@@ -6,7 +6,7 @@ use crate::vision::UnetLearner;
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::Batch;
 use fastcandle_data::vision::{
-    Image, LoaderSettings, batch_images, class_colour, save_captioned_grid,
+    Image, LoaderSettings, batch_images, class_colour, in_a_row, save_captioned_grid,
 };
 use fastcandle_train::largest_first;
 use std::path::Path;
@@ -284,7 +284,7 @@ impl SegmentationInterpretation {
             let (w, h) = (img.width(), img.height());
             let truth = mask_image(&self.truths[t.index], w, h, self.void);
             let pred = mask_image(&self.preds[t.index], w, h, self.void);
-            cells.push(in_a_row(&[img, &truth, &pred]));
+            cells.push(in_a_row(&[img, &truth, &pred], 4));
             let name = Path::new(&t.item)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -311,30 +311,6 @@ fn mask_image(mask: &[u32], w: usize, h: usize, void: Option<u32>) -> Image {
     Image::from_fn(w, h, |x, y| match mask.get(y * w + x) {
         Some(&c) if Some(c) != void => class_colour(c),
         _ => [0, 0, 0],
-    })
-}
-
-/// `images` side by side, 4 white pixels apart.
-fn in_a_row(images: &[&Image]) -> Image {
-    let gap = 4;
-    let h = images.iter().map(|i| i.height()).max().unwrap_or(0);
-    let w = images.iter().map(|i| i.width() + gap).sum::<usize>() - gap;
-    Image::from_fn(w, h, |x, y| {
-        let mut x0 = 0;
-        for img in images {
-            if x < x0 + img.width() {
-                return if y < img.height() {
-                    img.pixel(x - x0, y)
-                } else {
-                    [255; 3]
-                };
-            }
-            x0 += img.width() + gap;
-            if x < x0 {
-                return [255; 3];
-            }
-        }
-        [255; 3]
     })
 }
 

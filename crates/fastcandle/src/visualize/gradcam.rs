@@ -5,7 +5,9 @@ use crate::error::Result;
 use candle_core::{DType, Tensor};
 use fastcandle_core::Model;
 use fastcandle_core::grad::no_grad;
-use fastcandle_data::vision::{Image, Normalize, TestImages, batch_images, save_captioned_grid};
+use fastcandle_data::vision::{
+    Image, Normalize, TestImages, batch_images, in_a_row, save_captioned_grid,
+};
 use fastcandle_models::VisionModel;
 use fastcandle_models::cam::{ClassMap, class_activation_map, grad_cam};
 use std::path::{Path, PathBuf};
@@ -133,7 +135,7 @@ pub fn grad_cam_pictures(
                     100.0 * a
                 ));
             }
-            let cell = side_by_side(picture, &overlay(picture, &heat));
+            let cell = in_a_row(&[picture, &overlay(picture, &heat)], 4);
             let path = dir.join(format!("{stem}.png"));
             save_captioned_grid(&[cell], &[caption], &[[90, 90, 90]], &path)?;
             out.push(GradCamRecord {
@@ -234,24 +236,6 @@ fn heat_colour(v: f32) -> [u8; 3] {
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f32;
     std::array::from_fn(|c| (STOPS[i][c] * (1.0 - f) + STOPS[i + 1][c] * f).round() as u8)
-}
-
-/// `a` and `b` side by side, 4 white pixels apart.
-fn side_by_side(a: &Image, b: &Image) -> Image {
-    let gap = 4;
-    Image::from_fn(
-        a.width() + gap + b.width(),
-        a.height().max(b.height()),
-        |x, y| {
-            if x < a.width() && y < a.height() {
-                a.pixel(x, y)
-            } else if x >= a.width() + gap && y < b.height() {
-                b.pixel(x - a.width() - gap, y)
-            } else {
-                [255; 3]
-            }
-        },
-    )
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ impl SegmentationLoader {
                     .max_by_key(|&c| counts[c as usize])
                     .unwrap_or(0),
             );
-            cells.push(side_by_side(img, &overlay_mask(img, mask, void)));
+            cells.push(in_a_row(&[img, &overlay_mask(img, mask, void)], 2));
         }
         save_grid(&cells, &labels, &bars, path.as_ref())
     }
@@ -75,11 +75,11 @@ pub fn show_seg_results(
             100.0 * right as f64 / truth.len().max(1) as f64
         ));
         bars.push(0);
-        let both = side_by_side(
-            &overlay_mask(img, truth, void),
-            &overlay_mask(img, pred, void),
+        let (t, p) = (
+            overlay_mask(img, truth, void),
+            overlay_mask(img, pred, void),
         );
-        cells.push(side_by_side(img, &both));
+        cells.push(in_a_row(&[img, &t, &p], 2));
     }
     save_grid(&cells, &labels, &bars, path.as_ref())
 }
@@ -101,23 +101,27 @@ pub fn overlay_mask(img: &Image, mask: &[u32], void: Option<u32>) -> Image {
     })
 }
 
-/// `a` and `b` side by side, 2 white pixels apart.
-fn side_by_side(a: &Image, b: &Image) -> Image {
-    let gap = 2;
-    let h = a.height().max(b.height());
-    Image::from_fn(a.width() + gap + b.width(), h, |x, y| {
-        let (img, x) = if x < a.width() {
-            (a, x)
-        } else if x >= a.width() + gap {
-            (b, x - a.width() - gap)
-        } else {
-            return [255; 3];
-        };
-        if y < img.height() {
-            img.pixel(x, y)
-        } else {
-            [255; 3]
+/// `images` side by side, top-aligned, `gap` white pixels apart (white below the shorter
+/// ones): the cells of segmentation and heat-map pictures.
+pub fn in_a_row(images: &[&Image], gap: usize) -> Image {
+    let h = images.iter().map(|i| i.height()).max().unwrap_or(0);
+    let w = (images.iter().map(|i| i.width() + gap).sum::<usize>()).saturating_sub(gap);
+    Image::from_fn(w, h, |x, y| {
+        let mut x0 = 0;
+        for img in images {
+            if x < x0 + img.width() {
+                return if y < img.height() {
+                    img.pixel(x - x0, y)
+                } else {
+                    [255; 3]
+                };
+            }
+            x0 += img.width() + gap;
+            if x < x0 {
+                return [255; 3];
+            }
         }
+        [255; 3]
     })
 }
 
@@ -159,7 +163,7 @@ mod tests {
         assert_eq!(o.pixel(0, 0), [100, 100, 100]);
         let k = class_colour(1);
         assert_eq!(o.pixel(1, 0)[0], ((100 + k[0] as u16) / 2) as u8);
-        let both = side_by_side(&img, &o);
+        let both = in_a_row(&[&img, &o], 2);
         assert_eq!((both.width(), both.height()), (6, 1));
         assert_eq!(both.pixel(2, 0), [255; 3]);
         assert_eq!(both.pixel(5, 0), o.pixel(1, 0));
