@@ -191,6 +191,19 @@ pub enum Error {
         /// The extensions looked for.
         extensions: String,
     },
+    /// A folder holds no sound file.
+    #[error(
+        "{}: no audio files found (looked recursively for {}); check the path and the files' \
+         extensions",
+        .path.display(),
+        .extensions
+    )]
+    NoAudio {
+        /// The folder searched.
+        path: PathBuf,
+        /// The extensions looked for.
+        extensions: String,
+    },
     /// An image file cannot be read or decoded.
     #[error(
         "{}: cannot decode the image ({reason}); remove or replace the file, or build the loader \
@@ -201,6 +214,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// What the decoder said.
+        reason: String,
+    },
+    /// A sound file cannot be read: not a WAV file, truncated, empty, or of a sample format
+    /// that cannot be read.
+    #[error("{}: {reason}", .path.display())]
+    BadAudio {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what to do about it.
         reason: String,
     },
     /// A segmentation mask is missing, cannot be decoded, or does not fit its image or the
@@ -379,5 +401,19 @@ mod tests {
         };
         let s = e.to_string();
         assert!(s.contains("`agee`") && s.contains("age, salary"), "{s}");
+    }
+}
+
+impl Error {
+    /// The error as it travels through the core layer's batch streams: a `BadTensor` error
+    /// about `batch` ("image batch") whose text names the file.
+    pub(crate) fn into_core(self, batch: &str) -> fastcandle_core::Error {
+        match self {
+            Error::Core(e) => e,
+            e => fastcandle_core::Error::BadTensor {
+                name: batch.into(),
+                reason: e.to_string(),
+            },
+        }
     }
 }

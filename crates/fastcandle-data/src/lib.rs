@@ -16,6 +16,9 @@
 //!   parallel, prefetching [`ImageLoader`] (a [`fastcandle_core::DataLoaders`]); for
 //!   segmentation, [`Codes`] and the [`SegmentationLoader`] of images and masks.
 //!
+//! - [`audio`]: sound as pictures: WAV files, spectrograms equal to torchaudio's, SpecAugment,
+//!   and the [`AudioLoader`](audio::AudioLoader) of spectrograms for any vision model.
+//!
 //! Errors ([`Error`]) name the file, the column and the row they are about; a setting out of
 //! its range (`bs(0)`, `valid_pct(1.5)`) is an error naming the option ([`settings`]).
 //!
@@ -48,6 +51,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audio;
 pub mod datasets;
 pub mod error;
 pub mod settings;

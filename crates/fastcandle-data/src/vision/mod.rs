@@ -39,7 +39,9 @@ pub use formats::idx::{
 };
 pub use items::categories::Categories;
 pub use items::codes::Codes;
-pub use items::files::{IMAGE_EXTENSIONS, file_name, file_stem, get_image_files, is_image_file};
+pub use items::files::{
+    IMAGE_EXTENSIONS, file_name, file_stem, get_files, get_image_files, is_image_file,
+};
 pub use items::image::Image;
 pub use items::label::{
     FuncLabeller, IntoLabel, Labeller, ListLabeller, RegexLabeller, label_func, label_items,

@@ -1,4 +1,4 @@
-//! Finding image files, as fastai's `get_image_files`.
+//! Finding files, as fastai's `get_files` and `get_image_files`.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -8,9 +8,7 @@ pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "bmp", "webp"];
 
 /// Whether `path` has one of the [`IMAGE_EXTENSIONS`].
 pub fn is_image_file(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    has_extension(path, &IMAGE_EXTENSIONS)
 }
 
 /// The image files under `path`, searched recursively, sorted (so that a seeded split picks the
@@ -20,24 +18,39 @@ pub fn is_image_file(path: &Path) -> bool {
 /// folders (names starting with `.`) are skipped, as fastai does.
 pub fn get_image_files(path: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     let path = path.as_ref();
-    if !path.is_dir() {
-        return Err(Error::MissingFolder {
-            path: path.to_path_buf(),
-        });
-    }
-    let mut found = Vec::new();
-    walk(path, &mut found)?;
+    let found = get_files(path, &IMAGE_EXTENSIONS)?;
     if found.is_empty() {
         return Err(Error::NoImages {
             path: path.to_path_buf(),
             extensions: IMAGE_EXTENSIONS.join(", "),
         });
     }
+    Ok(found)
+}
+
+/// fastai's `get_files`: the files under `path` whose extension is one of `extensions`
+/// (compared without regard to case), searched recursively, sorted; hidden files and folders
+/// skipped. A missing folder is an error naming it; a folder without such files gives none.
+pub fn get_files(path: impl AsRef<Path>, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let path = path.as_ref();
+    if !path.is_dir() {
+        return Err(Error::MissingFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut found = Vec::new();
+    walk(path, extensions, &mut found)?;
     found.sort();
     Ok(found)
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn walk(dir: &Path, extensions: &[&str], found: &mut Vec<PathBuf>) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -50,8 +63,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry.path();
         // Follows links, as fastai's os.walk(followlinks=True).
         if path.is_dir() {
-            walk(&path, found)?;
-        } else if is_image_file(&path) {
+            walk(&path, extensions, found)?;
+        } else if has_extension(&path, extensions) {
             found.push(path);
         }
     }

@@ -2,25 +2,12 @@
 //! training loop uses the current one, through a bounded channel.
 
 use super::item::Pipeline;
-use crate::error::Error;
 use fastcandle_core::Batch;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::time::Duration;
 
 type Item = fastcandle_core::Result<Batch>;
-
-/// Data errors travel through the core layer's batch stream as `BadTensor` errors whose text
-/// names the file.
-fn to_core(e: Error) -> fastcandle_core::Error {
-    match e {
-        Error::Core(e) => e,
-        e => fastcandle_core::Error::BadTensor {
-            name: "image batch".into(),
-            reason: e.to_string(),
-        },
-    }
-}
 
 /// The batches of `plan` (lists of item indices), in order; batches whose every item was
 /// skipped are left out.
@@ -52,7 +39,7 @@ impl Batches {
                     let batch = match pipeline.batch(&idxs) {
                         Ok(Some(b)) => Ok(b),
                         Ok(None) => continue,
-                        Err(e) => Err(to_core(e)),
+                        Err(e) => Err(e.into_core("image batch")),
                     };
                     let failed = batch.is_err();
                     // A closed channel means the consumer stopped early: stop too.
@@ -82,7 +69,7 @@ impl Iterator for Batches {
                 match pipeline.batch(&idxs) {
                     Ok(Some(b)) => return Some(Ok(b)),
                     Ok(None) => continue,
-                    Err(e) => return Some(Err(to_core(e))),
+                    Err(e) => return Some(Err(e.into_core("image batch"))),
                 }
             },
             Batches::Ahead(rx) => receive(rx),
