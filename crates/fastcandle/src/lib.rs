@@ -24,6 +24,7 @@
 //! Every layer stays open underneath: [`core`], [`data`], [`models`] and [`train`] re-export the
 //! lower crates.
 
+pub mod audio;
 pub mod error;
 pub mod interpret;
 pub mod plot;

@@ -30,6 +30,23 @@ impl Prediction {
     }
 }
 
+/// The predictions of `model` for one batch of inputs `xs` over `classes` (soft-max of the
+/// logits, in evaluation mode, without gradients).
+pub(crate) fn predict_batch(
+    model: &dyn fastcandle_core::Model,
+    xs: &[candle_core::Tensor],
+    classes: &[String],
+) -> crate::Result<Vec<Prediction>> {
+    let logits = fastcandle_core::grad::no_grad(|| model.forward_t(xs, false))?;
+    let probs: Vec<Vec<f32>> = candle_nn::ops::softmax_last_dim(&logits)?
+        .to_dtype(candle_core::DType::F32)?
+        .to_vec2()?;
+    Ok(probs
+        .into_iter()
+        .map(|p| Prediction::from_probs(classes, p))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

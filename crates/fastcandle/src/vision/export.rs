@@ -25,7 +25,7 @@ struct ExportedVision {
 
 const FORMAT: &str = "fastcandle-vision-1";
 
-fn file_err(path: &Path, reason: impl std::fmt::Display) -> Error {
+pub(crate) fn file_err(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::File {
         path: path.display().to_string(),
         reason: reason.to_string(),
@@ -46,17 +46,7 @@ impl VisionLearner {
             item_tfms: item_tfm_configs(self.dls.item_transforms())?,
             normalize: self.dls.normalization().copied(),
         };
-        std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
-        fastcandle_core::tensor_io::save_safetensors(
-            &dir.join("model.safetensors"),
-            &self.learn.model.params().state_dict(),
-            None,
-        )?;
-        let text =
-            serde_json::to_string_pretty(&config).map_err(|e| Error::Invalid(e.to_string()))?;
-        let path = dir.join("config.json");
-        fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes())
-            .map_err(|e| file_err(&path, e))
+        write_export(dir, self.learn.model.params(), &config)
     }
 }
 
@@ -121,17 +111,7 @@ impl VisionPredictor {
 /// Loads what [`VisionLearner::export`] wrote into `dir`, onto `device`.
 pub fn load_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<VisionPredictor> {
     let dir = dir.as_ref();
-    let path = dir.join("config.json");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
-    let config: ExportedVision = serde_json::from_str(&text)
-        .map_err(|e| file_err(&path, format!("not an exported vision learner: {e}")))?;
-    if config.format != FORMAT {
-        return Err(file_err(
-            &path,
-            format!("format `{}`, expected `{FORMAT}`", config.format),
-        ));
-    }
+    let config: ExportedVision = read_export(dir, FORMAT, "vision")?;
     let device = device.device()?;
     let model = VisionModel::with_head(
         config.arch,
@@ -141,16 +121,66 @@ pub fn load_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<Visio
         &device,
         0,
     )?;
-    let weights = dir.join("model.safetensors");
-    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(&weights, &device)?;
-    let tensors: HashMap<_, _> = tensors.into_iter().collect();
-    model
-        .params()
-        .load_state_dict(&tensors, true)
-        .map_err(|e| file_err(&weights, e))?;
+    load_weights(dir, model.params(), &device)?;
     Ok(VisionPredictor {
         model,
         config,
         device,
     })
+}
+
+/// Writes `model.safetensors` (the parameters and buffers of `params`) and `config.json`
+/// (`config`) into `dir`, each atomically: an exported learner.
+pub(crate) fn write_export(
+    dir: &Path,
+    params: &fastcandle_core::ParamStore,
+    config: &impl serde::Serialize,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
+    fastcandle_core::tensor_io::save_safetensors(
+        &dir.join("model.safetensors"),
+        &params.state_dict(),
+        None,
+    )?;
+    let text = serde_json::to_string_pretty(config).map_err(|e| Error::Invalid(e.to_string()))?;
+    let path = dir.join("config.json");
+    fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes())
+        .map_err(|e| file_err(&path, e))
+}
+
+/// The `config.json` of an exported learner in `dir`, checked to be of `format` (an exported
+/// `kind` learner: "vision", "audio").
+pub(crate) fn read_export<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    format: &str,
+    kind: &str,
+) -> Result<T> {
+    let path = dir.join("config.json");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
+    let found: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| file_err(&path, format!("not an exported learner: {e}")))?;
+    let got = found.get("format").and_then(|f| f.as_str()).unwrap_or("none");
+    if got != format {
+        return Err(file_err(
+            &path,
+            format!("format `{got}`, expected `{format}` (an exported {kind} learner)"),
+        ));
+    }
+    serde_json::from_value(found)
+        .map_err(|e| file_err(&path, format!("not an exported {kind} learner: {e}")))
+}
+
+/// Loads `model.safetensors` of `dir` onto `device` into `params`, strictly.
+pub(crate) fn load_weights(
+    dir: &Path,
+    params: &fastcandle_core::ParamStore,
+    device: &Device,
+) -> Result<()> {
+    let weights = dir.join("model.safetensors");
+    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(&weights, device)?;
+    let tensors: HashMap<_, _> = tensors.into_iter().collect();
+    params
+        .load_state_dict(&tensors, true)
+        .map_err(|e| file_err(&weights, e))
 }

@@ -4,9 +4,8 @@
 use super::ImageDataLoaders;
 use super::learner_options::{AppLearner, LearnerBuilder};
 use crate::error::{Error, Result};
-use crate::prediction::Prediction;
-use candle_core::{DType, Device};
-use fastcandle_core::grad::no_grad;
+use crate::prediction::{Prediction, predict_batch};
+use candle_core::Device;
 use fastcandle_core::{DataLoaders, Model};
 use fastcandle_data::vision::{
     ImageLoader, ItemTfmConfig, ItemTransform, LoaderSettings, Normalize, TestImages,
@@ -117,15 +116,7 @@ pub(crate) fn predict_images(
         let mut out = Vec::with_capacity(images.len());
         for batch in images.batches() {
             let batch = batch?;
-            let logits = no_grad(|| model.forward_t(&batch.xs, false))?;
-            let probs: Vec<Vec<f32>> = candle_nn::ops::softmax_last_dim(&logits)?
-                .to_dtype(DType::F32)?
-                .to_vec2()?;
-            out.extend(
-                probs
-                    .into_iter()
-                    .map(|p| Prediction::from_probs(classes, p)),
-            );
+            out.extend(predict_batch(model, &batch.xs, classes)?);
         }
         Ok(out)
     })

@@ -6,9 +6,9 @@
 
 mod classic;
 mod data_loaders;
-mod export;
+pub(crate) mod export;
 mod learner;
-mod learner_options;
+pub(crate) mod learner_options;
 mod options;
 pub mod prelude;
 mod segmentation;
@@ -21,6 +21,7 @@ pub use export::{VisionPredictor, load_learner};
 pub use learner::{VisionLearner, VisionLearnerBuilder, cnn_learner, vision_learner};
 pub use learner_options::{AppLearner, LearnerBuilder};
 pub use options::{DataLoadersBuilder, VisionDataLoaders};
+pub(crate) use options::resolve_files;
 pub use segmentation::{
     SegmentationDataLoaders, SegmentationDataLoadersBuilder, SegmentationFiles,
 };
