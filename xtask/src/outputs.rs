@@ -100,7 +100,7 @@ pub fn segmentation(learn: &mut UnetLearner, out: &Path) -> Result<serde_json::V
 }
 
 /// The summary's view of an interpretation: its error rate, the count, the most confused pairs.
-fn interp_summary(interp: &ClassificationInterpretation) -> serde_json::Value {
+pub fn interp_summary(interp: &ClassificationInterpretation) -> serde_json::Value {
     let confused: Vec<_> = interp
         .most_confused(1)
         .into_iter()

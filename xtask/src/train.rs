@@ -31,6 +31,10 @@ pub enum Task {
     /// CIFAR-10: fastai's `URLs.CIFAR` PNG folders (`train/`, `test/`) or the binary batches;
     /// SimpleCNN from scratch, `fit_one_cycle`, scored on the test images.
     Cifar10(SmallImagesArgs),
+    /// Sound as pictures: the Free Spoken Digit Dataset (`--data` its `recordings/` folder)
+    /// through log-mel spectrograms, `audio_learner` (ResNet18 from scratch,
+    /// `fit_one_cycle`), validated on the authors' split or one speaker held out.
+    SpokenDigits(SpokenDigitsArgs),
 }
 
 /// Options of `cargo xtask train`: the task and its options.
@@ -242,6 +246,54 @@ pub struct SmallImagesArgs {
     pub vision: VisionArgs,
 }
 
+/// Options of `train spoken-digits`.
+#[derive(Args, Debug, Clone)]
+pub struct SpokenDigitsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The architecture (default resnet18, from scratch).
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Option<Arch>,
+    /// Pretrained weights: hub, none or a safetensors file (default none; the embedded
+    /// ImageNet weights for mobilenet_v2). A pretrained body is fine-tuned (`fine_tune`).
+    #[arg(long)]
+    pub pretrained: Option<Pretrained>,
+    /// The rate recordings are resampled to, in Hz.
+    #[arg(long, default_value_t = 8000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample_rate: u32,
+    /// The mel bands: the pictures' height.
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
+    pub n_mels: usize,
+    /// The duration recordings are cropped or padded to, in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub duration: f64,
+    /// The STFT's length.
+    #[arg(long, default_value_t = 512, value_parser = at_least_one)]
+    pub n_fft: usize,
+    /// Samples between frames: the pictures' width is 1 + duration x rate / hop.
+    #[arg(long, default_value_t = 125, value_parser = at_least_one)]
+    pub hop_length: usize,
+    /// Which recordings validate: `authors` (indexes 0-4 of every digit and speaker, the
+    /// dataset's own test split) or `speaker:NAME` (every recording of one speaker).
+    #[arg(long, default_value = "authors")]
+    pub valid: crate::tasks::spoken_digits::Valid,
+    /// Train without augmentation (recordings centred, no SpecAugment masks).
+    #[arg(long)]
+    pub no_augment: bool,
+}
+
+impl SpokenDigitsArgs {
+    /// The model options as the vision tasks take them.
+    pub fn vision(&self) -> VisionArgs {
+        VisionArgs {
+            arch: self.arch,
+            pretrained: self.pretrained.clone(),
+            size: None,
+            skip_bad: false,
+        }
+    }
+}
+
 /// What a run does once its learner is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -267,5 +319,6 @@ pub fn run_as(args: TrainArgs, mode: Mode) -> Result<serde_json::Value> {
         Task::FashionMnist(a) => tasks::small_images::run(&tasks::fashion_mnist::SPEC, a, mode),
         Task::Mnist(a) => tasks::small_images::run(&tasks::mnist::SPEC, a, mode),
         Task::Cifar10(a) => tasks::small_images::run(&tasks::cifar10::SPEC, a, mode),
+        Task::SpokenDigits(a) => tasks::spoken_digits::run_as(a, mode),
     }
 }

@@ -7,4 +7,5 @@ pub mod fashion_mnist;
 pub mod mnist;
 pub mod pets;
 pub mod small_images;
+pub mod spoken_digits;
 pub mod vision_common;

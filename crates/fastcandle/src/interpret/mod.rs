@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+mod audio;
 mod classification;
 mod segmentation;
 mod shown;
@@ -36,7 +37,8 @@ pub use classification::{ClassificationInterpretation, Confusion, TopLoss};
 pub use segmentation::{CodeScore, SegLoss, SegmentationInterpretation};
 
 /// A learner whose validation predictions make a [`ClassificationInterpretation`]
-/// (fastai's `ClassificationInterpretation.from_learner`): an image or a tabular classifier.
+/// (fastai's `ClassificationInterpretation.from_learner`): an image, sound or tabular
+/// classifier.
 pub trait Interpret {
     /// The interpretation of the learner's predictions on its validation set.
     fn interpret(&mut self) -> crate::Result<ClassificationInterpretation>;

@@ -1,0 +1,257 @@
+//! Sound as pictures: the Free Spoken Digit Dataset (`{digit}_{speaker}_{index}.wav`, 8 kHz)
+//! through log-mel spectrograms and `audio_learner`; validated on the authors' split (indexes
+//! 0-4 of every digit and speaker) or on one speaker held out (a voice the model never heard).
+
+use super::vision_common::{arch_and_weights, fine_tune};
+use crate::outputs;
+use crate::resume;
+use crate::run_dir::{finish, recorded};
+use crate::train::{Mode, SpokenDigitsArgs};
+use anyhow::{Context, Result, bail};
+use fastcandle::audio::prelude::*;
+use fastcandle::audio::AudioLearner;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The task's name.
+pub const TASK: &str = "spoken-digits";
+/// The architecture trained from scratch by default (chosen by measurement: see
+/// `docs/sound.md`).
+pub const DEFAULT_ARCH: Arch = Arch::Resnet18;
+/// The default epochs of `fit_one_cycle`.
+pub const DEFAULT_EPOCHS: usize = 8;
+/// The peak learning rate of `fit_one_cycle` from scratch.
+pub const DEFAULT_LR: f64 = 3e-3;
+/// The batch size.
+pub const DEFAULT_BS: usize = 64;
+/// Where FSDD is published.
+pub const WHERE_TO_GET: &str = "the `recordings/` folder of the Free Spoken Digit Dataset, \
+    https://github.com/Jakobovski/free-spoken-digit-dataset";
+
+/// The recordings this project's machines hold (`../shared/data`), used when `--data` is
+/// not given.
+pub fn shared_data() -> PathBuf {
+    crate::workspace_root().join("../shared/data/spoken-digits/recordings")
+}
+
+/// Which recordings validate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Valid {
+    /// The authors' test split: indexes 0-4 of every digit and speaker.
+    Authors,
+    /// Every recording of one speaker.
+    Speaker(String),
+}
+
+impl std::str::FromStr for Valid {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "authors" => Ok(Valid::Authors),
+            Some(("speaker", name)) if !name.is_empty() => Ok(Valid::Speaker(name.to_string())),
+            _ => Err(format!(
+                "`{s}`: give `authors` (indexes 0-4 validate) or `speaker:NAME` (one speaker \
+                 held out)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Valid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Valid::Authors => f.write_str("authors"),
+            Valid::Speaker(s) => write!(f, "speaker:{s}"),
+        }
+    }
+}
+
+/// The parts of an FSDD name: `(digit, speaker, index)`, or `None` for another name.
+pub fn parts(path: &Path) -> Option<(String, String, usize)> {
+    let stem = file_stem(path);
+    let mut it = stem.splitn(3, '_');
+    let (digit, speaker, index) = (it.next()?, it.next()?, it.next()?);
+    if digit.len() != 1 || !digit.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((digit.to_string(), speaker.to_string(), index.parse().ok()?))
+}
+
+/// The recordings of `data`, every name checked to be FSDD's; the speakers found.
+fn recordings(data: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    if !data.is_dir() {
+        bail!(
+            "{}: no such folder; the {TASK} task needs {WHERE_TO_GET} (pass --data DIR)",
+            data.display()
+        );
+    }
+    let files = get_audio_files(data)?;
+    let mut speakers = Vec::new();
+    for f in &files {
+        let Some((_, speaker, _)) = parts(f) else {
+            bail!(
+                "{}: not an FSDD name (`{{digit}}_{{speaker}}_{{index}}.wav`)",
+                f.display()
+            );
+        };
+        if !speakers.contains(&speaker) {
+            speakers.push(speaker);
+        }
+    }
+    speakers.sort();
+    Ok((files, speakers))
+}
+
+/// The spectrogram settings of the run.
+pub fn spectrogram(task: &SpokenDigitsArgs) -> SpectrogramConfig {
+    SpectrogramConfig::default()
+        .sample_rate(task.sample_rate)
+        .duration(task.duration)
+        .n_fft(task.n_fft)
+        .hop_length(task.hop_length)
+        .n_mels(Some(task.n_mels))
+}
+
+/// The task's data loaders.
+pub fn data_loaders(task: &SpokenDigitsArgs, data: &Path) -> Result<(AudioDataLoaders, Vec<String>)> {
+    let args = &task.common;
+    let (files, speakers) = recordings(data)?;
+    let builder = AudioDataLoaders::from_name_re(data, files, r"^(\d)_")
+        .spectrogram(spectrogram(task))
+        .seed(args.seed)
+        .bs(args.bs.unwrap_or(DEFAULT_BS))
+        .device(args.device)
+        .augment((!task.no_augment).then(AudioAugment::default));
+    let builder = match &task.valid {
+        Valid::Authors => builder.splitter(FuncSplitter::new(|p: &Path| {
+            parts(p).is_some_and(|(_, _, i)| i < 5)
+        })),
+        Valid::Speaker(name) => {
+            if !speakers.contains(name) {
+                bail!(
+                    "--valid speaker:{name}: no recording of `{name}` in {}; its speakers are {}",
+                    data.display(),
+                    speakers.join(", ")
+                );
+            }
+            let name = name.clone();
+            builder.splitter(FuncSplitter::new(move |p: &Path| {
+                parts(p).is_some_and(|(_, s, _)| s == name)
+            }))
+        }
+    };
+    Ok((builder.build()?, speakers))
+}
+
+/// The learner of the run: `--arch` (default ResNet18 from scratch) with accuracy and
+/// error rate.
+pub fn learner(task: &SpokenDigitsArgs, dls: &AudioDataLoaders) -> Result<(AudioLearner, Pretrained)> {
+    let (arch, pretrained) = arch_and_weights(&task.vision(), DEFAULT_ARCH, Pretrained::No);
+    let learn = AudioLearner::builder(dls, arch)
+        .pretrained(pretrained.clone())
+        .metrics([accuracy(), error_rate()])
+        .seed(task.common.seed)
+        .build()?;
+    Ok((learn, pretrained))
+}
+
+/// Trains, scores, and writes the run's files; returns the summary.
+pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> {
+    let args = &task.common;
+    let start = Instant::now();
+    let data = args.data.clone().unwrap_or_else(shared_data);
+    let (dls, speakers) = data_loaders(task, &data)
+        .with_context(|| format!("reading the recordings of {}", data.display()))?;
+    let run = args.run_dir(TASK)?;
+    let out = run.path();
+    let (mut learn, pretrained) = learner(task, &dls)?;
+    let arch = learn.arch();
+    learn.quiet(args.quiet);
+    if mode == Mode::LrFind {
+        return outputs::lr_find_run(TASK, &mut learn.learn, out, start, args);
+    }
+    let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
+    let bs = args.bs.unwrap_or(DEFAULT_BS);
+    let mut options = args.shaping(TASK, &data, epochs, bs);
+    options["arch"] = arch.name().into();
+    options["pretrained"] = pretrained.to_string().into();
+    options["valid"] = task.valid.to_string().into();
+    options["spectrogram"] = serde_json::to_value(spectrogram(task))?;
+    options["augment"] = (!task.no_augment).into();
+    let resumed = resume::start(&mut learn, out, &options, args)?;
+    let from_scratch = pretrained == Pretrained::No;
+    let lr = args.lr.unwrap_or(if from_scratch {
+        DEFAULT_LR
+    } else {
+        FineTuneOptions::default().base_lr
+    });
+    let schedule = if from_scratch {
+        format!("fit_one_cycle({epochs}, {lr})")
+    } else {
+        format!("fine_tune({epochs}, base_lr {lr})")
+    };
+    let (rows, cols) = dls.pipeline().config().shape();
+    let device = fastcandle::core::device::device_name(dls.device());
+    if !args.quiet {
+        println!(
+            "{TASK}: {} ({} train / {} valid recordings, valid {}, speakers {}), {rows}x{cols} \
+             log-mel pictures, {arch} pretrained {pretrained}, {schedule}, bs {bs}, seed {}, \
+             device {device}",
+            data.display(),
+            dls.train_paths().len(),
+            dls.valid_paths().len(),
+            task.valid,
+            speakers.join(", "),
+            args.seed,
+        );
+    }
+    dls.show_batch(out.join("batch.png"), 9)?;
+    let train_start = Instant::now();
+    if from_scratch {
+        if let (Some(info), Some(ckpt)) = (&resumed, &args.resume) {
+            anyhow::ensure!(
+                info.n_epoch == epochs && info.epochs_before == 0,
+                "{} was saved by a fit of {} epochs; resume it with --epochs {}",
+                ckpt.display(),
+                info.n_epoch,
+                info.n_epoch
+            );
+        }
+        learn.fit_one_cycle(epochs, Some(lr))?;
+    } else {
+        fine_tune(&mut learn, epochs, Some(lr), resumed.as_ref())?;
+    }
+    let train_s = train_start.elapsed().as_secs_f64();
+
+    let (last, epoch_times) = recorded(&out.join("history.csv"))?;
+    learn.export(out)?;
+    outputs::training_plots(&learn, out)?;
+    learn.show_results(out.join("results.png"), outputs::N_SHOWN)?;
+    let interp = outputs::classification(&mut learn, out)?;
+    let summary = json!({
+        "task": TASK,
+        "data": data.display().to_string(),
+        "valid": task.valid.to_string(),
+        "speakers": speakers,
+        "train_recordings": dls.train_paths().len(),
+        "valid_recordings": dls.valid_paths().len(),
+        "spectrogram": spectrogram(task),
+        "picture": [rows, cols],
+        "augment": !task.no_augment,
+        "arch": arch.name(),
+        "pretrained": pretrained.to_string(),
+        "seed": args.seed,
+        "device": device,
+        "epochs": epochs,
+        "schedule": schedule,
+        "bs": bs,
+        "lr": lr,
+        "metrics": last,
+        "interpretation": outputs::interp_summary(&interp),
+        "epoch_times_s": epoch_times,
+        "train_s": train_s,
+        "wall_s": start.elapsed().as_secs_f64(),
+    });
+    finish(out, summary, args.quiet)
+}
