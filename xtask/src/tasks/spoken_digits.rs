@@ -8,8 +8,8 @@ use crate::resume;
 use crate::run_dir::{finish, recorded};
 use crate::train::{Mode, SpokenDigitsArgs};
 use anyhow::{Context, Result, bail};
-use fastcandle::audio::prelude::*;
 use fastcandle::audio::AudioLearner;
+use fastcandle::audio::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -114,7 +114,10 @@ pub fn spectrogram(task: &SpokenDigitsArgs) -> SpectrogramConfig {
 }
 
 /// The task's data loaders.
-pub fn data_loaders(task: &SpokenDigitsArgs, data: &Path) -> Result<(AudioDataLoaders, Vec<String>)> {
+pub fn data_loaders(
+    task: &SpokenDigitsArgs,
+    data: &Path,
+) -> Result<(AudioDataLoaders, Vec<String>)> {
     let args = &task.common;
     let (files, speakers) = recordings(data)?;
     let builder = AudioDataLoaders::from_name_re(data, files, r"^(\d)_")
@@ -146,7 +149,10 @@ pub fn data_loaders(task: &SpokenDigitsArgs, data: &Path) -> Result<(AudioDataLo
 
 /// The learner of the run: `--arch` (default ResNet18 from scratch) with accuracy and
 /// error rate.
-pub fn learner(task: &SpokenDigitsArgs, dls: &AudioDataLoaders) -> Result<(AudioLearner, Pretrained)> {
+pub fn learner(
+    task: &SpokenDigitsArgs,
+    dls: &AudioDataLoaders,
+) -> Result<(AudioLearner, Pretrained)> {
     let (arch, pretrained) = arch_and_weights(&task.vision(), DEFAULT_ARCH, Pretrained::No);
     let learn = AudioLearner::builder(dls, arch)
         .pretrained(pretrained.clone())

@@ -4,18 +4,17 @@
 
 use crate::error::{Error, Result};
 use crate::vision::resolve_files;
+use candle_core::Device;
 use fastcandle_core::{DataLoaders, DeviceChoice};
 use fastcandle_data::RandomSplitter;
 use fastcandle_data::audio::{
-    AudioAugment, AudioItems, AudioLoader, DEFAULT_CACHE_LIMIT, SpectrogramConfig,
-    get_audio_files,
+    AudioAugment, AudioItems, AudioLoader, DEFAULT_CACHE_LIMIT, SpectrogramConfig, get_audio_files,
 };
 use fastcandle_data::settings::{check_bs, check_valid_pct};
 use fastcandle_data::vision::{
-    GrandparentSplitter, IntoLabel, ItemSplitter, Labeller, ListLabeller, RegexLabeller,
-    file_name, label_func, label_items, parent_label,
+    GrandparentSplitter, IntoLabel, ItemSplitter, Labeller, ListLabeller, RegexLabeller, file_name,
+    label_func, label_items, parent_label,
 };
-use candle_core::Device;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -88,7 +87,11 @@ impl AudioDataLoaders {
         L: IntoLabel,
     {
         let labeller = label_func(move |p: &Path| f(file_name(p)));
-        AudioDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Labeller(Box::new(labeller)))
+        AudioDataLoadersBuilder::new(
+            path,
+            Items::Files(fnames),
+            Labels::Labeller(Box::new(labeller)),
+        )
     }
 
     /// Labels each file by `f` applied to its whole path, as fastai's `from_path_func`.

@@ -63,7 +63,13 @@ impl AudioPredictor {
 
     /// [`AudioPredictor::predict`] on many recordings, batched.
     pub fn predict_many(&self, paths: Vec<PathBuf>) -> Result<Vec<Prediction>> {
-        predict_recordings(&self.model, &self.pipeline, &paths, &self.vocab, &self.device)
+        predict_recordings(
+            &self.model,
+            &self.pipeline,
+            &paths,
+            &self.vocab,
+            &self.device,
+        )
     }
 
     /// The class names.

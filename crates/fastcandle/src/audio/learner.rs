@@ -54,7 +54,9 @@ pub fn audio_learner(
     arch: Arch,
     pretrained: Pretrained,
 ) -> Result<AudioLearner> {
-    AudioLearner::builder(dls, arch).pretrained(pretrained).build()
+    AudioLearner::builder(dls, arch)
+        .pretrained(pretrained)
+        .build()
 }
 
 impl AudioLearner {

@@ -67,6 +67,11 @@ impl AudioLearner {
             .zip(&actual)
             .map(|(p, a)| if p.label == *a { RIGHT } else { WRONG })
             .collect();
-        Ok(save_captioned_grid(&images, &captions, &colours, path.as_ref())?)
+        Ok(save_captioned_grid(
+            &images,
+            &captions,
+            &colours,
+            path.as_ref(),
+        )?)
     }
 }

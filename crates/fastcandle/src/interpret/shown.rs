@@ -94,7 +94,13 @@ fn captioned_grid(images: &[Image], top: &[TopLoss], path: &Path) -> Result<()> 
         .collect();
     let colours: Vec<[u8; 3]> = top
         .iter()
-        .map(|t| if t.predicted == t.actual { RIGHT } else { WRONG })
+        .map(|t| {
+            if t.predicted == t.actual {
+                RIGHT
+            } else {
+                WRONG
+            }
+        })
         .collect();
     Ok(save_captioned_grid(images, &captions, &colours, path)?)
 }

@@ -144,8 +144,7 @@ pub(crate) fn write_export(
     )?;
     let text = serde_json::to_string_pretty(config).map_err(|e| Error::Invalid(e.to_string()))?;
     let path = dir.join("config.json");
-    fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes())
-        .map_err(|e| file_err(&path, e))
+    fastcandle_core::tensor_io::write_atomic(&path, text.as_bytes()).map_err(|e| file_err(&path, e))
 }
 
 /// The `config.json` of an exported learner in `dir`, checked to be of `format` (an exported
@@ -160,7 +159,10 @@ pub(crate) fn read_export<T: serde::de::DeserializeOwned>(
         std::fs::read_to_string(&path).map_err(|e| file_err(&path, format!("cannot read: {e}")))?;
     let found: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| file_err(&path, format!("not an exported learner: {e}")))?;
-    let got = found.get("format").and_then(|f| f.as_str()).unwrap_or("none");
+    let got = found
+        .get("format")
+        .and_then(|f| f.as_str())
+        .unwrap_or("none");
     if got != format {
         return Err(file_err(
             &path,

@@ -20,8 +20,8 @@ pub use data_loaders::{ImageDataLoaders, ImageDataLoadersBuilder, ImageFiles};
 pub use export::{VisionPredictor, load_learner};
 pub use learner::{VisionLearner, VisionLearnerBuilder, cnn_learner, vision_learner};
 pub use learner_options::{AppLearner, LearnerBuilder};
-pub use options::{DataLoadersBuilder, VisionDataLoaders};
 pub(crate) use options::resolve_files;
+pub use options::{DataLoadersBuilder, VisionDataLoaders};
 pub use segmentation::{
     SegmentationDataLoaders, SegmentationDataLoadersBuilder, SegmentationFiles,
 };
