@@ -261,3 +261,121 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
     });
     finish(out, summary, args.quiet)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::CommonArgs;
+
+    /// FSDD's recordings of george and theo, indexes 0-6 of every digit, copied to `dir`; `None`
+    /// when `../shared/data` is absent (a failure on CI).
+    fn small_fsdd(dir: &Path) -> Option<PathBuf> {
+        let shared = shared_data();
+        if !shared.is_dir() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{} is missing on CI",
+                shared.display()
+            );
+            eprintln!("note: {} is absent; skipping", shared.display());
+            return None;
+        }
+        let out = dir.join("recordings");
+        std::fs::create_dir_all(&out).unwrap();
+        for f in get_audio_files(&shared).unwrap() {
+            let (_, speaker, index) = parts(&f).unwrap();
+            if (speaker == "george" || speaker == "theo") && index < 7 {
+                std::fs::copy(&f, out.join(file_name(&f))).unwrap();
+            }
+        }
+        Some(out)
+    }
+
+    fn args(dir: &Path, data: PathBuf, valid: Valid) -> SpokenDigitsArgs {
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, dir.join("run"));
+        common.data = Some(data);
+        common.quiet = true;
+        common.bs = Some(16);
+        common.force = true;
+        SpokenDigitsArgs {
+            common,
+            arch: Some(Arch::SimpleCnn),
+            pretrained: None,
+            sample_rate: 8000,
+            n_mels: 32,
+            duration: 0.5,
+            n_fft: 256,
+            hop_length: 125,
+            valid,
+            no_augment: false,
+        }
+    }
+
+    #[test]
+    fn valid_parses_authors_and_speakers() {
+        assert_eq!("authors".parse::<Valid>(), Ok(Valid::Authors));
+        assert_eq!(
+            "speaker:theo".parse::<Valid>(),
+            Ok(Valid::Speaker("theo".into()))
+        );
+        for bad in ["speaker:", "theo", "speakers:theo"] {
+            assert!(bad.parse::<Valid>().unwrap_err().contains(bad), "{bad}");
+        }
+        assert_eq!(
+            parts(Path::new("a/7_theo_12.wav")),
+            Some(("7".into(), "theo".into(), 12))
+        );
+        assert_eq!(parts(Path::new("theo_7_12.wav")), None);
+    }
+
+    #[test]
+    fn a_run_on_the_authors_split_and_a_speaker_held_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let Some(data) = small_fsdd(tmp.path()) else {
+            return;
+        };
+        let summary = run_as(&args(tmp.path(), data.clone(), Valid::Authors), Mode::Train).unwrap();
+        // Indexes 0-4 of 10 digits and 2 speakers validate; 5 and 6 train.
+        assert_eq!(summary["valid_recordings"], 100);
+        assert_eq!(summary["train_recordings"], 40);
+        assert_eq!(summary["picture"], json!([32, 33]));
+        for f in [
+            "batch.png",
+            "results.png",
+            "confusion_matrix.png",
+            "top_losses.png",
+        ] {
+            assert!(tmp.path().join("run").join(f).is_file(), "{f}");
+        }
+        let learn = load_audio_learner(tmp.path().join("run"), DeviceChoice::Cpu).unwrap();
+        assert_eq!(learn.vocab().len(), 10);
+
+        let held = run_as(
+            &args(tmp.path(), data.clone(), Valid::Speaker("theo".into())),
+            Mode::Train,
+        )
+        .unwrap();
+        assert_eq!(held["valid_recordings"], 70);
+        assert_eq!(held["speakers"], json!(["george", "theo"]));
+
+        let err = format!(
+            "{:#}",
+            run_as(
+                &args(tmp.path(), data.clone(), Valid::Speaker("ann".into())),
+                Mode::Train
+            )
+            .unwrap_err()
+        );
+        assert!(
+            err.contains("no recording of `ann`") && err.contains("george, theo"),
+            "{err}"
+        );
+
+        std::fs::write(data.join("hello.wav"), b"RIFF").unwrap();
+        let err = format!(
+            "{:#}",
+            run_as(&args(tmp.path(), data, Valid::Authors), Mode::Train).unwrap_err()
+        );
+        assert!(err.contains("hello.wav: not an FSDD name"), "{err}");
+    }
+}
