@@ -369,6 +369,20 @@ fn resume_hint(kept: u64) -> String {
     }
 }
 
+impl Error {
+    /// The error as it travels through the core layer's batch streams: a `BadTensor` error
+    /// about `batch` ("image batch") whose text names the file.
+    pub(crate) fn into_core(self, batch: &str) -> fastcandle_core::Error {
+        match self {
+            Error::Core(e) => e,
+            e => fastcandle_core::Error::BadTensor {
+                name: batch.into(),
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
 /// The result type of the data layer.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -401,19 +415,5 @@ mod tests {
         };
         let s = e.to_string();
         assert!(s.contains("`agee`") && s.contains("age, salary"), "{s}");
-    }
-}
-
-impl Error {
-    /// The error as it travels through the core layer's batch streams: a `BadTensor` error
-    /// about `batch` ("image batch") whose text names the file.
-    pub(crate) fn into_core(self, batch: &str) -> fastcandle_core::Error {
-        match self {
-            Error::Core(e) => e,
-            e => fastcandle_core::Error::BadTensor {
-                name: batch.into(),
-                reason: e.to_string(),
-            },
-        }
     }
 }

@@ -51,7 +51,8 @@ pub struct SpectrogramConfig {
     pub hop_length: usize,
     /// The lowest frequency of the mel bands, in Hz (default 0).
     pub f_min: f64,
-    /// The highest frequency of the mel bands (default: half the sample rate).
+    /// The highest frequency of the mel bands (default: half the sample rate in whole hertz,
+    /// `sample_rate / 2` rounded down, as torchaudio's `MelScale`: 5512 Hz at 11,025 Hz).
     pub f_max: Option<f64>,
     /// The number of mel bands (default 64); `None` keeps the STFT's `n_fft / 2 + 1` bins.
     pub n_mels: Option<usize>,
@@ -66,7 +67,9 @@ pub struct SpectrogramConfig {
     /// With `to_db`, how far below each spectrogram's peak values are floored (default 80 dB).
     pub top_db: Option<f64>,
     /// MFCC instead of mel bands: this many coefficients of the mel bands in decibels
-    /// (torchaudio's `MFCC`, which always floors them 80 dB below the peak) (default none).
+    /// (torchaudio's `MFCC`, which takes the decibels as power, `10 log10`, whatever `power`,
+    /// and always floors them 80 dB below the peak, whatever `to_db` and `top_db`) (default
+    /// none).
     pub n_mfcc: Option<usize>,
 }
 
@@ -115,7 +118,7 @@ setters! {
     hop_length: usize,
     /// Sets the lowest mel frequency.
     f_min: f64,
-    /// Sets the highest mel frequency (`None`: half the sample rate).
+    /// Sets the highest mel frequency (`None`: half the sample rate, rounded down).
     f_max: Option<f64>,
     /// Sets the number of mel bands (`None`: the linear spectrogram).
     n_mels: Option<usize>,
@@ -137,6 +140,12 @@ impl SpectrogramConfig {
     /// The samples every recording is fitted to: `duration * sample_rate`, rounded.
     pub fn n_samples(&self) -> usize {
         (self.duration * self.sample_rate as f64).round() as usize
+    }
+
+    /// The highest frequency of the mel bands: `f_max`, or by default `sample_rate / 2`
+    /// rounded down to whole hertz (torchaudio's `float(sample_rate // 2)`).
+    pub fn mel_f_max(&self) -> f64 {
+        self.f_max.unwrap_or((self.sample_rate / 2) as f64)
     }
 
     /// The picture's size, `(rows, cols)`: bands by frames.
@@ -185,7 +194,7 @@ impl SpectrogramConfig {
             );
         }
         let nyquist = self.sample_rate as f64 / 2.0;
-        let f_max = self.f_max.unwrap_or(nyquist);
+        let f_max = self.mel_f_max();
         if !(0.0..f_max).contains(&self.f_min) || f_max > nyquist {
             return bad(
                 "f_min/f_max",
@@ -237,7 +246,7 @@ impl SpectrogramConfig {
             MelFilterBank::new(
                 stft.n_freqs(),
                 self.f_min,
-                self.f_max.unwrap_or(self.sample_rate as f64 / 2.0),
+                self.mel_f_max(),
                 m,
                 self.sample_rate,
                 self.mel_norm,
@@ -283,14 +292,15 @@ impl Spectrogrammer {
             spec = mel.apply(&spec, cols);
             rows = mel.n_mels();
         }
-        let multiplier = if c.power == 2.0 { 10.0 } else { 20.0 };
         if let Some(dct) = &self.dct {
-            // torchaudio's MFCC: the mel bands in decibels floored at 80 below the peak.
-            amplitude_to_db(&mut spec, multiplier, Some(80.0));
+            // torchaudio's MFCC: the mel bands in decibels as power (`AmplitudeToDB("power",
+            // 80)`, even of a magnitude spectrogram) floored at 80 below the peak.
+            amplitude_to_db(&mut spec, 10.0, Some(80.0));
             let k = c.n_mfcc.unwrap_or_default();
             spec = mfcc(&spec, cols, dct, k);
             rows = k;
         } else if c.to_db {
+            let multiplier = if c.power == 2.0 { 10.0 } else { 20.0 };
             amplitude_to_db(&mut spec, multiplier, c.top_db);
         }
         Spectrogram {
@@ -323,6 +333,9 @@ mod tests {
         assert_eq!(c.shape(), (129, 126));
         let c = SpectrogramConfig::default().n_mfcc(Some(20));
         assert_eq!(c.shape().0, 20);
+        // torchaudio's default f_max: sample_rate // 2.
+        assert_eq!(c.mel_f_max(), 8000.0);
+        assert_eq!(c.clone().sample_rate(11025).mel_f_max(), 5512.0);
         let p = c.build().unwrap().picture(&[0.0; 10], Placement::Centre);
         assert_eq!((p.rows, p.cols), (20, 126));
         assert!(p.data.iter().all(|v| v.is_finite()));

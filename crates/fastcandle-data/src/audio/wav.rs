@@ -113,13 +113,13 @@ pub fn decode_wav(bytes: &[u8], path: &Path) -> Result<Waveform> {
         }
     };
     let samples = samples.map_err(|e| match e {
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            bad(format!(
-                "the file is truncated: its header announces {} samples per channel but the \
-                 data ends before them (an interrupted copy or download?)",
-                declared / channels
-            ))
-        }
+        // The bytes are in memory, so a read can only fail by running out of them: hound
+        // says "Failed to read enough bytes." (`ErrorKind::Other`), not `UnexpectedEof`.
+        hound::Error::IoError(_) => bad(format!(
+            "the file is truncated: its header announces {} samples per channel but the \
+             data ends before them (an interrupted copy or download?)",
+            declared / channels
+        )),
         other => bad(format!("cannot read the samples ({other})")),
     })?;
     if samples.len() < declared {
