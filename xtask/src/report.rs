@@ -16,7 +16,12 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// The pictures a run may draw, in the order the page shows them, each with a caption.
-const FIGURES: [(&str, &str); 6] = [
+const FIGURES: [(&str, &str); 7] = [
+    (
+        "batch.png",
+        "A training batch as the model sees it (show_batch; sound as spectrograms, low \
+         frequencies at the bottom)",
+    ),
     ("loss.png", "Training and validation loss"),
     (
         "sched.png",

@@ -60,7 +60,7 @@ pub struct CommonArgs {
     /// fine_tune; 1e-2 for the small-image tasks from scratch).
     #[arg(long, value_parser = positive_rate)]
     pub lr: Option<f64>,
-    /// The batch size (default: 64, camvid 8).
+    /// The batch size (default: 64, camvid 8, spoken-digits 32).
     #[arg(long, value_parser = at_least_one)]
     pub bs: Option<usize>,
     /// The seed of the split, the shuffling and the initial weights.

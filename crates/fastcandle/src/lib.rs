@@ -26,6 +26,7 @@
 
 pub mod audio;
 pub mod error;
+mod files;
 pub mod interpret;
 pub mod plot;
 mod prediction;

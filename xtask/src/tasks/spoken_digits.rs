@@ -19,12 +19,15 @@ pub const TASK: &str = "spoken-digits";
 /// The architecture trained from scratch by default (chosen by measurement: see
 /// `docs/sound.md`).
 pub const DEFAULT_ARCH: Arch = Arch::Resnet18;
-/// The default epochs of `fit_one_cycle`.
-pub const DEFAULT_EPOCHS: usize = 8;
+/// The default epochs of `fit_one_cycle` (with [`DEFAULT_BS`]: 0.992 on the authors' split in
+/// 143 s on a 2-core machine; 6 epochs at batch size 64 gave 0.992 in 146 s, 8 at 32x33 pixels
+/// 0.992 in 256 s).
+pub const DEFAULT_EPOCHS: usize = 5;
 /// The peak learning rate of `fit_one_cycle` from scratch.
 pub const DEFAULT_LR: f64 = 3e-3;
-/// The batch size.
-pub const DEFAULT_BS: usize = 64;
+/// The batch size: 32, where fastai's default is 64, since twice the steps per epoch learn
+/// more per second here (0.58 accuracy after one epoch against 0.22).
+pub const DEFAULT_BS: usize = 32;
 /// Where FSDD is published.
 pub const WHERE_TO_GET: &str = "the `recordings/` folder of the Free Spoken Digit Dataset, \
     https://github.com/Jakobovski/free-spoken-digit-dataset";

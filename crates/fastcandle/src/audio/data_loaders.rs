@@ -2,8 +2,8 @@
 //! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`); the
 //! labellers and splitters are the vision ones, since they look at paths.
 
-use crate::error::{Error, Result};
-use crate::vision::resolve_files;
+use crate::error::Result;
+use crate::files::{Labelled, LabelledFiles, seed_or_clock};
 use candle_core::Device;
 use fastcandle_core::{DataLoaders, DeviceChoice};
 use fastcandle_data::RandomSplitter;
@@ -12,24 +12,10 @@ use fastcandle_data::audio::{
 };
 use fastcandle_data::settings::{check_bs, check_valid_pct};
 use fastcandle_data::vision::{
-    GrandparentSplitter, IntoLabel, ItemSplitter, Labeller, ListLabeller, RegexLabeller, file_name,
-    label_func, label_items, parent_label,
+    GrandparentSplitter, IntoLabel, ItemSplitter, Labeller, label_items,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Where the items come from.
-enum Items {
-    Files(Vec<PathBuf>),
-    Folder,
-}
-
-/// How items are labelled.
-enum Labels {
-    Labeller(Box<dyn Labeller>),
-    Regex(String),
-    Lists(Vec<String>),
-}
 
 /// fastaudio's `AudioDataLoaders`: the training and validation loaders of a sound
 /// classification set, whose batches are spectrogram pictures for
@@ -47,9 +33,7 @@ pub struct AudioDataLoaders {
 /// [`SpectrogramConfig::default`] pictures, [`AudioAugment::default`] for training, pictures
 /// of 3 channels (the spectrogram repeated, for the model zoo's bodies).
 pub struct AudioDataLoadersBuilder {
-    path: PathBuf,
-    items: Items,
-    labels: Labels,
+    files: LabelledFiles,
     splitter: Option<Box<dyn ItemSplitter>>,
     valid_pct: Option<f64>,
     seed: Option<u64>,
@@ -86,12 +70,7 @@ impl AudioDataLoaders {
         F: Fn(&str) -> L + Send + Sync + 'static,
         L: IntoLabel,
     {
-        let labeller = label_func(move |p: &Path| f(file_name(p)));
-        AudioDataLoadersBuilder::new(
-            path,
-            Items::Files(fnames),
-            Labels::Labeller(Box::new(labeller)),
-        )
+        AudioDataLoadersBuilder::new(LabelledFiles::name_func(path.as_ref(), fnames, f))
     }
 
     /// Labels each file by `f` applied to its whole path, as fastai's `from_path_func`.
@@ -104,11 +83,7 @@ impl AudioDataLoaders {
         F: Fn(&Path) -> L + Send + Sync + 'static,
         L: IntoLabel,
     {
-        AudioDataLoadersBuilder::new(
-            path,
-            Items::Files(fnames),
-            Labels::Labeller(Box::new(label_func(f))),
-        )
+        AudioDataLoadersBuilder::new(LabelledFiles::path_func(path.as_ref(), fnames, f))
     }
 
     /// Labels each file by the first group of the regular expression `pat` matched on its
@@ -119,19 +94,15 @@ impl AudioDataLoaders {
         fnames: Vec<PathBuf>,
         pat: &str,
     ) -> AudioDataLoadersBuilder {
-        AudioDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Regex(pat.to_string()))
+        AudioDataLoadersBuilder::new(LabelledFiles::name_re(path.as_ref(), fnames, pat))
     }
 
     /// Every sound file under `path`, labelled by its parent folder and split by its
     /// grandparent (`train/<class>/...`, `valid/<class>/...`), as fastai's `from_folder`; with
     /// [`AudioDataLoadersBuilder::valid_pct`], a random split of every file instead.
     pub fn from_folder(path: impl AsRef<Path>) -> AudioDataLoadersBuilder {
-        AudioDataLoadersBuilder::new(
-            path,
-            Items::Folder,
-            Labels::Labeller(Box::new(label_func(parent_label))),
-        )
-        .splitter(GrandparentSplitter::default())
+        AudioDataLoadersBuilder::new(LabelledFiles::folder(path.as_ref()))
+            .splitter(GrandparentSplitter::default())
     }
 
     /// Files and their labels given as two lists of the same length, as fastai's `from_lists`.
@@ -140,8 +111,7 @@ impl AudioDataLoaders {
         fnames: Vec<PathBuf>,
         labels: Vec<L>,
     ) -> AudioDataLoadersBuilder {
-        let labels = labels.into_iter().map(IntoLabel::into_label).collect();
-        AudioDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Lists(labels))
+        AudioDataLoadersBuilder::new(LabelledFiles::lists(path.as_ref(), fnames, labels))
     }
 
     /// The loaders underneath.
@@ -194,11 +164,9 @@ impl std::ops::Deref for AudioDataLoaders {
 }
 
 impl AudioDataLoadersBuilder {
-    fn new(path: impl AsRef<Path>, items: Items, labels: Labels) -> Self {
+    fn new(files: LabelledFiles) -> Self {
         Self {
-            path: path.as_ref().to_path_buf(),
-            items,
-            labels,
+            files,
             splitter: None,
             valid_pct: None,
             seed: None,
@@ -304,28 +272,14 @@ impl AudioDataLoadersBuilder {
         if let Some(a) = &self.augment {
             a.check()?;
         }
-        let items = match self.items {
-            Items::Folder => get_audio_files(&self.path)?,
-            Items::Files(files) => resolve_files(&self.path, files),
-        };
-        if items.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{}: no sound file was given",
-                self.path.display()
-            )));
-        }
-        let (labeller, reusable): (Arc<dyn Labeller>, bool) = match self.labels {
-            Labels::Labeller(l) => (Arc::from(l), true),
-            Labels::Regex(pat) => (Arc::new(RegexLabeller::new(&pat)?), true),
-            Labels::Lists(labels) => (Arc::new(ListLabeller::new(&items, labels)?), false),
-        };
+        let path = self.files.path.clone();
+        let Labelled {
+            items,
+            labeller,
+            reusable,
+        } = self.files.resolve(|p| get_audio_files(p), "sound")?;
         let labels = label_items(&items, labeller.as_ref())?;
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
+        let seed = seed_or_clock(self.seed);
         let splitter = self
             .splitter
             .unwrap_or_else(|| Box::new(RandomSplitter::new(self.valid_pct.unwrap_or(0.2), seed)));
@@ -350,7 +304,7 @@ impl AudioDataLoadersBuilder {
         .channels(self.channels)?;
         Ok(AudioDataLoaders {
             loader,
-            path: self.path,
+            path,
             labeller: reusable.then_some(labeller),
         })
     }

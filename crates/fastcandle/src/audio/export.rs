@@ -5,11 +5,11 @@
 use super::learner::{AudioLearner, predict_recordings};
 use crate::error::Result;
 use crate::prediction::Prediction;
-use crate::vision::export::{load_weights, read_export, write_export};
+use crate::vision::export::{load_model, read_export, write_export};
 use candle_core::Device;
-use fastcandle_core::{DeviceChoice, Model};
+use fastcandle_core::DeviceChoice;
 use fastcandle_data::audio::{AudioNormalize, AudioPipeline, SpectrogramConfig};
-use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
+use fastcandle_models::{Arch, HeadConfig, VisionModel};
 use std::path::{Path, PathBuf};
 
 /// What `config.json` of an exported audio learner holds.
@@ -102,15 +102,7 @@ pub fn load_audio_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result
     let dir = dir.as_ref();
     let config: ExportedAudio = read_export(dir, FORMAT, "audio")?;
     let device = device.device()?;
-    let model = VisionModel::with_head(
-        config.arch,
-        config.vocab.len(),
-        &config.head,
-        &Pretrained::No,
-        &device,
-        0,
-    )?;
-    load_weights(dir, model.params(), &device)?;
+    let model = load_model(dir, config.arch, config.vocab.len(), &config.head, &device)?;
     let mut pipeline = AudioPipeline::new(&config.spectrogram, config.channels)?;
     pipeline.normalize = config.normalize;
     Ok(AudioPredictor {

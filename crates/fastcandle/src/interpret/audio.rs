@@ -3,11 +3,11 @@
 
 use super::Interpret;
 use super::classification::ClassificationInterpretation;
-use super::shown::{RIGHT, Shown, WRONG};
+use super::shown::{Shown, save_results};
 use crate::audio::AudioLearner;
 use crate::error::{Error, Result};
 use fastcandle_data::audio::{AudioLoader, spectrogram_image};
-use fastcandle_data::vision::{Image, save_captioned_grid};
+use fastcandle_data::vision::Image;
 use std::path::Path;
 
 impl Interpret for AudioLearner {
@@ -37,41 +37,37 @@ pub(crate) fn spectrograms_of(loader: &AudioLoader, idx: &[usize]) -> Result<Vec
 }
 
 impl AudioLearner {
-    /// fastai's `learn.show_results()`: writes a PNG grid of the spectrograms of the first `n`
-    /// validation recordings, each captioned with its prediction over its true label, under a
-    /// green bar when right and a red one when wrong.
+    /// fastai's `learn.show_results()`: writes a PNG grid of the spectrograms of `n`
+    /// validation recordings (spread evenly over the validation set, so that a set sorted by
+    /// class shows several classes), each captioned with its prediction over its true label,
+    /// under a green bar when right and a red one when wrong.
     pub fn show_results(&self, path: impl AsRef<Path>, n: usize) -> Result<()> {
         let loader = self.dls.loader();
-        let paths: Vec<_> = loader.valid_paths().iter().take(n).cloned().collect();
-        if paths.is_empty() {
+        let len = loader.valid_paths().len();
+        let n = n.min(len);
+        if n == 0 {
             return Err(Error::Invalid(format!(
                 "show_results: the validation set is empty; nothing to write to {}",
                 path.as_ref().display()
             )));
         }
-        let predicted = self.predict_many(paths.clone())?;
-        let idx: Vec<usize> = (0..paths.len()).collect();
+        let idx: Vec<usize> = (0..n).map(|i| i * len / n).collect();
+        let paths = idx
+            .iter()
+            .map(|&i| loader.valid_paths()[i].clone())
+            .collect();
+        let predicted = self.predict_many(paths)?;
         let images = spectrograms_of(loader, &idx)?;
         let vocab = self.vocab();
-        let actual: Vec<&str> = loader.valid_codes()[..paths.len()]
+        let actual: Vec<&str> = idx
             .iter()
-            .map(|&c| vocab[c as usize].as_str())
+            .map(|&i| vocab[loader.valid_codes()[i] as usize].as_str())
             .collect();
-        let captions: Vec<String> = predicted
-            .iter()
-            .zip(&actual)
-            .map(|(p, a)| format!("{}\nactual: {a}", p.label))
+        let pairs: Vec<(String, String)> = predicted
+            .into_iter()
+            .zip(actual)
+            .map(|(p, a)| (p.label, a.to_string()))
             .collect();
-        let colours: Vec<[u8; 3]> = predicted
-            .iter()
-            .zip(&actual)
-            .map(|(p, a)| if p.label == *a { RIGHT } else { WRONG })
-            .collect();
-        Ok(save_captioned_grid(
-            &images,
-            &captions,
-            &colours,
-            path.as_ref(),
-        )?)
+        save_results(&images, &pairs, path.as_ref())
     }
 }

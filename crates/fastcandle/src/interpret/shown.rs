@@ -8,9 +8,9 @@ use fastcandle_data::vision::{Image, ImageItems, ImageLoader, save_captioned_gri
 use std::path::Path;
 
 /// The bar colour of a right prediction (green) and of a wrong one (red).
-pub(crate) const RIGHT: [u8; 3] = [44, 160, 44];
+const RIGHT: [u8; 3] = [44, 160, 44];
 /// The bar colour of a wrong prediction.
-pub(crate) const WRONG: [u8; 3] = [214, 39, 40];
+const WRONG: [u8; 3] = [214, 39, 40];
 
 /// What the items of an interpretation are, to show them.
 pub(crate) enum Shown {
@@ -78,6 +78,25 @@ impl Shown {
             }
         }
     }
+}
+
+/// fastai's `show_results` picture: `images` in a grid, each captioned with its prediction
+/// over `actual: <label>` (`pairs` of predicted and actual labels), under a green bar when right
+/// and a red one when wrong.
+pub(crate) fn save_results(
+    images: &[Image],
+    pairs: &[(String, String)],
+    path: &Path,
+) -> Result<()> {
+    let captions: Vec<String> = pairs
+        .iter()
+        .map(|(p, a)| format!("{p}\nactual: {a}"))
+        .collect();
+    let colours: Vec<[u8; 3]> = pairs
+        .iter()
+        .map(|(p, a)| if p == a { RIGHT } else { WRONG })
+        .collect();
+    Ok(save_captioned_grid(images, &captions, &colours, path)?)
 }
 
 /// `images` in a grid, each captioned `predicted/actual` over `loss 2.31, p 0.95`, under a

@@ -3,14 +3,12 @@
 
 use super::Interpret;
 use super::classification::ClassificationInterpretation;
-use super::shown::{RIGHT, Shown, WRONG};
+use super::shown::{Shown, save_results};
 use crate::error::{Error, Result};
 use crate::vision::VisionLearner;
 use candle_core::DType;
 use fastcandle_core::grad::no_grad;
-use fastcandle_data::vision::{
-    Image, ImageItems, ImageLoader, LoaderSettings, batch_images, save_captioned_grid,
-};
+use fastcandle_data::vision::{Image, ImageItems, ImageLoader, LoaderSettings, batch_images};
 use std::path::Path;
 
 impl Interpret for VisionLearner {
@@ -69,22 +67,12 @@ impl VisionLearner {
                 .cloned()
                 .unwrap_or_else(|| c.to_string())
         };
-        let captions: Vec<String> = predicted
+        let pairs: Vec<(String, String)> = predicted
             .iter()
             .zip(&actual)
-            .map(|(&p, &a)| format!("{}\nactual: {}", name(p), name(a)))
+            .map(|(&p, &a)| (name(p), name(a)))
             .collect();
-        let colours: Vec<[u8; 3]> = predicted
-            .iter()
-            .zip(&actual)
-            .map(|(p, a)| if p == a { RIGHT } else { WRONG })
-            .collect();
-        Ok(save_captioned_grid(
-            &images,
-            &captions,
-            &colours,
-            path.as_ref(),
-        )?)
+        save_results(&images, &pairs, path.as_ref())
     }
 }
 

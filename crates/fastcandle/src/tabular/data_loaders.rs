@@ -266,12 +266,7 @@ impl TabularDataLoadersBuilder {
             dropped_rows = df.height() - kept.height();
             df = kept;
         }
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
+        let seed = crate::files::seed_or_clock(self.seed);
         let (train, valid) = match &self.split {
             Split::Random { valid_pct } => {
                 RandomSplitter::new(*valid_pct, seed).split(df.height())?

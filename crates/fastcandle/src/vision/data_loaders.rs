@@ -2,29 +2,14 @@
 //! factory methods (`from_name_func`, `from_name_re`, `from_folder`, `from_lists`); the
 //! classic formats held in memory (`from_idx`, `from_cifar`) are in `classic.rs`.
 
-use super::options::{DataLoadersBuilder, VisionDataLoaders, resolve_files};
-use crate::error::{Error, Result};
+use super::options::{DataLoadersBuilder, VisionDataLoaders};
+use crate::error::Result;
+use crate::files::{Labelled, LabelledFiles};
 use fastcandle_data::vision::{
-    GrandparentSplitter, ImageLoader, IntoLabel, Labeller, ListLabeller, RegexLabeller, TestImages,
-    file_name, get_image_files, label_func, parent_label,
+    GrandparentSplitter, ImageLoader, IntoLabel, Labeller, TestImages, get_image_files,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Where the items come from.
-enum Items {
-    /// Given files (relative ones are taken under the data set's path).
-    Files(Vec<PathBuf>),
-    /// Every image under the path (fastai's `from_folder`).
-    Folder,
-}
-
-/// How items are labelled.
-enum Labels {
-    Labeller(Box<dyn Labeller>),
-    Regex(String),
-    Lists(Vec<String>),
-}
 
 /// The options of [`ImageDataLoaders`], with fastai's defaults: a 20% random validation split,
 /// batch size 64, no item transform, no augmentation, no normalisation (a pretrained
@@ -34,9 +19,7 @@ pub type ImageDataLoadersBuilder = DataLoadersBuilder<ImageFiles>;
 
 /// What [`ImageDataLoadersBuilder`] reads: image files and how to label them.
 pub struct ImageFiles {
-    path: PathBuf,
-    items: Items,
-    labels: Labels,
+    files: LabelledFiles,
     verify: bool,
 }
 
@@ -70,12 +53,7 @@ impl ImageDataLoaders {
         F: Fn(&str) -> L + Send + Sync + 'static,
         L: IntoLabel,
     {
-        let labeller = label_func(move |p: &Path| f(file_name(p)));
-        ImageDataLoadersBuilder::new(
-            path,
-            Items::Files(fnames),
-            Labels::Labeller(Box::new(labeller)),
-        )
+        ImageDataLoadersBuilder::new(LabelledFiles::name_func(path.as_ref(), fnames, f))
     }
 
     /// Labels each file by `label_func` applied to its whole path, as fastai's `from_path_func`.
@@ -88,11 +66,7 @@ impl ImageDataLoaders {
         F: Fn(&Path) -> L + Send + Sync + 'static,
         L: IntoLabel,
     {
-        ImageDataLoadersBuilder::new(
-            path,
-            Items::Files(fnames),
-            Labels::Labeller(Box::new(label_func(f))),
-        )
+        ImageDataLoadersBuilder::new(LabelledFiles::path_func(path.as_ref(), fnames, f))
     }
 
     /// Labels each file by the first group of the regular expression `pat` matched on its name,
@@ -103,7 +77,7 @@ impl ImageDataLoaders {
         fnames: Vec<PathBuf>,
         pat: &str,
     ) -> ImageDataLoadersBuilder {
-        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Regex(pat.to_string()))
+        ImageDataLoadersBuilder::new(LabelledFiles::name_re(path.as_ref(), fnames, pat))
     }
 
     /// Every image under `path`, labelled by its parent folder and split by its grandparent
@@ -123,12 +97,8 @@ impl ImageDataLoaders {
     /// # Ok(()) }
     /// ```
     pub fn from_folder(path: impl AsRef<Path>) -> ImageDataLoadersBuilder {
-        ImageDataLoadersBuilder::new(
-            path,
-            Items::Folder,
-            Labels::Labeller(Box::new(label_func(parent_label))),
-        )
-        .splitter(GrandparentSplitter::default())
+        ImageDataLoadersBuilder::new(LabelledFiles::folder(path.as_ref()))
+            .splitter(GrandparentSplitter::default())
     }
 
     /// Files and their labels given as two lists of the same length, as fastai's `from_lists`.
@@ -137,8 +107,7 @@ impl ImageDataLoaders {
         fnames: Vec<PathBuf>,
         labels: Vec<L>,
     ) -> ImageDataLoadersBuilder {
-        let labels = labels.into_iter().map(IntoLabel::into_label).collect();
-        ImageDataLoadersBuilder::new(path, Items::Files(fnames), Labels::Lists(labels))
+        ImageDataLoadersBuilder::new(LabelledFiles::lists(path.as_ref(), fnames, labels))
     }
 
     /// Writes a picture of the first `n` items of a training batch, as a PNG (fastai's
@@ -168,11 +137,9 @@ impl ImageDataLoaders {
 }
 
 impl ImageDataLoadersBuilder {
-    fn new(path: impl AsRef<Path>, items: Items, labels: Labels) -> Self {
+    fn new(files: LabelledFiles) -> Self {
         Self::with_source(ImageFiles {
-            path: path.as_ref().to_path_buf(),
-            items,
-            labels,
+            files,
             verify: false,
         })
     }
@@ -195,22 +162,12 @@ impl ImageDataLoadersBuilder {
     pub fn build(self) -> Result<ImageDataLoaders> {
         self.opts.check()?;
         let src = self.source;
-        let items = match src.items {
-            Items::Folder => get_image_files(&src.path)?,
-            Items::Files(files) => resolve_files(&src.path, files),
-        };
-        if items.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{}: no image file was given",
-                src.path.display()
-            )));
-        }
-        // A list labels these files only; a function or a pattern labels new ones too.
-        let (labeller, reusable): (Arc<dyn Labeller>, bool) = match src.labels {
-            Labels::Labeller(l) => (Arc::from(l), true),
-            Labels::Regex(pat) => (Arc::new(RegexLabeller::new(&pat)?), true),
-            Labels::Lists(labels) => (Arc::new(ListLabeller::new(&items, labels)?), false),
-        };
+        let path = src.files.path.clone();
+        let Labelled {
+            items,
+            labeller,
+            reusable,
+        } = src.files.resolve(|p| get_image_files(p), "image")?;
         let mut opts = self.opts;
         let seed = opts.seed_or_clock();
         let splitter = opts.take_splitter(seed);
@@ -223,7 +180,7 @@ impl ImageDataLoadersBuilder {
         }
         Ok(ImageDataLoaders::from_loader(
             loader,
-            src.path,
+            path,
             reusable.then_some(labeller),
         ))
     }

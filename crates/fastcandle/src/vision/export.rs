@@ -113,15 +113,7 @@ pub fn load_learner(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<Visio
     let dir = dir.as_ref();
     let config: ExportedVision = read_export(dir, FORMAT, "vision")?;
     let device = device.device()?;
-    let model = VisionModel::with_head(
-        config.arch,
-        config.vocab.len(),
-        &config.head,
-        &Pretrained::No,
-        &device,
-        0,
-    )?;
-    load_weights(dir, model.params(), &device)?;
+    let model = load_model(dir, config.arch, config.vocab.len(), &config.head, &device)?;
     Ok(VisionPredictor {
         model,
         config,
@@ -171,6 +163,20 @@ pub(crate) fn read_export<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_value(found)
         .map_err(|e| file_err(&path, format!("not an exported {kind} learner: {e}")))
+}
+
+/// The exported classifier of `dir`: `arch`'s body and `head` for `n_out` classes, its weights
+/// read from `model.safetensors` onto `device`.
+pub(crate) fn load_model(
+    dir: &Path,
+    arch: Arch,
+    n_out: usize,
+    head: &HeadConfig,
+    device: &Device,
+) -> Result<VisionModel> {
+    let model = VisionModel::with_head(arch, n_out, head, &Pretrained::No, device, 0)?;
+    load_weights(dir, model.params(), device)?;
+    Ok(model)
 }
 
 /// Loads `model.safetensors` of `dir` onto `device` into `params`, strictly.

@@ -46,12 +46,7 @@ impl Default for LoaderOptions {
 impl LoaderOptions {
     /// The seed asked for, or one from the clock (fastai's `seed=None`).
     pub(crate) fn seed_or_clock(&self) -> u64 {
-        self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        })
+        crate::files::seed_or_clock(self.seed)
     }
 
     /// The splitter asked for, or fastai's random split (`valid_pct`, default 0.2) by `seed`.
