@@ -26,7 +26,7 @@ pub const DEFAULT_EPOCHS: usize = 5;
 /// The peak learning rate of `fit_one_cycle` from scratch.
 pub const DEFAULT_LR: f64 = 3e-3;
 /// The batch size: 32, where fastai's default is 64, since twice the steps per epoch learn
-/// more per second here (0.58 accuracy after one epoch against 0.22).
+/// more per second here (a one-epoch fit: 0.58 at 32, 0.48 at 64, 0.10 at 128).
 pub const DEFAULT_BS: usize = 32;
 /// Where FSDD is published.
 pub const WHERE_TO_GET: &str = "the `recordings/` folder of the Free Spoken Digit Dataset, \
