@@ -35,7 +35,8 @@ pub const WHERE_TO_GET: &str = "the `recordings/` folder of the Free Spoken Digi
 /// The recordings this project's machines hold (`../shared/data`), used when `--data` is
 /// not given.
 pub fn shared_data() -> PathBuf {
-    crate::workspace_root().join("../shared/data/spoken-digits/recordings")
+    let p = crate::workspace_root().join("../shared/data/spoken-digits/recordings");
+    std::fs::canonicalize(&p).unwrap_or(p)
 }
 
 /// Which recordings validate.
