@@ -175,10 +175,10 @@ impl AudioLoader {
             paths: valid.paths,
             codes: valid_codes,
         };
-        let centred = |set: &AudioSet| -> Result<Vec<Spectrogram>> {
+        // The centred pictures of items `idx` of `set`.
+        let centred = |set: &AudioSet, idx: Vec<usize>| -> Result<Vec<Spectrogram>> {
             threads::pool().install(|| {
-                (0..set.len())
-                    .into_par_iter()
+                idx.into_par_iter()
                     .map(|i| {
                         let w = set.wave(i, &pipeline)?;
                         Ok(pipeline.spectrogrammer().picture(&w, Placement::Centre))
@@ -188,17 +188,10 @@ impl AudioLoader {
         };
         // The statistics come from the training set (up to 2,000 recordings, spread over it).
         let step = train_set.len().div_ceil(2000).max(1);
-        let sample = AudioSet {
-            paths: train_set.paths.iter().step_by(step).cloned().collect(),
-            codes: Vec::new(),
-            waves: train_set
-                .waves
-                .as_ref()
-                .map(|w| w.iter().step_by(step).cloned().collect()),
-        };
-        let stats = AudioNormalize::from_pictures(centred(&sample)?.iter());
+        let sample = centred(&train_set, (0..train_set.len()).step_by(step).collect())?;
+        let stats = AudioNormalize::from_pictures(sample.iter());
         let valid_pictures = if cache {
-            Some(centred(&valid_set)?)
+            Some(centred(&valid_set, (0..valid_set.len()).collect())?)
         } else {
             None
         };

@@ -9,6 +9,7 @@ use crate::vision::learner_options::LearnerOptions;
 use fastcandle_data::audio::Placement;
 use fastcandle_models::{Arch, HeadConfig, Pretrained, VisionModel};
 use fastcandle_train::{CrossEntropyLossFlat, IntoMetrics, Learner};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// A [`Learner`] for sound classification that also turns a new recording into a
@@ -188,7 +189,7 @@ pub(crate) fn predict_recordings(
         let mut out = Vec::with_capacity(paths.len());
         for chunk in paths.chunks(64) {
             let pictures = chunk
-                .iter()
+                .par_iter()
                 .map(|p| {
                     let wave = pipeline.load(p)?;
                     Ok(pipeline.spectrogrammer().picture(&wave, Placement::Centre))
