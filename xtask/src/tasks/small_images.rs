@@ -179,16 +179,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
     let resumed = resume::start(&mut learn, out, &options, args)?;
     outputs::add_activation_stats(&mut learn)?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
-    let lr = args.lr.unwrap_or(if from_scratch {
-        DEFAULT_LR
-    } else {
-        FineTuneOptions::default().base_lr
-    });
-    let schedule = if from_scratch {
-        format!("fit_one_cycle({epochs}, {lr})")
-    } else {
-        format!("fine_tune({epochs}, base_lr {lr})")
-    };
+    let (lr, schedule) = super::vision_common::schedule(from_scratch, epochs, args.lr, DEFAULT_LR);
     let device = fastcandle::core::device::device_name(dls.device());
     if !args.quiet {
         println!(
@@ -202,11 +193,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
             args.seed,
         );
     }
-    if from_scratch {
-        learn.fit_one_cycle(epochs, Some(lr))?;
-    } else {
-        super::vision_common::fine_tune(&mut learn, epochs, Some(lr), resumed.as_ref())?;
-    }
+    super::vision_common::train(&mut learn, from_scratch, epochs, lr, resumed.as_ref())?;
 
     let (last, epoch_times) = recorded(&out.join("history.csv"))?;
     // The test images are the validation set (the files' own split, as fastai's MNIST and

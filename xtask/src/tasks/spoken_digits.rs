@@ -2,7 +2,7 @@
 //! through log-mel spectrograms and `audio_learner`; validated on the authors' split (indexes
 //! 0-4 of every digit and speaker) or on one speaker held out (a voice the model never heard).
 
-use super::vision_common::{arch_and_weights, fine_tune};
+use super::vision_common::{arch_and_weights, schedule, train};
 use crate::outputs;
 use crate::resume;
 use crate::run_dir::{finish, recorded};
@@ -191,16 +191,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
     options["augment"] = (!task.no_augment).into();
     let resumed = resume::start(&mut learn, out, &options, args)?;
     let from_scratch = pretrained == Pretrained::No;
-    let lr = args.lr.unwrap_or(if from_scratch {
-        DEFAULT_LR
-    } else {
-        FineTuneOptions::default().base_lr
-    });
-    let schedule = if from_scratch {
-        format!("fit_one_cycle({epochs}, {lr})")
-    } else {
-        format!("fine_tune({epochs}, base_lr {lr})")
-    };
+    let (lr, schedule) = schedule(from_scratch, epochs, args.lr, DEFAULT_LR);
     let (rows, cols) = dls.pipeline().config().shape();
     let device = fastcandle::core::device::device_name(dls.device());
     if !args.quiet {
@@ -218,20 +209,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
     }
     dls.show_batch(out.join("batch.png"), 9)?;
     let train_start = Instant::now();
-    if from_scratch {
-        if let (Some(info), Some(ckpt)) = (&resumed, &args.resume) {
-            anyhow::ensure!(
-                info.n_epoch == epochs && info.epochs_before == 0,
-                "{} was saved by a fit of {} epochs; resume it with --epochs {}",
-                ckpt.display(),
-                info.n_epoch,
-                info.n_epoch
-            );
-        }
-        learn.fit_one_cycle(epochs, Some(lr))?;
-    } else {
-        fine_tune(&mut learn, epochs, Some(lr), resumed.as_ref())?;
-    }
+    train(&mut learn, from_scratch, epochs, lr, resumed.as_ref())?;
     let train_s = train_start.elapsed().as_secs_f64();
 
     let (last, epoch_times) = recorded(&out.join("history.csv"))?;
@@ -353,6 +331,14 @@ mod tests {
         }
         let learn = load_audio_learner(tmp.path().join("run"), DeviceChoice::Cpu).unwrap();
         assert_eq!(learn.vocab().len(), 10);
+        // The finished run resumes to the same metrics; other epochs are refused, named.
+        let mut again = args(tmp.path(), data.clone(), Valid::Authors);
+        again.common.resume = Some(tmp.path().join("run/checkpoint.safetensors"));
+        let resumed = run_as(&again, Mode::Train).unwrap();
+        assert_eq!(resumed["metrics"], summary["metrics"]);
+        again.common.epochs = Some(2);
+        let err = format!("{:#}", run_as(&again, Mode::Train).unwrap_err());
+        assert!(err.contains("epochs: 1 -> 2"), "{err}");
 
         let held = run_as(
             &args(tmp.path(), data.clone(), Valid::Speaker("theo".into())),

@@ -59,3 +59,42 @@ pub fn fine_tune(
     }
     Ok(())
 }
+
+/// The peak rate and the schedule of a vision task: `fit_one_cycle(epochs, lr)` from scratch
+/// (`lr` from `--lr`, else `default_lr`) or `fine_tune(epochs)` of a pretrained body (`--lr`
+/// as its base rate, else fastai's); the rate and the schedule as the summary writes it.
+pub fn schedule(
+    from_scratch: bool,
+    epochs: usize,
+    lr: Option<f64>,
+    default_lr: f64,
+) -> (f64, String) {
+    let lr = lr.unwrap_or(if from_scratch {
+        default_lr
+    } else {
+        FineTuneOptions::default().base_lr
+    });
+    let text = if from_scratch {
+        format!("fit_one_cycle({epochs}, {lr})")
+    } else {
+        format!("fine_tune({epochs}, base_lr {lr})")
+    };
+    (lr, text)
+}
+
+/// Trains as [`schedule`] says, from the checkpoint `resumed` when given (a resume with other
+/// options, the epochs included, was refused when it was loaded).
+pub fn train(
+    learn: &mut Learner,
+    from_scratch: bool,
+    epochs: usize,
+    lr: f64,
+    resumed: Option<&CheckpointInfo>,
+) -> Result<()> {
+    if from_scratch {
+        learn.fit_one_cycle(epochs, Some(lr))?;
+        Ok(())
+    } else {
+        fine_tune(learn, epochs, Some(lr), resumed)
+    }
+}
