@@ -30,8 +30,8 @@ if [[ $only_env -eq 0 ]]; then
     # CUDA 13's wheels hold nvcc itself (the -cu12 nvcc wheels hold only ptxas).
     # Pinned to 13.4: cudarc 0.19 (candle 0.11's) knows CUDA toolkits up to 13.4 and refuses 13.5.
     "$venv/bin/pip" install --quiet "nvidia-cuda-nvcc==13.4.*" "nvidia-cuda-runtime==13.4.*" \
-        "nvidia-cuda-crt==13.4.*" "nvidia-nvvm==13.4.*" \
-        nvidia-cuda-cccl >&2
+        "nvidia-cuda-crt==13.4.*" "nvidia-nvvm==13.4.*" "nvidia-cuda-nvrtc==13.4.*" \
+        nvidia-cuda-cccl nvidia-cublas nvidia-curand >&2
 fi
 
 root="$(ls -d "$venv"/lib/python3*/site-packages/nvidia/cu13 2>/dev/null | head -1)"
@@ -39,11 +39,30 @@ if [[ -z "$root" || ! -x "$root/bin/nvcc" ]]; then
     echo "no nvcc under $venv (run scripts/cuda-toolchain.sh $venv first)" >&2
     exit 1
 fi
-[[ $only_env -eq 0 ]] && "$root/bin/nvcc" --version | tail -1 >&2
+if [[ $only_env -eq 0 ]]; then
+    "$root/bin/nvcc" --version | tail -1 >&2
+    # candle builds cudarc with `dynamic-linking` (and candle-kernels links its static kernels with
+    # libcudart): the program links against libcuda, libcudart, libnvrtc,
+    # libcurand, libcublas and libcublasLt. The wheels ship the last four under versioned names
+    # only, and libcuda belongs to the driver; lib/stubs (which cudarc searches) gets the
+    # unversioned names and a stub libcuda.so.1 defining every driver function cudarc declares,
+    # as the toolkit's own stub does. At run time the loader finds the driver's libcuda.so.1.
+    stubs="$root/lib/stubs"
+    mkdir -p "$stubs"
+    for lib in cudart:13 nvrtc:13 curand:10 cublas:13 cublasLt:13; do
+        ln -sf "../lib${lib%%:*}.so.${lib##*:}" "$stubs/lib${lib%%:*}.so"
+    done
+    (cd "$repo" && cargo fetch --quiet >&2)
+    sys="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.*/src/driver/sys/mod.rs | tail -1)"
+    grep -o 'fn cu[A-Za-z0-9_]*(' "$sys" | sort -u | sed 's/^fn \(.*\)($/void \1(void) {}/' \
+        > "$stubs/libcuda_stub.c"
+    cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$stubs/libcuda.so" "$stubs/libcuda_stub.c"
+fi
 cat <<ENV
 export PATH="$root/bin:\$PATH"
 export CUDA_ROOT="$root"
 export CUDA_PATH="$root"
 export NVCC_CCBIN="$(command -v g++ || command -v c++)"
 export CUDA_COMPUTE_CAP="\${CUDA_COMPUTE_CAP:-80}"
+export LIBRARY_PATH="$root/lib/stubs:$root/lib\${LIBRARY_PATH:+:\$LIBRARY_PATH}"
 ENV
