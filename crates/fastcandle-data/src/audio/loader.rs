@@ -247,9 +247,7 @@ impl AudioLoader {
     /// Sets the channels of each picture: 1, or 3 (the spectrogram repeated; the default,
     /// what every body of the model zoo takes).
     pub fn channels(mut self, channels: usize) -> Result<Self> {
-        let mut p = AudioPipeline::new(self.pipeline.config(), channels)?;
-        p.normalize = self.pipeline.normalize;
-        self.pipeline = Arc::new(p);
+        self.pipeline = Arc::new((*self.pipeline).clone().with_channels(channels)?);
         Ok(self)
     }
 

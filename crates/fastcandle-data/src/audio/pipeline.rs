@@ -60,17 +60,24 @@ pub struct AudioPipeline {
 impl AudioPipeline {
     /// A pipeline for `config` (checked), without normalisation, giving `channels` (1 or 3).
     pub fn new(config: &SpectrogramConfig, channels: usize) -> Result<Self> {
+        Self {
+            spectrogrammer: config.build()?,
+            normalize: None,
+            channels: 3,
+        }
+        .with_channels(channels)
+    }
+
+    /// The same pipeline giving `channels` (1 or 3; checked, naming `channels`).
+    pub fn with_channels(mut self, channels: usize) -> Result<Self> {
         if channels != 1 && channels != 3 {
             return Err(crate::Error::BadOption {
                 option: "channels",
                 reason: format!("1 (the spectrogram) or 3 (repeated), got {channels}"),
             });
         }
-        Ok(Self {
-            spectrogrammer: config.build()?,
-            normalize: None,
-            channels,
-        })
+        self.channels = channels;
+        Ok(self)
     }
 
     /// The spectrogram settings.
