@@ -6,6 +6,12 @@
 pub enum Cancel {
     /// Skip the rest of this batch.
     Batch,
+    /// Skip this batch's backward pass (and so its step), as fastai's
+    /// `CancelBackwardException`.
+    Backward,
+    /// Skip this batch's optimizer step, as fastai's `CancelStepException` (gradient
+    /// accumulation, a mixed-precision overflow).
+    Step,
     /// Skip the rest of the training phase of this epoch.
     Train,
     /// Skip the validation phase of this epoch.

@@ -458,7 +458,32 @@ impl Learner {
         if !self.state.training {
             return Ok(());
         }
-        self.event(Event::BeforeBackward)?;
+        // fastai's `_do_one_batch`: backward and step each run inside their events, and a
+        // callback may cancel either (`Cancel::Backward`, `Cancel::Step`).
+        self.with_events(
+            Event::BeforeBackward,
+            Event::AfterCancelBackward,
+            Event::AfterBackward,
+            Cancel::Backward,
+            |l| l.do_backward(),
+        )?;
+        if self.grads.is_none() {
+            // The backward was cancelled, or a callback took the gradients: no step.
+            return Ok(());
+        }
+        self.with_events(
+            Event::BeforeStep,
+            Event::AfterCancelStep,
+            Event::AfterStep,
+            Cancel::Step,
+            |l| l.do_step(),
+        )?;
+        // A cancelled step leaves the gradients behind: they go now, not at the next backward.
+        self.grads = None;
+        Ok(())
+    }
+
+    fn do_backward(&mut self) -> Result<()> {
         let loss = self
             .loss
             .as_ref()
@@ -470,14 +495,15 @@ impl Learner {
         // so that two batches' activations are never held at once.
         self.loss = self.loss.as_ref().map(Tensor::detach);
         self.pred = self.pred.as_ref().map(Tensor::detach);
-        self.event(Event::AfterBackward)?;
-        self.event(Event::BeforeStep)?;
+        Ok(())
+    }
+
+    fn do_step(&mut self) -> Result<()> {
         let grads = self
             .grads
             .take()
             .ok_or(cleared("before_step", "gradient store"))?;
         self.opt.step(&grads)?;
-        self.event(Event::AfterStep)?;
         Ok(())
     }
 

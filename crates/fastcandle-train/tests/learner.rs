@@ -444,3 +444,86 @@ fn lr_find_logs_nothing() {
     l.fit_one_cycle(1, Some(1e-2)).unwrap();
     assert_eq!(std::fs::read_to_string(&hist).unwrap().lines().count(), 2);
 }
+
+/// Cancels the step of every other training batch and the backward of every fourth, counting
+/// the events it sees.
+#[derive(Default)]
+struct SkipSome {
+    batch: usize,
+    cancelled_steps: usize,
+    cancelled_backwards: usize,
+    steps: usize,
+    backwards: usize,
+}
+
+impl Callback for SkipSome {
+    fn before_backward(&mut self, learn: &mut Learner) -> Result<()> {
+        self.batch += 1;
+        if learn.state.training && self.batch % 4 == 0 {
+            return Err(Error::Cancelled(Cancel::Backward));
+        }
+        Ok(())
+    }
+    fn after_cancel_backward(&mut self, _: &mut Learner) -> Result<()> {
+        self.cancelled_backwards += 1;
+        Ok(())
+    }
+    fn after_backward(&mut self, learn: &mut Learner) -> Result<()> {
+        self.backwards += 1;
+        assert!(learn.grads.is_some() == (self.batch % 4 != 0));
+        Ok(())
+    }
+    fn before_step(&mut self, _: &mut Learner) -> Result<()> {
+        if self.batch % 2 == 1 {
+            return Err(Error::Cancelled(Cancel::Step));
+        }
+        Ok(())
+    }
+    fn after_cancel_step(&mut self, _: &mut Learner) -> Result<()> {
+        self.cancelled_steps += 1;
+        Ok(())
+    }
+    fn after_step(&mut self, _: &mut Learner) -> Result<()> {
+        self.steps += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_callback_cancels_steps_and_backwards_as_fastai() -> Result<()> {
+    // Every 4th batch skips its backward (and so its step), the odd ones skip their step, and
+    // the others step; `after_step` runs after a cancelled step too, as fastai's.
+    let mut learn = common::learner(0, 200, 16);
+    let n = learn.dls.n_train_batches();
+    learn.add_cb(SkipSome::default());
+    learn.fit(1, Some(1e-2))?;
+    let cb = learn.cb::<SkipSome>().unwrap();
+    assert_eq!(cb.batch, n);
+    assert_eq!(cb.cancelled_backwards, n / 4);
+    assert_eq!(
+        cb.backwards, n,
+        "after_backward runs after a cancelled backward too"
+    );
+    assert_eq!(cb.cancelled_steps, n.div_ceil(2));
+    assert_eq!(cb.steps, n.div_ceil(2) + (n / 2 - n / 4));
+    assert!(
+        learn.grads.is_none(),
+        "a cancelled step leaves no gradients behind"
+    );
+
+    // Every step cancelled: the weights do not move.
+    let mut learn = common::learner(0, 200, 16);
+    let before = common::weights(&learn);
+    learn.add_cb(SkipAllSteps);
+    learn.fit(1, Some(1e-2))?;
+    assert_eq!(common::weights(&learn), before);
+    Ok(())
+}
+
+struct SkipAllSteps;
+
+impl Callback for SkipAllSteps {
+    fn before_step(&mut self, _: &mut Learner) -> Result<()> {
+        Err(Error::Cancelled(Cancel::Step))
+    }
+}

@@ -32,8 +32,10 @@ pub enum Event {
     AfterPred,
     AfterLoss,
     BeforeBackward,
+    AfterCancelBackward,
     AfterBackward,
     BeforeStep,
+    AfterCancelStep,
     AfterStep,
     AfterCancelBatch,
     AfterBatch,
@@ -95,6 +97,12 @@ pub trait Callback: Any + Send {
     fn after_step(&mut self, learn: &mut Learner) -> Result<()> {
         Ok(())
     }
+    fn after_cancel_backward(&mut self, learn: &mut Learner) -> Result<()> {
+        Ok(())
+    }
+    fn after_cancel_step(&mut self, learn: &mut Learner) -> Result<()> {
+        Ok(())
+    }
     fn after_cancel_batch(&mut self, learn: &mut Learner) -> Result<()> {
         Ok(())
     }
@@ -150,6 +158,8 @@ pub(crate) fn dispatch(cb: &mut dyn Callback, event: Event, learn: &mut Learner)
         Event::AfterBackward => cb.after_backward(learn),
         Event::BeforeStep => cb.before_step(learn),
         Event::AfterStep => cb.after_step(learn),
+        Event::AfterCancelBackward => cb.after_cancel_backward(learn),
+        Event::AfterCancelStep => cb.after_cancel_step(learn),
         Event::AfterCancelBatch => cb.after_cancel_batch(learn),
         Event::AfterBatch => cb.after_batch(learn),
         Event::AfterCancelTrain => cb.after_cancel_train(learn),
