@@ -6,21 +6,26 @@
 //! - [`layers`]: `Linear`, `Conv2d`, `Embedding`, `BatchNorm`, `Dropout`, pooling, fastai's
 //!   `LinBnDrop` and `AdaptiveConcatPool2d`, and the [`layers::Layer`] trait that chains them.
 //! - [`tabular`]: fastai's `TabularModel` and its embedding-size rule.
-//! - [`resnet`], [`mobilenet_v2`]: torchvision's architectures, with their names;
+//! - [`resnet`], [`mobilenet_v2`], [`efficientnet`], [`convnext`]: torchvision's architectures,
+//!   with their names;
 //!   [`simple_cnn`], fastai's `SimpleCNN` for small images trained from scratch.
 //! - [`body`], [`head`], [`vision`]: fastai's vision model (a cut body and fastai's head), the
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
 //! - [`receptive`]: the receptive field of every stage of a body, read from its layers.
 //! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
-//! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
+//! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub; [`rename`]:
+//!   checkpoints under another naming scheme (timm's), mapped to ours.
 
 pub mod body;
 pub mod cam;
+pub mod convnext;
+pub mod efficientnet;
 pub mod head;
 pub mod layers;
 pub mod mobilenet_v2;
 pub mod pretrained;
 pub mod receptive;
+pub mod rename;
 pub mod resnet;
 pub mod simple_cnn;
 pub mod tabular;

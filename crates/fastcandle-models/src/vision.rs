@@ -11,6 +11,7 @@ use crate::head::{Head, HeadConfig};
 use crate::layers::Layer;
 use crate::mobilenet_v2::mobilenet_v2_body;
 pub use crate::pretrained::Pretrained;
+use crate::rename::{Rename, load_renamed_into};
 use crate::resnet::{ResNetConfig, resnet_body};
 use crate::weights::{hub_file, load_safetensors_into, subset};
 use candle_core::{Device, Tensor};
@@ -29,6 +30,8 @@ pub struct ArchSpec {
     pub hub_repo: Option<&'static str>,
     /// Prefixes of a full checkpoint's classifier keys, skipped when loading the body.
     pub classifier: &'static [&'static str],
+    /// The hub file's names (timm's) mapped to ours, where they differ (see [`crate::rename`]).
+    pub hub_rename: Option<Rename>,
 }
 
 /// Declares the architectures: one line each, `Variant => ArchSpec`.
@@ -61,6 +64,7 @@ archs! {
         body: |pb| resnet_body(pb, &ResNetConfig::RESNET18),
         hub_repo: Some("timm/resnet18.a1_in1k"),
         classifier: &["fc."],
+        hub_rename: None,
     },
     /// ResNet34 (basic blocks, 512 features), the lesson's default.
     Resnet34 => ArchSpec {
@@ -68,6 +72,7 @@ archs! {
         body: |pb| resnet_body(pb, &ResNetConfig::RESNET34),
         hub_repo: Some("timm/resnet34.a1_in1k"),
         classifier: &["fc."],
+        hub_rename: None,
     },
     /// ResNet50 (bottlenecks, 2048 features).
     Resnet50 => ArchSpec {
@@ -75,6 +80,7 @@ archs! {
         body: |pb| resnet_body(pb, &ResNetConfig::RESNET50),
         hub_repo: Some("timm/resnet50.a1_in1k"),
         classifier: &["fc."],
+        hub_rename: None,
     },
     /// MobileNetV2 (inverted residuals, 1280 features).
     MobilenetV2 => ArchSpec {
@@ -82,6 +88,23 @@ archs! {
         body: mobilenet_v2_body,
         hub_repo: None,
         classifier: &["classifier."],
+        hub_rename: None,
+    },
+    /// EfficientNet-B0 (MBConv with squeeze-excitation, SiLU, 1280 features).
+    EfficientnetB0 => ArchSpec {
+        name: "efficientnet_b0",
+        body: crate::efficientnet::efficientnet_b0_body,
+        hub_repo: Some("timm/efficientnet_b0.ra_in1k"),
+        classifier: &["classifier."],
+        hub_rename: Some(crate::efficientnet::from_timm),
+    },
+    /// ConvNeXt-Tiny (7x7 depthwise, LayerNorm, GELU, 768 features).
+    ConvnextTiny => ArchSpec {
+        name: "convnext_tiny",
+        body: crate::convnext::convnext_tiny_body,
+        hub_repo: Some("timm/convnext_tiny.fb_in1k"),
+        classifier: &["classifier."],
+        hub_rename: Some(crate::convnext::from_timm),
     },
     /// fastai's `SimpleCNN` (four ConvLayers, 256 features), for small images from scratch.
     SimpleCnn => ArchSpec {
@@ -89,6 +112,7 @@ archs! {
         body: crate::simple_cnn::simple_cnn_body,
         hub_repo: None,
         classifier: &[],
+        hub_rename: None,
     },
 }
 
@@ -247,11 +271,11 @@ pub fn load_pretrained_body(
     skip: &str,
 ) -> Result<()> {
     let spec = arch.spec();
-    let path = match pretrained {
+    let (path, rename) = match pretrained {
         Pretrained::No => return Ok(()),
-        Pretrained::File(p) => p.clone(),
+        Pretrained::File(p) => (p.clone(), None),
         Pretrained::Hub => match spec.hub_repo {
-            Some(repo) => hub_file(repo, "model.safetensors")?,
+            Some(repo) => (hub_file(repo, "model.safetensors")?, spec.hub_rename),
             None => {
                 return Err(Error::BadTensor {
                     name: spec.name.into(),
@@ -265,7 +289,11 @@ pub fn load_pretrained_body(
     let skip = format!("{skip}.");
     let body = subset(params, |n| !n.starts_with(&skip))?;
     let is_classifier = |k: &str| spec.classifier.iter().any(|c| k.starts_with(c));
-    load_safetensors_into(&body, &path, is_classifier).map_err(|e| match e {
+    let loaded = match rename {
+        Some(rename) => load_renamed_into(&body, &path, rename, is_classifier),
+        None => load_safetensors_into(&body, &path, is_classifier),
+    };
+    loaded.map_err(|e| match e {
         Error::BadTensor { name, reason } => {
             let looks_like = guess_arch(&path)
                 .filter(|(a, _)| *a != arch)

@@ -31,7 +31,7 @@ pub use channel_bias::add_channel_bias;
 pub use conv2d::conv2d;
 pub use cross_entropy::{cross_entropy, cross_entropy_axis};
 pub use depthwise_conv::depthwise_conv2d;
-pub use dropout::dropout;
+pub use dropout::{drop_path, dropout};
 pub use interpolate_bilinear::interpolate_bilinear;
 pub use max_pool::max_pool2d;
 pub use pixel_shuffle::pixel_shuffle;

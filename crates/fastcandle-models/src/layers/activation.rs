@@ -21,3 +21,26 @@ impl Layer for Relu6 {
         Ok(fastcandle_core::ops::relu6(x)?)
     }
 }
+
+/// `x * sigmoid(x)` (SiLU, or swish), EfficientNet's activation: candle's `silu`, which
+/// candle differentiates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silu;
+
+impl Layer for Silu {
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        Ok(x.silu()?)
+    }
+}
+
+/// The exact GELU, `x * Φ(x)` with the normal distribution's `erf` (PyTorch's
+/// `GELU(approximate='none')`), ConvNeXt's activation: candle's `gelu_erf`, which candle
+/// differentiates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gelu;
+
+impl Layer for Gelu {
+    fn forward_t(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        Ok(x.gelu_erf()?)
+    }
+}

@@ -29,6 +29,20 @@ impl BatchNorm {
         Self::with_bias(pb, c, 1e-3)
     }
 
+    /// The layer with `eps` added to the variance instead of PyTorch's 1e-5 (checkpoints
+    /// ported from TensorFlow, EfficientNet's originals among them, were trained with 1e-3).
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// The layer with running statistics updated by `momentum` instead of PyTorch's 0.1
+    /// (TensorFlow's decay 0.99 is momentum 0.01).
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
     fn with_bias(pb: &ParamBuilder, c: usize, bias: f64) -> Result<Self> {
         let weight = pb.param("weight", &[c], ParamKind::Norm, Init::Const(1.0))?;
         let bias = pb.param("bias", &[c], ParamKind::Norm, Init::Const(bias))?;
@@ -114,5 +128,25 @@ mod tests {
         let expect = (1.0 - 0.3) / (1.3f32 + 1e-5).sqrt();
         assert!((y[0][0] - expect).abs() < 1e-5, "{y:?}");
         assert_eq!(pb.store().len(), 4);
+    }
+
+    #[test]
+    fn eps_and_momentum_are_configurable() {
+        let pb = ParamBuilder::new(&Device::Cpu, 0);
+        let bn = BatchNorm::new(&pb.pp("bn"), 1)
+            .unwrap()
+            .with_eps(1e-3)
+            .with_momentum(0.01);
+        let x = Tensor::new(&[[1f32], [3.], [5.]], &Device::Cpu).unwrap();
+        let y: Vec<Vec<f32>> = bn.forward_t(&x, true).unwrap().to_vec2().unwrap();
+        // Batch mean 3, biased variance 8/3.
+        let expect = -2.0 / (8f32 / 3.0 + 1e-3).sqrt();
+        assert!((y[0][0] - expect).abs() < 1e-6, "{y:?}");
+        let rm: Vec<f32> = bn.running_mean.as_tensor().to_vec1().unwrap();
+        assert!((rm[0] - 0.03).abs() < 1e-6, "{rm:?}");
+        let y: Vec<Vec<f32>> = bn.forward_t(&x, false).unwrap().to_vec2().unwrap();
+        let rv = 0.99 + 0.01 * 4.0;
+        let expect = (1.0 - 0.03) / (rv as f32 + 1e-3).sqrt();
+        assert!((y[0][0] - expect).abs() < 1e-5, "{y:?}");
     }
 }
