@@ -235,7 +235,7 @@ fn every_architecture_trains_in_three_groups() {
 
 fn conv_name(arch: Arch) -> &'static str {
     match arch {
-        Arch::MobilenetV2 => "features.0.0.weight",
+        Arch::MobilenetV2 | Arch::EfficientnetB0 | Arch::ConvnextTiny => "features.0.0.weight",
         Arch::SimpleCnn => "0.0.weight",
         _ => "conv1.weight",
     }
