@@ -460,3 +460,72 @@ fn interpretation_counts_the_validation_set_and_draws_its_pictures() {
     }
     assert!(interp.plot_top_losses(0, png("none.png")).is_err());
 }
+
+/// EfficientNet-B0 and ConvNeXt-Tiny from scratch on tiny images: the body splits into groups
+/// at `features.4`; frozen, one epoch trains the head and the norm layers (BatchNorm, and
+/// LayerNorm, which fastai's `train_bn` counts too) but not the body's convolutions; unfrozen,
+/// one more epoch trains those too, and every weight stays finite.
+#[test]
+fn efficientnet_and_convnext_train_frozen_then_unfrozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = pets_folder(dir.path(), 16);
+    // 32 pixels: ConvNeXt's last downsampling needs 2x2 cells at 1/16.
+    let d = ImageDataLoaders::from_name_func(dir.path(), files, is_cat)
+        .valid_pct(0.25)
+        .seed(7)
+        .bs(4)
+        .item_tfms(Resize::new(32))
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    for arch in [Arch::EfficientnetB0, Arch::ConvnextTiny] {
+        let mut learn = VisionLearner::builder(&d, arch).seed(3).build().unwrap();
+        learn.quiet(true);
+        for p in learn.model.params().parameters() {
+            let want = if p.name.starts_with("head.") {
+                2
+            } else {
+                let i: usize = p.name.split('.').nth(1).unwrap().parse().unwrap();
+                usize::from(i >= 4)
+            };
+            assert_eq!(p.group, want, "{arch}: {}", p.name);
+        }
+        let value = |learn: &VisionLearner, name: &str| {
+            let p = learn.model.params().get(name).unwrap();
+            p.tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
+        let watched = [
+            "features.0.0.weight",
+            "features.0.1.weight",
+            "head.lin2.weight",
+        ];
+        let before: Vec<_> = watched.iter().map(|n| value(&learn, n)).collect();
+        learn.freeze();
+        learn.fit_one_cycle(1, Some(1e-3)).unwrap();
+        let frozen: Vec<_> = watched.iter().map(|n| value(&learn, n)).collect();
+        assert_eq!(
+            before[0], frozen[0],
+            "{arch}: the stem's convolution moved while frozen"
+        );
+        assert_ne!(
+            before[1], frozen[1],
+            "{arch}: the stem's norm did not train"
+        );
+        assert_ne!(before[2], frozen[2], "{arch}: the head did not train");
+        learn.unfreeze();
+        learn.fit_one_cycle(1, Some(1e-3)).unwrap();
+        let after = value(&learn, watched[0]);
+        assert_ne!(
+            frozen[0], after,
+            "{arch}: the stem's convolution did not train"
+        );
+        for p in learn.model.params().all() {
+            let v = p.tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert!(
+                v.iter().all(|x| x.is_finite()),
+                "{arch}: {} not finite",
+                p.name
+            );
+        }
+    }
+}

@@ -38,3 +38,35 @@ impl Layer for StochasticDepth {
         Ok(fastcandle_core::ops::drop_path(x, self.p, &mut rng)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn drops_whole_samples_in_training_only() {
+        let pb = ParamBuilder::new(&Device::Cpu, 0);
+        let sd = StochasticDepth::new(&pb, 0.5);
+        let x = Tensor::ones((64, 2, 3, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let eval: Vec<f32> = sd
+            .forward_t(&x, false)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(eval.iter().all(|v| *v == 1.0));
+        let y = sd.forward_t(&x, true).unwrap();
+        let per_sample: Vec<f32> = y.sum((1, 2, 3)).unwrap().to_vec1().unwrap();
+        assert!(
+            per_sample.iter().all(|s| *s == 0.0 || *s == 36.0),
+            "{per_sample:?}"
+        );
+        let dropped = per_sample.iter().filter(|s| **s == 0.0).count();
+        assert!(
+            (16..=48).contains(&dropped),
+            "{dropped} of 64 dropped at p = 0.5"
+        );
+    }
+}
