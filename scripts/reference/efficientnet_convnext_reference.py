@@ -16,6 +16,9 @@ It writes crates/fastcandle-models/tests/data/efficientnet_convnext_reference.js
 - `*_train`: a training-mode forward and backward of `features` in float64 (stochastic depth
   off, so that it is deterministic): the output and the gradients of a few parameters;
 - `drop_path`: torchvision's stochastic-depth rate of every block, in order;
+- `timm`: timm's `efficientnet_b0`, `tf_efficientnet_b0` and `convnext_tiny` filled under
+  timm's names, their `forward_features` in evaluation mode (the Rust tests fill ours through
+  the rename maps, `tf_` with `EfficientNetConfig::TF_B0`);
 - `tf_same`: convolutions with TensorFlow's "same" padding, computed with an explicit `F.pad`
   (the extra cell of an odd total padding goes at the bottom and right).
 """
@@ -92,6 +95,20 @@ def main():
         m0 = getattr(torchvision.models, name)(num_classes=10, stochastic_depth_prob=0.0)
         fill_module(m0)
         ref[name + "_train"] = train_grads(m0.features, grads[name], [4, 3, 96, 80])
+
+    # timm's own models, filled under timm's names: what the rename maps must reproduce.
+    # `tf_efficientnet_b0` (TensorFlow's BatchNorm eps 1e-3 and "same" padding) has the names of
+    # `efficientnet_b0`.
+    ref["timm"] = {}
+    for name in ["efficientnet_b0", "tf_efficientnet_b0", "convnext_tiny"]:
+        m = timm.create_model(name, pretrained=False, num_classes=10).eval()
+        if name.startswith("tf_"):
+            assert keys_of(m) == ref["keys"]["timm_efficientnet_b0"]
+        fill_module(m)
+        with torch.no_grad():
+            feats = m.forward_features(x)
+        ref["timm"][name] = {"body": summary(feats)}
+        print("timm", name, "features", list(feats.shape), "abs max", feats.abs().max().item())
 
     # TensorFlow's "same" padding: sizes whose remainders under the stride differ.
     tf = []

@@ -299,3 +299,55 @@ fn put_in_cache(cache: &Path, repo: &str, name: &str, file: &Path) {
     std::fs::create_dir_all(&snap).unwrap();
     std::fs::copy(file, snap.join(name)).unwrap();
 }
+
+/// Our body with timm's model's weights: every tensor filled by the formula under timm's name
+/// and put where the rename map says.
+fn filled_through_timm_names(arch: Arch, store: &ParamStore) {
+    let rename = arch.spec().hub_rename.unwrap();
+    let mut set = 0;
+    for (timm, shape) in reference_keys(&format!("timm_{}", arch.name())) {
+        let t = Tensor::from_vec(fill(&timm, &shape), shape.as_slice(), &Device::Cpu).unwrap();
+        let (ours, t) = rename(&timm, t).unwrap();
+        if arch.spec().classifier.iter().any(|c| ours.starts_with(c)) {
+            continue;
+        }
+        store.get(&ours).unwrap().var.set(&t).unwrap();
+        set += 1;
+    }
+    assert_eq!(set, store.len(), "{arch}: every tensor set once");
+}
+
+/// timm's own models (filled under timm's names), through the rename maps: the same features.
+/// `tf_efficientnet_b0` also checks TensorFlow's BatchNorm eps and "same" padding
+/// (`EfficientNetConfig::TF_B0`), which change its output by ~0.4% from `efficientnet_b0`'s.
+#[test]
+fn timm_models_through_the_rename_maps_give_timms_features() {
+    let i = &reference()["input"];
+    let x = det_input(
+        &dims(&i["shape"]),
+        i["a"].as_f64().unwrap(),
+        i["b"].as_f64().unwrap(),
+        i["scale"].as_f64().unwrap(),
+    );
+    for (timm, arch) in [
+        ("efficientnet_b0", Arch::EfficientnetB0),
+        ("tf_efficientnet_b0", Arch::EfficientnetB0),
+        ("convnext_tiny", Arch::ConvnextTiny),
+    ] {
+        let pb = ParamBuilder::new(&Device::Cpu, 0);
+        let body = match timm {
+            "efficientnet_b0" => efficientnet_body(&pb, &EfficientNetConfig::B0),
+            "tf_efficientnet_b0" => efficientnet_body(&pb, &EfficientNetConfig::TF_B0),
+            _ => convnext_body(&pb, &ConvNextConfig::TINY),
+        }
+        .unwrap();
+        filled_through_timm_names(arch, pb.store());
+        let f = body.forward_t(&x, false).unwrap();
+        let err = close_summary(
+            &format!("timm {timm}"),
+            &f,
+            &reference()["timm"][timm]["body"],
+        );
+        println!("timm {timm}: features relative error {err:.2e}");
+    }
+}
