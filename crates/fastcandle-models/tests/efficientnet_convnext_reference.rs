@@ -351,3 +351,31 @@ fn timm_models_through_the_rename_maps_give_timms_features() {
         println!("timm {timm}: features relative error {err:.2e}");
     }
 }
+
+/// fastai's U-Net builds on both bodies (skips where the resolution changes; ConvNeXt's stem
+/// goes to 1/4 at once) and gives a map of the input's size, forward and backward (in
+/// evaluation mode: one 32x32 image leaves one cell a channel to the training BatchNorms).
+#[test]
+fn a_unet_builds_on_both_bodies() {
+    use fastcandle_core::Model;
+    for arch in [Arch::EfficientnetB0, Arch::ConvnextTiny] {
+        let unet = fastcandle_models::DynamicUnet::new(
+            arch,
+            3,
+            (32, 32),
+            &fastcandle_models::Pretrained::No,
+            &Device::Cpu,
+            0,
+        )
+        .unwrap();
+        let x = det_input(&[1, 3, 32, 32], 0.05, 0.3, 1.0);
+        let y = unet.forward_t(&[x], false).unwrap();
+        assert_eq!(y.dims(), &[1, 3, 32, 32], "{arch}");
+        let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let stem = unet.params().get("features.0.0.weight").unwrap();
+        assert!(
+            grads.get(stem.tensor()).is_some(),
+            "{arch}: no gradient at the stem"
+        );
+    }
+}
