@@ -5,7 +5,7 @@
 use candle_core::{DType, Device, Tensor};
 use fastcandle_core::tensor_io::save_safetensors;
 use fastcandle_core::{Model, ParamStore};
-use fastcandle_models::weights::{hub_file_in, load_safetensors_into};
+use fastcandle_models::weights::{hub_file_in, load_weights_into};
 use fastcandle_models::{Arch, Pretrained, ResNet, ResNetConfig, VisionModel};
 use std::path::Path;
 
@@ -71,7 +71,7 @@ fn a_full_checkpoint_loads_into_a_full_resnet() {
     let (src, sd) = torchvision_checkpoint(5);
     save_safetensors(&path, &sd, None).unwrap();
     let m = ResNet::new(&ResNetConfig::RESNET18, 1000, &Device::Cpu, 0).unwrap();
-    load_safetensors_into(m.params(), &path, |_| false).unwrap();
+    load_weights_into(m.params(), &path, |_| false, &[]).unwrap();
     let fc = m.params().get("fc.weight").unwrap();
     assert!(same_values(
         fc.tensor(),
