@@ -1,6 +1,6 @@
 //! torchvision's MobileNetV2 `features` (width 1.0), with torchvision's parameter names
 //! (`features.0.0.weight`, `features.3.conv.1.0.weight`, ...; those of
-//! `../shared/data/weights/mobilenet_v2-imagenet-features.safetensors`) and initialisation
+//! `datasets/weights/mobilenet_v2-imagenet-features.safetensors`) and initialisation
 //! (convolutions `kaiming_normal_` with `fan_out`, BatchNorm weight 1 and bias 0).
 //!
 //! Layer groups: `features.0` .. `features.6` (down to 1/8 resolution) in group 0,
