@@ -22,6 +22,8 @@ It writes, under crates/fastcandle-models/tests/data/pth/ (a few KB in all):
   types widened exactly; integers as they are);
 - `lightning.pth`: `{"state_dict": {...}, "epoch": 1}` (PyTorch Lightning's nesting) of two
   float32 tensors;
+- `named_model.pth`: `{"model": "resnet34", "state_dict": {...}}`: `model` names the
+  architecture, the state dict is under `state_dict`;
 - `not_a_state_dict.pth`: a list of numbers;
 - `module.pth`: a whole pickled `torch.nn.Linear(2, 3)` rather than its state dict;
 - `complex.pth`: a state dict with a complex64 tensor (an unsupported storage type).
@@ -84,6 +86,8 @@ def main():
     torch.save({"state_dict": {"a.weight": torch.randn(2, 2, generator=g),
                                "a.bias": torch.randn(2, generator=g)}, "epoch": 1},
                os.path.join(OUT, "lightning.pth"))
+    torch.save({"model": "resnet34", "state_dict": {"b.weight": torch.ones(3)}},
+               os.path.join(OUT, "named_model.pth"))
     torch.save([1, 2, 3], os.path.join(OUT, "not_a_state_dict.pth"))
     torch.save(torch.nn.Linear(2, 3), os.path.join(OUT, "module.pth"))
     torch.save({"w": torch.zeros(2, dtype=torch.complex64)}, os.path.join(OUT, "complex.pth"))

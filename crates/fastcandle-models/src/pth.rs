@@ -229,14 +229,19 @@ fn tensor_ref(v: &Value, name: &str) -> std::result::Result<Option<TensorRef>, S
 /// `state_dict` or `model`; keys and their tensors, `module.` prefixes removed.
 fn state_dict(obj: &Value) -> std::result::Result<Vec<(String, TensorRef)>, String> {
     let mut obj = obj.clone();
-    // fastai's `Learner.save` nests under `model`, Lightning under `state_dict`.
+    // Lightning nests under `state_dict`, fastai's `Learner.save` under `model`; a value that
+    // is neither a dict nor an object (`"model": "resnet34"`) is no nesting.
     for _ in 0..3 {
         let Value::Dict(d) = &obj else { break };
-        let inner = d
-            .borrow()
-            .iter()
-            .find(|(k, _)| matches!(k.as_str(), Some("state_dict" | "model")))
-            .map(|(_, v)| v.clone());
+        let inner = ["state_dict", "model"].iter().find_map(|want| {
+            d.borrow()
+                .iter()
+                .find(|(k, v)| {
+                    k.as_str() == Some(*want)
+                        && matches!(v, Value::Dict(_) | Value::Call { .. } | Value::Build { .. })
+                })
+                .map(|(_, v)| v.clone())
+        });
         match inner {
             Some(v) => obj = v,
             None => break,

@@ -92,6 +92,11 @@ fn a_lightning_checkpoint_nests_under_state_dict() {
         .map(|(k, v)| (k.as_str(), v.dims().to_vec()))
         .collect();
     assert_eq!(names, [("a.weight", vec![2, 2]), ("a.bias", vec![2])]);
+    // `model` naming the architecture is no nesting; `state_dict` is.
+    let t = read_weights(&data("named_model.pth")).unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].0, "b.weight");
+    assert_eq!(t[0].1.to_vec1::<f32>().unwrap(), [1.0; 3]);
 }
 
 #[test]
