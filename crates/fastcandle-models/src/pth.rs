@@ -139,11 +139,11 @@ fn storage_ref(id: &Value, tensor: &str) -> std::result::Result<StorageRef, Stri
         view_offset: 0,
     };
     if let Some(Value::Tuple(view)) = items.get(5) {
-        // A view: the bytes are the root storage's, from `offset` elements for `size`.
-        let [Value::Str(root), offset, size] = view.as_slice() else {
+        // A view `(view_key, offset, size)` of the root storage `key`: its bytes are the
+        // root's, from `offset` elements for `size`.
+        let [_, offset, size] = view.as_slice() else {
             return Err(bad());
         };
-        r.key = root.clone();
         r.view_offset = count(offset).ok_or_else(bad)?;
         r.numel = count(size).ok_or_else(bad)?;
     }
@@ -288,17 +288,27 @@ fn state_dict(obj: &Value) -> std::result::Result<Vec<(String, TensorRef)>, Stri
 /// Builds the tensor from its storage's bytes (the whole root storage).
 fn build(t: &TensorRef, bytes: &[u8], name: &str) -> std::result::Result<Tensor, String> {
     let size = t.storage.dtype.size();
-    let n: usize = t.size.iter().product();
-    let base = t.storage.view_offset + t.offset;
-    // The last element reached, to check the storage holds it.
-    let last = t
+    let too_large = || format!("tensor `{name}`: a size or stride too large to index");
+    let n = t
         .size
         .iter()
-        .zip(&t.stride)
-        .map(|(&d, &s)| d.saturating_sub(1) * s)
-        .sum::<usize>()
-        + base;
-    if n > 0 && (last + 1) * size > bytes.len() {
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(too_large)?;
+    // The last element reached, to check the storage holds it.
+    let base = t
+        .storage
+        .view_offset
+        .checked_add(t.offset)
+        .ok_or_else(too_large)?;
+    let mut last = base;
+    for (&d, &s) in t.size.iter().zip(&t.stride) {
+        last = d
+            .saturating_sub(1)
+            .checked_mul(s)
+            .and_then(|step| last.checked_add(step))
+            .ok_or_else(too_large)?;
+    }
+    if n > 0 && last.saturating_add(1).saturating_mul(size) > bytes.len() {
         return Err(format!(
             "tensor `{name}` reaches element {last} of a storage of {} bytes of {size}-byte \
              elements (a truncated file?)",
@@ -551,17 +561,20 @@ fn read_legacy(bytes: &[u8]) -> std::result::Result<Vec<(String, Tensor)>, Strin
                 "legacy checkpoint: storage `{key}` is listed but no tensor uses it"
             ));
         };
-        let len = numel.checked_mul(size).ok_or("a storage too large")?;
         let start = pos + 8;
-        let Some(data) = bytes.get(start..start + len) else {
+        let end = numel
+            .checked_mul(size)
+            .and_then(|len| len.checked_add(start));
+        let Some(data) = end.and_then(|end| bytes.get(start..end)) else {
+            let len = numel.saturating_mul(size);
             return Err(format!(
                 "legacy checkpoint truncated: storage `{key}` needs {len} bytes from byte \
                  {start}, the file has {}",
                 bytes.len()
             ));
         };
+        pos = start + data.len();
         storages.insert(key.clone(), data.to_vec());
-        pos = start + len;
     }
     build_all(sd, |s| {
         storages
@@ -569,4 +582,78 @@ fn read_legacy(bytes: &[u8]) -> std::result::Result<Vec<(String, Tensor)>, Strin
             .cloned()
             .ok_or_else(|| format!("storage `{}` is not in the file's list of storages", s.key))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage_id(view: Option<(usize, usize)>) -> Value {
+        let mut items = vec![
+            Value::Str("storage".into()),
+            Value::Global {
+                module: "torch".into(),
+                name: "FloatStorage".into(),
+            },
+            Value::Str("root".into()),
+            Value::Str("cpu".into()),
+            Value::Int(6),
+        ];
+        if let Some((offset, size)) = view {
+            items.push(Value::Tuple(vec![
+                Value::Str("view".into()),
+                Value::Int(offset as i64),
+                Value::Int(size as i64),
+            ]));
+        }
+        Value::Tuple(items)
+    }
+
+    fn root_bytes() -> Vec<u8> {
+        (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_legacy_storage_view_reads_from_its_root() {
+        let storage = storage_ref(&storage_id(Some((2, 3))), "t").unwrap();
+        assert_eq!((storage.key.as_str(), storage.view_offset), ("root", 2));
+        let t = TensorRef {
+            storage,
+            offset: 1,
+            size: vec![2],
+            stride: vec![1],
+        };
+        let v = build(&t, &root_bytes(), "t").unwrap();
+        assert_eq!(v.to_vec1::<f32>().unwrap(), [3.0, 4.0]);
+    }
+
+    #[test]
+    fn strides_are_followed_and_bounds_checked() {
+        // A [2, 3] storage read transposed: [3, 2] with strides (1, 3).
+        let t = TensorRef {
+            storage: storage_ref(&storage_id(None), "t").unwrap(),
+            offset: 0,
+            size: vec![3, 2],
+            stride: vec![1, 3],
+        };
+        let v = build(&t, &root_bytes(), "t").unwrap();
+        assert_eq!(
+            v.to_vec2::<f32>().unwrap(),
+            [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+        );
+        let past = TensorRef { offset: 1, ..t };
+        let e = build(&past, &root_bytes(), "w").unwrap_err();
+        assert!(e.contains("`w`") && e.contains("truncated"), "{e}");
+        let huge = TensorRef {
+            storage: storage_ref(&storage_id(None), "t").unwrap(),
+            offset: 0,
+            size: vec![usize::MAX, 3],
+            stride: vec![usize::MAX, 1],
+        };
+        assert!(
+            build(&huge, &root_bytes(), "h")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
 }
