@@ -288,7 +288,7 @@ pub fn load_pretrained_body(
                 .unwrap_or_default();
             Error::BadTensor {
                 name,
-                reason: format!("{reason}{looks_like}"),
+                reason: format!("into {arch}'s body: {reason}{looks_like}"),
             }
         }
         e => e,

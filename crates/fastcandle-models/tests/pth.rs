@@ -289,6 +289,7 @@ fn the_legacy_mobilenet_v2_into_a_resnet_lists_the_mismatch_and_the_likely_arch(
     .to_string();
     for needle in [
         "mobilenet_v2-imagenet-features.legacy.pt",
+        "into resnet18's body",
         "missing (",
         "conv1.weight",
         "unexpected (",
