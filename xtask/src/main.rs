@@ -177,6 +177,24 @@ mod tests {
         assert!(a.common.resume.is_some());
     }
 
+    /// `--arch`'s help lists every architecture, from `Arch::names()`.
+    #[test]
+    fn the_arch_help_lists_every_architecture() {
+        for cmd in [
+            "train pets",
+            "train camvid",
+            "train fashion-mnist",
+            "visualize",
+        ] {
+            let err = parse(&format!("{cmd} --help")).err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp, "{cmd}");
+            let text = err.to_string();
+            for name in Arch::names() {
+                assert!(text.contains(name), "`{cmd} --help` lacks {name}: {text}");
+            }
+        }
+    }
+
     #[test]
     fn an_unknown_architecture_lists_the_known_ones() {
         let err = parse("train pets --arch resnet101").err().unwrap();

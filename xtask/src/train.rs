@@ -143,7 +143,8 @@ pub struct VisionArgs {
     /// fashion-mnist, mnist and cifar10).
     #[arg(long, value_parser = arch_parser())]
     pub arch: Option<Arch>,
-    /// Pretrained weights: hub, none or a safetensors file (default: the embedded ImageNet
+    /// Pretrained weights: hub, none or a weights file, safetensors or a PyTorch .pth/.pt
+    /// checkpoint (default: the embedded ImageNet
     /// MobileNetV2 for mobilenet_v2, hub for the ResNets of pets, none otherwise, and none
     /// for an architecture without weights on the hub).
     #[arg(long)]
@@ -196,8 +197,7 @@ impl VisionArgs {
 
 /// `--arch`: the names of the `Arch` list, which clap's help shows.
 fn arch_parser() -> impl clap::builder::TypedValueParser<Value = Arch> {
-    clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name()))
-        .try_map(|name| name.parse::<Arch>())
+    clap::builder::PossibleValuesParser::new(Arch::names()).try_map(|name| name.parse::<Arch>())
 }
 
 /// Options of `train adult`.

@@ -12,14 +12,18 @@
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
 //! - [`receptive`]: the receptive field of every stage of a body, read from its layers.
 //! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
-//! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub.
+//! - [`weights`]: weights files loaded by name (safetensors, and PyTorch checkpoints through
+//!   [`pth`] and [`pickle`], with [`key_renames`] for old names), and the Hugging Face hub.
 
 pub mod body;
 pub mod cam;
 pub mod head;
+pub mod key_renames;
 pub mod layers;
 pub mod mobilenet_v2;
+pub mod pickle;
 pub mod pretrained;
+pub mod pth;
 pub mod receptive;
 pub mod resnet;
 pub mod simple_cnn;
