@@ -40,9 +40,7 @@ pub(crate) fn predict_original_size(
             path: path.display().to_string(),
             reason: format!("cannot read the image: {e}"),
         })?;
-    let (sw, sh) = item_tfms
-        .iter()
-        .fold((w, h), |size, t| scaled_size(size, t));
+    let (sw, sh) = item_tfms.iter().fold((w, h), scaled_size);
     let tfms: Vec<Arc<dyn fastcandle_data::vision::ItemTransform>> = if (sw, sh) == (w, h) {
         Vec::new()
     } else {
