@@ -19,6 +19,11 @@ pub struct ToyData {
 
 impl ToyData {
     pub fn new(n: usize, bs: usize) -> Arc<Self> {
+        Self::on(n, bs, &Device::Cpu)
+    }
+
+    /// The toy data, its batches made on `device`.
+    pub fn on(n: usize, bs: usize, device: &Device) -> Arc<Self> {
         let mut x = Vec::with_capacity(2 * n);
         let mut y = Vec::with_capacity(n);
         for i in 0..n {
@@ -34,7 +39,7 @@ impl ToyData {
             n_train: n * 4 / 5,
             bs,
             seed: 0,
-            device: Device::Cpu,
+            device: device.clone(),
         })
     }
 
@@ -94,7 +99,12 @@ pub struct ToyModel {
 
 impl ToyModel {
     pub fn new(seed: u64) -> Self {
-        let pb = ParamBuilder::new(&Device::Cpu, seed);
+        Self::on(seed, &Device::Cpu)
+    }
+
+    /// The toy model with its parameters on `device` (the same values as on the CPU).
+    pub fn on(seed: u64, device: &Device) -> Self {
+        let pb = ParamBuilder::new(device, seed);
         let body = pb.pp("body").group(0);
         let head = pb.pp("head").group(1);
         let w1 = body
@@ -151,9 +161,14 @@ impl Model for ToyModel {
 }
 
 pub fn learner(seed: u64, n: usize, bs: usize) -> fastcandle_train::Learner {
+    learner_on(seed, n, bs, &Device::Cpu)
+}
+
+/// [`learner`] with its model and batches on `device`.
+pub fn learner_on(seed: u64, n: usize, bs: usize, device: &Device) -> fastcandle_train::Learner {
     let mut l = fastcandle_train::Learner::new(
-        Box::new(ToyModel::new(seed)),
-        ToyData::new(n, bs),
+        Box::new(ToyModel::on(seed, device)),
+        ToyData::on(n, bs, device),
         Box::new(fastcandle_train::CrossEntropyLossFlat::default()),
     )
     .metrics([fastcandle_train::accuracy()]);
