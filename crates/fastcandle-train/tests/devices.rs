@@ -24,8 +24,11 @@ fn device_under_test() -> (Device, bool) {
     (dev, forced)
 }
 
+/// Each epoch's recorded row, and each parameter's final values by name.
+type Trained = (Vec<Vec<f64>>, Vec<(String, Vec<f32>)>);
+
 /// Trains the toy model for 4 epochs of one cycle; the recorded losses and the final weights.
-fn train(dev: &Device, opt: OptFunc) -> (Vec<Vec<f64>>, Vec<(String, Vec<f32>)>) {
+fn train(dev: &Device, opt: OptFunc) -> Trained {
     let mut l = common::learner_on(3, 400, 16, dev).opt_func(opt);
     l.fit_one_cycle(4, Some(2e-2)).unwrap();
     let rows = l.recorder().unwrap().last().unwrap().values.clone();
