@@ -55,12 +55,14 @@ pub fn changed_options(saved: &serde_json::Value, asked: &serde_json::Value) -> 
 
 const FORMAT_KEY: &str = "fastcandle_checkpoint";
 
+/// Tensors by name, as a safetensors file holds them.
+type Tensors = HashMap<String, Tensor>;
+/// A safetensors file's metadata.
+type Meta = HashMap<String, String>;
+
 /// The model's tensors as `model.<name>`, and with `with_opt` the optimizer's as
 /// `opt.<name>.<i>` with its step counts as metadata.
-fn learner_tensors(
-    learn: &Learner,
-    with_opt: bool,
-) -> Result<(Vec<(String, Tensor)>, HashMap<String, String>)> {
+fn learner_tensors(learn: &Learner, with_opt: bool) -> Result<(Vec<(String, Tensor)>, Meta)> {
     let mut tensors: Vec<(String, Tensor)> = learn
         .model
         .params()
@@ -119,11 +121,7 @@ pub fn save_model(learn: &Learner, path: &Path, with_opt: bool) -> Result<()> {
 
 /// The tensors of a file that [`save_model`] or [`save_checkpoint`] wrote, split into the
 /// model's and the optimizer's, with its metadata.
-type Saved = (
-    HashMap<String, Tensor>,
-    HashMap<String, Tensor>,
-    HashMap<String, String>,
-);
+type Saved = (Tensors, Tensors, Meta);
 
 fn read_saved(learn: &Learner, path: &Path) -> Result<Saved> {
     let device = learn.dls.device().clone();
@@ -157,8 +155,8 @@ fn bad_file(path: &Path, reason: &str) -> Error {
 fn restore(
     learn: &mut Learner,
     path: &Path,
-    model: &HashMap<String, Tensor>,
-    opt: Option<(&HashMap<String, Tensor>, &HashMap<String, String>)>,
+    model: &Tensors,
+    opt: Option<(&Tensors, &Meta)>,
 ) -> Result<()> {
     learn
         .model
