@@ -69,7 +69,21 @@ pub fn tta_scores(learn: &mut Learner, quiet: bool) -> Result<serde_json::Value>
             into.insert(m.name().to_string(), json!(m.value()));
         }
     }
+    // Without random training transforms (no augmentation, a Resize of square images) every
+    // pass is the plain prediction: said, rather than reported as a TTA gain.
+    let spread = (&t.aug_preds - &t.plain_preds)?
+        .abs()?
+        .flatten_all()?
+        .max(0)?
+        .to_dtype(fastcandle::core::candle::DType::F32)?
+        .to_scalar::<f32>()?;
     if !quiet {
+        if spread == 0.0 {
+            println!(
+                "tta: the training transforms draw nothing at random here (no augmentation, no \
+                 random crop): the augmented passes equal the plain predictions"
+            );
+        }
         let line = |m: &serde_json::Map<String, serde_json::Value>| {
             m.iter()
                 .map(|(k, v)| format!("{k} {:.4}", v.as_f64().unwrap_or(f64::NAN)))
@@ -89,6 +103,7 @@ pub fn tta_scores(learn: &mut Learner, quiet: bool) -> Result<serde_json::Value>
         "use_max": opts.use_max,
         "metrics": tta,
         "plain_metrics": plain,
+        "max_abs_diff_augmented_vs_plain": spread,
     }))
 }
 

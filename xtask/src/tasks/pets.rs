@@ -257,6 +257,8 @@ mod tests {
         assert_eq!(cbs["save_best"]["monitor"], "valid_loss");
         let tta = &summary["tta"];
         assert_eq!(tta["n"], 4);
+        // Square images under Resize: no random crop, so the passes are the plain predictions.
+        assert_eq!(tta["max_abs_diff_augmented_vs_plain"], 0.0);
         for m in ["metrics", "plain_metrics"] {
             let e = tta[m]["error_rate"].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&e), "{m}: {e}");
