@@ -42,12 +42,17 @@ pub fn add_accumulation(learn: &mut Learner, args: &CommonArgs) -> Result<()> {
     Ok(())
 }
 
-/// What the summary says of the flags: each as given (`null` when not).
-pub fn summary(args: &CommonArgs, out: &Path) -> serde_json::Value {
+/// What the summary says of the flags: each as given (`null` when not); for `--save-best`,
+/// the epoch (of the last fit, from 0) whose weights the run ended with, and its value, since
+/// the summary's `metrics` are the last epoch's.
+pub fn summary(args: &CommonArgs, out: &Path, learn: &Learner) -> serde_json::Value {
+    let best = learn.cb::<SaveModelCallback>().and_then(|s| s.best());
     json!({
         "save_best": args.save_best.then(|| json!({
             "monitor": "valid_loss",
             "file": out.join(format!("{BEST_FILE}.safetensors")).display().to_string(),
+            "best_epoch_of_last_fit": best.map(|b| b.0),
+            "best_value": best.map(|b| b.1),
         })),
         "early_stop": args.early_stop.map(|p| json!({ "monitor": "valid_loss", "patience": p })),
         "accumulate": args.accumulate.map(|n| json!({ "items_per_step": n })),

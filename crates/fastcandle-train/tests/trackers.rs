@@ -77,17 +77,14 @@ fn sorted(mut w: Vec<(String, Vec<f32>)>) -> Vec<(String, Vec<f32>)> {
     w
 }
 
-/// Fits `epochs` at 1e-2 with `script` and `cb`; returns the learner and the weights each
-/// epoch ended with.
+/// Fits as many epochs as `values` at 1e-2 with the script and `cb` (kept on the learner, to
+/// be read back); returns the learner and the weights each epoch ended with.
 fn fit_scripted(col: &'static str, values: &[f64], cb: impl Callback) -> (Learner, Vec<Weights>) {
     let mut learn = learner(3, 200, 16);
     let (script, snaps) = Script::new(col, values);
+    learn.add_cb(cb);
     learn
-        .fit_with(
-            values.len(),
-            Some(1e-2),
-            vec![Box::new(script), Box::new(cb)],
-        )
+        .fit_with(values.len(), Some(1e-2), vec![Box::new(script)])
         .unwrap();
     let snaps = snaps.lock().unwrap().clone();
     (learn, snaps)
@@ -98,6 +95,12 @@ fn save_model_keeps_the_best_epoch_and_loads_it_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let cb = SaveModelCallback::new().dir(dir.path());
     let (learn, snaps) = fit_scripted("valid_loss", &[0.9, 0.5, 0.7, 0.4, 0.6], cb);
+    let saver = learn.cb::<SaveModelCallback>().unwrap();
+    assert_eq!(saver.best(), Some((3, 0.4)));
+    assert_eq!(
+        saver.last_saved_path(),
+        Some(dir.path().join("model.safetensors").as_path())
+    );
     assert_eq!(snaps.len(), 5);
     assert_ne!(snaps[3], snaps[4], "the last epoch moved the weights");
     assert_eq!(

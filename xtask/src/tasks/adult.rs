@@ -121,7 +121,7 @@ pub fn run_as(task: &AdultArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(learn.lr),
         "metrics": last,
-        "callbacks": crate::fit_callbacks::summary(args, out),
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "test": test,
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,

@@ -109,7 +109,7 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": bs,
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
-        "callbacks": crate::fit_callbacks::summary(args, out),
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),

@@ -152,7 +152,7 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
-        "callbacks": crate::fit_callbacks::summary(args, out),
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "tta": tta,
         "test": test,
         "skipped_files": dls.skipped_files(),
@@ -255,6 +255,7 @@ mod tests {
         assert_eq!(cbs["early_stop"]["patience"], 1);
         assert_eq!(cbs["accumulate"]["items_per_step"], 8);
         assert_eq!(cbs["save_best"]["monitor"], "valid_loss");
+        assert!(cbs["save_best"]["best_value"].as_f64().unwrap().is_finite());
         let tta = &summary["tta"];
         assert_eq!(tta["n"], 4);
         // Square images under Resize: no random crop, so the passes are the plain predictions.

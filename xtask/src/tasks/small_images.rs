@@ -231,7 +231,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         "lr": lr,
         "train_images": n_train,
         "metrics": last,
-        "callbacks": crate::fit_callbacks::summary(args, out),
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "tta": tta,
         "test": test,
         "interpretation": interpretation,

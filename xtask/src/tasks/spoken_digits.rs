@@ -237,7 +237,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
         "bs": bs,
         "lr": lr,
         "metrics": last,
-        "callbacks": crate::fit_callbacks::summary(args, out),
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "interpretation": outputs::interp_summary(&interp),
         "epoch_times_s": epoch_times,
         "train_s": train_s,

@@ -41,6 +41,7 @@ pub struct SaveModelCallback {
     with_opt: bool,
     last_saved_path: Option<PathBuf>,
     saved_this_fit: bool,
+    best_epoch: Option<usize>,
 }
 
 tracker_options!(SaveModelCallback);
@@ -64,6 +65,7 @@ impl SaveModelCallback {
             with_opt: false,
             last_saved_path: None,
             saved_this_fit: false,
+            best_epoch: None,
         }
     }
 
@@ -117,6 +119,12 @@ impl SaveModelCallback {
         self.last_saved_path.as_deref()
     }
 
+    /// The epoch (of its fit, from 0) whose model is the best saved so far, and its value
+    /// ([`Tracker::best`]); `None` before any improvement.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        Some((self.best_epoch?, self.tracker.best?))
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.safetensors"))
     }
@@ -144,6 +152,9 @@ impl Callback for SaveModelCallback {
             ));
         }
         self.saved_this_fit = false;
+        if self.tracker.reset_on_fit {
+            self.best_epoch = None;
+        }
         self.tracker.before_fit(learn, "SaveModelCallback")
     }
 
@@ -166,6 +177,7 @@ impl Callback for SaveModelCallback {
             }
             let name = self.fname.clone();
             self.save(learn, &name)?;
+            self.best_epoch = Some(epoch);
         }
         Ok(())
     }
