@@ -463,6 +463,7 @@ mod tests {
             },
             test: None,
             only: Vec::new(),
+            tta: Default::default(),
         })
         .unwrap();
         let run_dir = tmp.path().join("run");

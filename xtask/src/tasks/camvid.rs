@@ -69,6 +69,7 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         .vision
         .shaping(args.shaping("camvid", &data, epochs, bs), arch, &pretrained);
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
@@ -100,6 +101,7 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": bs,
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),

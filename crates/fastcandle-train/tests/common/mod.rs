@@ -43,7 +43,7 @@ impl ToyData {
         })
     }
 
-    fn batch(&self, idx: &[usize]) -> Result<Batch> {
+    pub fn batch(&self, idx: &[usize]) -> Result<Batch> {
         let xs: Vec<f32> = idx
             .iter()
             .flat_map(|&i| [self.x[2 * i], self.x[2 * i + 1]])
@@ -183,4 +183,63 @@ pub fn weights(l: &fastcandle_train::Learner) -> Vec<(String, Vec<f32>)> {
         .into_iter()
         .map(|(k, v)| (k, v.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
         .collect()
+}
+
+/// Linear(2, 8), ReLU, Linear(8, 2), with no BatchNorm: its gradient over a batch is the mean
+/// of its items', whatever the batch size.
+pub struct MlpModel {
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    store: ParamStore,
+}
+
+impl MlpModel {
+    pub fn new(seed: u64) -> Self {
+        let pb = ParamBuilder::new(&Device::Cpu, seed);
+        let body = pb.pp("body").group(0);
+        let head = pb.pp("head").group(1);
+        let fan = |n| Init::PytorchDefault { fan_in: n };
+        let w1 = body
+            .param("weight", &[8, 2], ParamKind::Weight, fan(2))
+            .unwrap();
+        let b1 = body.param("bias", &[8], ParamKind::Bias, fan(2)).unwrap();
+        let w2 = head
+            .param("weight", &[2, 8], ParamKind::Weight, fan(8))
+            .unwrap();
+        let b2 = head.param("bias", &[2], ParamKind::Bias, fan(8)).unwrap();
+        Self {
+            w1,
+            b1,
+            w2,
+            b2,
+            store: pb.store().clone(),
+        }
+    }
+}
+
+impl Model for MlpModel {
+    fn forward_t(&self, xs: &[Tensor], _train: bool) -> Result<Tensor> {
+        let h = xs[0]
+            .matmul(&self.w1.t()?)?
+            .broadcast_add(&self.b1)?
+            .relu()?;
+        Ok(h.matmul(&self.w2.t()?)?.broadcast_add(&self.b2)?)
+    }
+    fn params(&self) -> &ParamStore {
+        &self.store
+    }
+}
+
+/// A quiet learner of [`MlpModel`] on `dls`.
+pub fn mlp_learner(seed: u64, dls: Arc<dyn DataLoaders>) -> fastcandle_train::Learner {
+    let mut l = fastcandle_train::Learner::new(
+        Box::new(MlpModel::new(seed)),
+        dls,
+        Box::new(fastcandle_train::CrossEntropyLossFlat::default()),
+    )
+    .metrics([fastcandle_train::accuracy()]);
+    l.quiet(true);
+    l
 }
