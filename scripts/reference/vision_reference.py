@@ -12,8 +12,8 @@ It writes crates/fastcandle-models/tests/data/vision_reference.json with:
   the average pool) and of the whole network, with every parameter and buffer filled by
   `fill` below (the Rust tests apply the same formula, so no weight file is committed);
 - `resnet18_fastai_head`: the same ResNet18 body under fastai's `create_head(512, 5)`;
-- `mobilenet_v2`: the evaluation-mode output of `features` with the real ImageNet weights in
-  ../shared/data/weights;
+- `mobilenet_v2`: the evaluation-mode output of `features` with the real ImageNet weights
+  committed in datasets/weights;
 - `stem_grads`: a conv-BN-ReLU-maxpool stack (ResNet's stem) in training mode on a
   non-square batch: output, the gradients of `sum(y * up)` and the running statistics after;
 - `resnet18_train`, `mobilenet_v2_train`: a training-mode forward and backward of the ResNet18
@@ -21,6 +21,10 @@ It writes crates/fastcandle-models/tests/data/vision_reference.json with:
 
 Large outputs are stored as a strided sample (`sample`, every `step`-th value of the flattened
 tensor) with their `sum`, `abs_sum` and `abs_max`.
+
+The script never drops a committed entry: what it computes is merged into the existing JSON
+(new entries added, recomputed ones replaced), and an entry it cannot compute here (the
+weights file missing) is kept as committed, with a note.
 """
 import json
 import math
@@ -34,7 +38,7 @@ import torchvision
 torch.set_default_dtype(torch.float32)
 torch.backends.mkldnn.enabled = False  # plain float32 convolutions, as reproducible as can be
 
-WEIGHTS = os.path.join("..", "shared", "data", "weights", "mobilenet_v2-imagenet-features.safetensors")
+WEIGHTS = os.path.join("datasets", "weights", "mobilenet_v2-imagenet-features.safetensors")
 OUT = os.path.join("crates", "fastcandle-models", "tests", "data", "vision_reference.json")
 
 
@@ -196,7 +200,8 @@ def main():
         ref["mobilenet_v2"] = {"body": summary(out)}
         print("mobilenet_v2 body", list(out.shape), "abs max", out.abs().max().item())
     else:
-        print("no", WEIGHTS, ": MobileNetV2 evaluation reference skipped")
+        print("no", WEIGHTS, "(run from the repository root): MobileNetV2 evaluation reference "
+              "not recomputed")
     # MobileNetV2's first 7 children (group 0: the stem, depthwise convolutions of stride 1 and
     # 2, residual and non-residual blocks) in training mode, with the formula's weights. Not
     # the whole body: its 52 training-mode BatchNorms over a few cells each amplify float32
@@ -211,10 +216,30 @@ def main():
     ref["mobilenet_v2_train"]["names"] = {
         k: "features." + k for k in ref["mobilenet_v2_train"]["grads"]}
 
+    ref = merged_with_committed(ref)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
+    tmp = OUT + ".tmp"
+    with open(tmp, "w") as f:
         json.dump(ref, f)
+    os.replace(tmp, OUT)
     print("wrote", OUT, "with torch", torch.__version__, "torchvision", torchvision.__version__)
+
+
+def merged_with_committed(ref):
+    """`ref` over the committed JSON: the committed entries this run did not compute are kept
+    (with a note), so a run from a checkout without some input never loses references."""
+    if not os.path.exists(OUT):
+        return ref
+    with open(OUT) as f:
+        old = json.load(f)
+    kept = [k for k in old if k not in ref]
+    kept_keys = [k for k in old.get("keys", {}) if k not in ref["keys"]]
+    merged = dict(old)
+    merged.update(ref)
+    merged["keys"] = {**old.get("keys", {}), **ref["keys"]}
+    for k in kept + ["keys." + k for k in kept_keys]:
+        print("note: kept the committed entry", k, "(not computed in this run)")
+    return merged
 
 
 if __name__ == "__main__":

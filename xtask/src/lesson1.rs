@@ -126,6 +126,7 @@ pub fn run(args: Lesson1Args) -> Result<()> {
         vision,
         test: None,
         only: Vec::new(),
+        tta: Default::default(),
     })?;
     println!(
         "\npets: error_rate {:.4} (fastai's published figure, ResNet34 on the full Pets set: \

@@ -14,6 +14,7 @@
 
 mod bench;
 mod fetch;
+mod fit_callbacks;
 mod lesson1;
 mod outputs;
 mod report;
@@ -175,6 +176,80 @@ mod tests {
         };
         assert_eq!(a.common.epochs, Some(2));
         assert!(a.common.resume.is_some());
+    }
+
+    /// `--arch`'s help lists every architecture, from `Arch::names()`.
+    #[test]
+    fn the_arch_help_lists_every_architecture() {
+        for cmd in [
+            "train pets",
+            "train camvid",
+            "train fashion-mnist",
+            "visualize",
+        ] {
+            let err = parse(&format!("{cmd} --help")).err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp, "{cmd}");
+            let text = err.to_string();
+            for name in Arch::names() {
+                assert!(text.contains(name), "`{cmd} --help` lacks {name}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_training_callback_flags_parse_for_every_task_and_tta_for_image_classifiers() {
+        let Task::Adult(a) = train_task("train adult --save-best --early-stop 3 --accumulate 128")
+        else {
+            panic!("not adult")
+        };
+        assert!(a.common.save_best);
+        assert_eq!(a.common.early_stop, Some(3));
+        assert_eq!(a.common.accumulate, Some(128));
+        let Task::Adult(a) = train_task("train adult") else {
+            panic!("not adult")
+        };
+        assert!(!a.common.save_best);
+        assert_eq!((a.common.early_stop, a.common.accumulate), (None, None));
+        for line in [
+            "train camvid --save-best --early-stop 2 --accumulate 16",
+            "train spoken-digits --early-stop 1",
+            "train mnist --accumulate 256 --save-best",
+        ] {
+            assert!(parse(line).is_ok(), "{line}");
+        }
+        let Task::Pets(a) = train_task("train pets --tta --accumulate 64") else {
+            panic!("not pets")
+        };
+        assert!(a.tta.tta);
+        let Task::Cifar10(a) = train_task("train cifar10 --tta") else {
+            panic!("not cifar10")
+        };
+        assert!(a.tta.tta);
+        let Task::FashionMnist(a) = train_task("train fashion-mnist") else {
+            panic!("not fashion-mnist")
+        };
+        assert!(!a.tta.tta);
+        // TTA is for image classification: the other tasks do not take it.
+        for line in [
+            "train adult --tta",
+            "train camvid --tta",
+            "train spoken-digits --tta",
+        ] {
+            let err = parse(line)
+                .err()
+                .unwrap_or_else(|| panic!("{line}: accepted"));
+            assert_eq!(err.kind(), ErrorKind::UnknownArgument, "{line}: {err}");
+        }
+        for line in [
+            "train adult --early-stop 0",
+            "train pets --accumulate 0",
+            "train camvid --early-stop=-1",
+        ] {
+            let err = parse(line)
+                .err()
+                .unwrap_or_else(|| panic!("{line}: accepted"));
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{line}: {err}");
+        }
     }
 
     #[test]

@@ -162,6 +162,8 @@ pub fn lr_find_run(
         args.resume.is_none(),
         "lr-find starts from the learner as made; --resume is for train"
     );
+    crate::fit_callbacks::refuse_for_lr_find(args)?;
+    crate::fit_callbacks::add_accumulation(learn, args)?;
     let found = lr_find(learn, out, args.quiet)?;
     let summary = json!({
         "task": task,

@@ -87,6 +87,21 @@ pub struct CommonArgs {
     /// the model (camvid's U-Net: 957 MB, about 4 s a save on this disk).
     #[arg(long, default_value_t = 1)]
     pub checkpoint_every: usize,
+    /// Keep the best epoch's weights (fastai's SaveModelCallback on valid_loss): saved to
+    /// `<out>/best.safetensors` as the validation loss improves and loaded back at the end of
+    /// each fit (fine_tune's frozen and unfrozen ones), so the exported model is the best
+    /// epoch's, not the last's. A resumed run tracks the best of the epochs it runs.
+    #[arg(long)]
+    pub save_best: bool,
+    /// Stop a fit after PATIENCE epochs without a lower validation loss (fastai's
+    /// EarlyStoppingCallback); with --save-best the best epoch's weights are kept.
+    #[arg(long, value_name = "PATIENCE", value_parser = at_least_one)]
+    pub early_stop: Option<usize>,
+    /// Accumulate the gradients of several batches into one step of N items (fastai's
+    /// GradientAccumulation: N is the effective batch size, at least --bs): a large batch's
+    /// update in a small batch's memory.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub accumulate: Option<usize>,
 }
 
 impl CommonArgs {
@@ -104,6 +119,9 @@ impl CommonArgs {
             force: false,
             resume: None,
             checkpoint_every: 1,
+            save_best: false,
+            early_stop: None,
+            accumulate: None,
         }
     }
 
@@ -117,6 +135,10 @@ impl CommonArgs {
             "bs": bs,
             "lr": self.lr,
             "seed": self.seed,
+            // Absent (null) unless asked, so that checkpoints of runs without them still match.
+            "save_best": self.save_best.then_some(true),
+            "early_stop": self.early_stop,
+            "accumulate": self.accumulate,
         })
     }
 
@@ -143,7 +165,8 @@ pub struct VisionArgs {
     /// fashion-mnist, mnist and cifar10).
     #[arg(long, value_parser = arch_parser())]
     pub arch: Option<Arch>,
-    /// Pretrained weights: hub, none or a safetensors file (default: the embedded ImageNet
+    /// Pretrained weights: hub, none or a weights file, safetensors or a PyTorch .pth/.pt
+    /// checkpoint (default: the embedded ImageNet
     /// MobileNetV2 for mobilenet_v2, hub for the ResNets of pets, none otherwise, and none
     /// for an architecture without weights on the hub).
     #[arg(long)]
@@ -196,8 +219,7 @@ impl VisionArgs {
 
 /// `--arch`: the names of the `Arch` list, which clap's help shows.
 fn arch_parser() -> impl clap::builder::TypedValueParser<Value = Arch> {
-    clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name()))
-        .try_map(|name| name.parse::<Arch>())
+    clap::builder::PossibleValuesParser::new(Arch::names()).try_map(|name| name.parse::<Arch>())
 }
 
 /// Options of `train adult`.
@@ -225,6 +247,18 @@ pub struct PetsArgs {
     /// picks the cats and dogs of animal-shapes).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    #[command(flatten)]
+    pub tta: TtaArg,
+}
+
+/// `--tta`, for the image classification tasks (pets, fashion-mnist, mnist, cifar10).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct TtaArg {
+    /// After training, score the validation set with test-time augmentation (fastai's
+    /// `learn.tta()`: 4 passes with the training transforms, lerp'd with the plain
+    /// predictions at beta 0.25) and report its metrics beside the plain ones.
+    #[arg(long)]
+    pub tta: bool,
 }
 
 /// Options of `train camvid`.
@@ -244,6 +278,8 @@ pub struct SmallImagesArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub vision: VisionArgs,
+    #[command(flatten)]
+    pub tta: TtaArg,
 }
 
 /// Options of `train spoken-digits`.

@@ -24,9 +24,9 @@ pub struct VisualizeArgs {
     #[arg(long, conflicts_with_all = ["arch", "pretrained"])]
     pub run: Option<PathBuf>,
     /// Without --run: the architecture to look at.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Arch::ALL.iter().map(|a| a.name())))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Arch::names()))]
     pub arch: Option<String>,
-    /// Without --run: its weights (hub, none or a safetensors file).
+    /// Without --run: its weights (hub, none, or a safetensors or PyTorch .pth/.pt file).
     #[arg(long)]
     pub pretrained: Option<Pretrained>,
     /// The images to look at (default: the run's data; without --run, the embedded pets
@@ -463,6 +463,7 @@ mod tests {
             },
             test: None,
             only: Vec::new(),
+            tta: Default::default(),
         })
         .unwrap();
         let run_dir = tmp.path().join("run");

@@ -45,6 +45,14 @@ pub trait DataLoaders: Send + Sync {
     fn n_valid_batches(&self) -> usize;
     /// The device the batches are put on.
     fn device(&self) -> &Device;
+    /// The validation batches, in order, all items included, with the training transforms
+    /// (random crops, augmentation) drawn afresh for pass `pass`: what test-time augmentation
+    /// averages over (fastai's `tta` sets the validation set's `split_idx` to 0). `None`, the
+    /// default, for loaders that cannot apply their training transforms to validation items.
+    fn valid_augmented(&self, pass: usize) -> Option<BatchIter<'_>> {
+        let _ = pass;
+        None
+    }
     /// The names of the classes, when the target is a category.
     fn vocab(&self) -> Option<&[String]> {
         None

@@ -164,6 +164,51 @@ fn augmented_epochs_are_reproducible() {
 }
 
 #[test]
+fn validation_items_go_through_the_training_transforms_for_tta() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = write_items(dir.path(), 12, 10, 8);
+    let dls = ImageLoader::from_labeller(
+        &items,
+        &by_suffix(),
+        &IndexSplitter::new(vec![1, 2, 5, 8, 11]),
+        Device::Cpu,
+    )
+    .unwrap()
+    .bs(2)
+    .unwrap()
+    .seed(4)
+    .item_tfms(Resize::new(6));
+    let pass = |p: usize| -> Vec<Batch> {
+        dls.valid_augmented(p)
+            .expect("an image classifier augments its validation items")
+            .map(|b| b.unwrap())
+            .collect()
+    };
+    let plain: Vec<Batch> = dls.valid().map(|b| b.unwrap()).collect();
+    let flat = |bs: &[Batch]| -> Vec<f32> {
+        bs.iter()
+            .flat_map(|b| b.xs[0].flatten_all().unwrap().to_vec1::<f32>().unwrap())
+            .collect()
+    };
+    let (p0, p1) = (pass(0), pass(1));
+    assert_eq!(p0.len(), plain.len());
+    for (a, b) in p0.iter().zip(&plain) {
+        // The same items, in order, with their targets: the red channel is each item's id.
+        assert_eq!(ids(a), ids(b));
+        assert_eq!(
+            a.ys.to_vec1::<u32>().unwrap(),
+            b.ys.to_vec1::<u32>().unwrap()
+        );
+        assert_eq!(a.xs[0].dims(), b.xs[0].dims());
+    }
+    // Random crops (training's Resize) instead of the centre crop, drawn afresh each pass and
+    // the same for the same pass.
+    assert_ne!(flat(&p0), flat(&plain));
+    assert_ne!(flat(&p0), flat(&p1));
+    assert_eq!(flat(&p0), flat(&pass(0)));
+}
+
+#[test]
 fn normalisation_in_the_loader_equals_normalize_on_the_tensor() {
     let dir = tempfile::tempdir().unwrap();
     let items = write_items(dir.path(), 6, 5, 5);

@@ -13,17 +13,21 @@
 //!   list of architectures ([`Arch`]) and pretrained loading ([`Pretrained`]).
 //! - [`receptive`]: the receptive field of every stage of a body, read from its layers.
 //! - [`unet`]: fastai's `DynamicUnet` on any body, for segmentation.
-//! - [`weights`]: safetensors files loaded by name, and the Hugging Face hub; [`rename`]:
-//!   checkpoints under another naming scheme (timm's), mapped to ours.
+//! - [`weights`]: weights files loaded by name (safetensors, and PyTorch checkpoints through
+//!   [`pth`] and [`pickle`], with [`key_renames`] for old names), and the Hugging Face hub;
+//!   [`rename`]: checkpoints under another naming scheme (timm's), mapped to ours.
 
 pub mod body;
 pub mod cam;
 pub mod convnext;
 pub mod efficientnet;
 pub mod head;
+pub mod key_renames;
 pub mod layers;
 pub mod mobilenet_v2;
+pub mod pickle;
 pub mod pretrained;
+pub mod pth;
 pub mod receptive;
 pub mod rename;
 pub mod resnet;

@@ -1,12 +1,13 @@
 //! torchvision's MobileNetV2 `features` (width 1.0), with torchvision's parameter names
 //! (`features.0.0.weight`, `features.3.conv.1.0.weight`, ...; those of
-//! `../shared/data/weights/mobilenet_v2-imagenet-features.safetensors`) and initialisation
+//! `datasets/weights/mobilenet_v2-imagenet-features.safetensors`) and initialisation
 //! (convolutions `kaiming_normal_` with `fan_out`, BatchNorm weight 1 and bias 0).
 //!
 //! Layer groups: `features.0` .. `features.6` (down to 1/8 resolution) in group 0,
 //! `features.7` .. `features.18` in group 1, as fastai's ResNet split; a head goes in group 2.
 
 use crate::body::Body;
+use crate::key_renames::KeyRename;
 use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Sequential};
 use crate::receptive::ReceptiveField;
 use candle_core::Tensor;
@@ -30,6 +31,22 @@ pub const OUT_CHANNELS: usize = 1280;
 
 /// The first child of group 1.
 const SPLIT: usize = 7;
+
+/// The flattened block names of the first published weights (torchvision 0.2 to 0.3:
+/// `conv.0`, `conv.1`, `conv.3`, `conv.4`, `conv.6`, `conv.7`, between them the ReLU6s) to
+/// today's nested ones. `features.1` has no expansion layer, so its rules come first.
+pub const OLD_NAMES: &[KeyRename] = &[
+    KeyRename::new("features.1.conv.0.", "features.1.conv.0.0."),
+    KeyRename::new("features.1.conv.1.", "features.1.conv.0.1."),
+    KeyRename::new("features.1.conv.3.", "features.1.conv.1."),
+    KeyRename::new("features.1.conv.4.", "features.1.conv.2."),
+    KeyRename::new("features.*.conv.0.", "features.*.conv.0.0."),
+    KeyRename::new("features.*.conv.1.", "features.*.conv.0.1."),
+    KeyRename::new("features.*.conv.3.", "features.*.conv.1.0."),
+    KeyRename::new("features.*.conv.4.", "features.*.conv.1.1."),
+    KeyRename::new("features.*.conv.6.", "features.*.conv.2."),
+    KeyRename::new("features.*.conv.7.", "features.*.conv.3."),
+];
 
 /// torchvision's `Conv2dNormActivation` with ReLU6: `N.0` convolution, `N.1` BatchNorm.
 struct ConvBnRelu6 {

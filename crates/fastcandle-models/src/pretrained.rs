@@ -22,8 +22,11 @@ pub enum Pretrained {
     /// Random initialisation, as torchvision's.
     #[default]
     No,
-    /// A safetensors file with torchvision's names (a full checkpoint's classifier and
-    /// `num_batches_tracked` keys are skipped).
+    /// A weights file with torchvision's names: safetensors, or a PyTorch checkpoint
+    /// (`.pth`/`.pt`, zip or legacy format, a state dict possibly nested under `model` or
+    /// `state_dict`; see [`crate::pth`]). A full checkpoint's classifier and
+    /// `num_batches_tracked` keys are skipped, and old key names renamed as the architecture's
+    /// [`crate::Arch::old_names`] table says.
     File(PathBuf),
     /// The architecture's ImageNet weights on the Hugging Face hub (through its cache;
     /// `HF_HUB_OFFLINE` honoured).

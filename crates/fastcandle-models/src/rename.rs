@@ -3,8 +3,8 @@
 //! of the checkpoint's keys (and, where the layouts differ, its tensor) to ours; loading then
 //! stays strict, so a key the map does not know is reported by name.
 
-use candle_core::{Device, Tensor};
-use fastcandle_core::tensor_io::load_safetensors;
+use crate::weights::read_weights;
+use candle_core::Tensor;
 use fastcandle_core::{Error, ParamStore, Result};
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,8 +23,9 @@ pub fn replace_prefix(key: &str, table: &[(&str, &str)]) -> Option<String> {
     })
 }
 
-/// Loads the safetensors file at `path` into `store` under the names `rename` gives, strictly
-/// as [`crate::weights::load_safetensors_into`]: BatchNorm's `num_batches_tracked` counters and
+/// Loads the weights file at `path` (safetensors, or a PyTorch checkpoint: see
+/// [`read_weights`]) into `store` under the names `rename` gives, strictly as
+/// [`crate::weights::load_weights_into`]: BatchNorm's `num_batches_tracked` counters and
 /// the renamed keys for which `skip` is true (a classifier) are left out, and any other
 /// mismatch is an error that names the file and lists the keys (by our names).
 pub fn load_renamed_into(
@@ -33,7 +34,7 @@ pub fn load_renamed_into(
     rename: Rename,
     skip: impl Fn(&str) -> bool,
 ) -> Result<()> {
-    let (tensors, _) = load_safetensors(path, &Device::Cpu)?;
+    let tensors = read_weights(path)?;
     let in_file = |e: Error| match e {
         Error::BadTensor { reason, .. } => Error::BadTensor {
             name: path.display().to_string(),

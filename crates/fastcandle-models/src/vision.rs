@@ -8,12 +8,13 @@
 
 use crate::body::Body;
 use crate::head::{Head, HeadConfig};
+use crate::key_renames::{KeyRename, renamed_for};
 use crate::layers::Layer;
 use crate::mobilenet_v2::mobilenet_v2_body;
 pub use crate::pretrained::Pretrained;
 use crate::rename::{Rename, load_renamed_into};
 use crate::resnet::{ResNetConfig, resnet_body};
-use crate::weights::{hub_file, load_safetensors_into, subset};
+use crate::weights::{hub_file, load_weights_into, read_weights, subset};
 use candle_core::{Device, Tensor};
 use fastcandle_core::hooks::Hooks;
 use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
@@ -121,6 +122,20 @@ impl Arch {
     pub fn name(self) -> &'static str {
         self.spec().name
     }
+
+    /// Every architecture's name, in declaration order (what `--arch` takes).
+    pub fn names() -> Vec<&'static str> {
+        Arch::ALL.iter().map(|a| a.name()).collect()
+    }
+
+    /// The renames of old checkpoint key names to today's (see [`crate::key_renames`]); empty
+    /// for an architecture whose names never changed. A table lives in its architecture's file.
+    pub fn old_names(self) -> &'static [KeyRename] {
+        match self {
+            Arch::MobilenetV2 => crate::mobilenet_v2::OLD_NAMES,
+            _ => &[],
+        }
+    }
 }
 
 impl std::fmt::Display for Arch {
@@ -142,8 +157,7 @@ pub struct UnknownArch {
 impl std::str::FromStr for Arch {
     type Err = UnknownArch;
 
-    /// Parses torchvision's names (`resnet18`, `resnet34`, `resnet50`, `mobilenet_v2`),
-    /// ignoring case, and `-` for `_`.
+    /// Parses torchvision's names (those of [`Arch::names`]), ignoring case, and `-` for `_`.
     fn from_str(s: &str) -> std::result::Result<Self, UnknownArch> {
         let want = s.trim().to_ascii_lowercase().replace('-', "_");
         Arch::ALL
@@ -152,11 +166,7 @@ impl std::str::FromStr for Arch {
             .find(|a| a.name() == want)
             .ok_or_else(|| UnknownArch {
                 name: s.to_string(),
-                known: Arch::ALL
-                    .iter()
-                    .map(|a| a.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: Arch::names().join(", "),
             })
     }
 }
@@ -291,7 +301,7 @@ pub fn load_pretrained_body(
     let is_classifier = |k: &str| spec.classifier.iter().any(|c| k.starts_with(c));
     let loaded = match rename {
         Some(rename) => load_renamed_into(&body, &path, rename, is_classifier),
-        None => load_safetensors_into(&body, &path, is_classifier),
+        None => load_weights_into(&body, &path, is_classifier, arch.old_names()),
     };
     loaded.map_err(|e| match e {
         Error::BadTensor { name, reason } => {
@@ -306,7 +316,7 @@ pub fn load_pretrained_body(
                 .unwrap_or_default();
             Error::BadTensor {
                 name,
-                reason: format!("{reason}{looks_like}"),
+                reason: format!("into {arch}'s body: {reason}{looks_like}"),
             }
         }
         e => e,
@@ -314,21 +324,23 @@ pub fn load_pretrained_body(
 }
 
 /// The architecture whose body's parameter names cover the largest share of the keys of the
-/// weights file at `path` (classifier and `num_batches_tracked` keys left out), with that
-/// share; `None` when no architecture shares a key with it or the file cannot be read.
+/// weights file at `path` (safetensors or a PyTorch checkpoint; classifier and
+/// `num_batches_tracked` keys left out, old names renamed as [`Arch::old_names`] says), with
+/// that share; `None` when no architecture shares a key with it or the file cannot be read.
 pub fn guess_arch(path: &std::path::Path) -> Option<(Arch, f64)> {
-    let (tensors, _) = fastcandle_core::tensor_io::load_safetensors(path, &Device::Cpu).ok()?;
+    let tensors = read_weights(path).ok()?;
     Arch::ALL
         .iter()
         .filter_map(|&arch| {
             let spec = arch.spec();
-            let keys: Vec<&String> = tensors
-                .keys()
+            let pb = ParamBuilder::new(&Device::Cpu, 0);
+            (spec.body)(&pb).ok()?;
+            let keys: Vec<String> = renamed_for(pb.store(), tensors.clone(), arch.old_names())
+                .into_iter()
+                .map(|(k, _)| k)
                 .filter(|k| !k.ends_with("num_batches_tracked"))
                 .filter(|k| !spec.classifier.iter().any(|c| k.starts_with(c)))
                 .collect();
-            let pb = ParamBuilder::new(&Device::Cpu, 0);
-            (spec.body)(&pb).ok()?;
             let hits = keys.iter().filter(|k| pb.store().get(k).is_some()).count();
             let share = hits as f64 / keys.len().max(1) as f64;
             (hits > 0).then_some((arch, share))

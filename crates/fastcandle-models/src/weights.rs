@@ -1,9 +1,13 @@
-//! Pretrained weights: safetensors files loaded by name, and files from the Hugging Face hub.
+//! Pretrained weights: files loaded by name (safetensors, and PyTorch's `.pth`/`.pt` in the
+//! zip and legacy formats), and files from the Hugging Face hub.
 
-use candle_core::Device;
+use crate::key_renames::{KeyRename, renamed_for};
+use crate::pth::{is_pickle, is_zip, read_pth};
+use candle_core::{Device, Tensor};
 use fastcandle_core::tensor_io::load_safetensors;
 use fastcandle_core::{Error, ParamStore, Result};
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The parameters and buffers of `store` whose names pass `keep`, as a store of its own that
@@ -16,18 +20,69 @@ pub fn subset(store: &ParamStore, keep: impl Fn(&str) -> bool) -> Result<ParamSt
     Ok(sub)
 }
 
-/// Loads a safetensors file into `store` by name, strictly: every parameter and buffer must be
-/// in the file with its shape, and the file may hold nothing else, except BatchNorm's
-/// `num_batches_tracked` counters (which fastcandle does not keep) and the keys for which
-/// `skip` is true (a classifier the model replaces). A mismatch is an error that names the
-/// file and lists every missing, unexpected and mis-shaped key.
-pub fn load_safetensors_into(
+/// Every tensor of a weights file, by name, on the CPU, whatever its format (told by its
+/// first bytes, not its extension):
+///
+/// - **safetensors**, as saved;
+/// - **PyTorch checkpoints** (`.pth`, `.pt`, `.bin`), zip (PyTorch >= 1.6) or legacy: the
+///   state dict, or the one held under `state_dict` or `model`; DataParallel's `module.`
+///   prefix removed; float16, bfloat16 and float64 tensors converted to `f32` (see
+///   [`crate::pth`]).
+///
+/// Errors name the file: unreadable, of no known format, truncated, not a state dict, or of an
+/// unsupported storage type.
+///
+/// ```
+/// use fastcandle_models::weights::read_weights;
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pth/checkpoint.pth");
+/// // fastai's `Learner.save` layout: {"model": state dict, "opt": ..., "epoch": 3}.
+/// let tensors = read_weights(path.as_ref())?;
+/// let (name, w) = &tensors[0];
+/// assert_eq!((name.as_str(), w.dims()), ("conv.weight", &[4, 3, 3, 3][..]));
+/// # Ok::<(), fastcandle_core::Error>(())
+/// ```
+pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let mut head = Vec::with_capacity(9);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(9).read_to_end(&mut head))
+        .map_err(|e| Error::BadTensor {
+            name: path.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
+    // safetensors: an 8-byte header length, then the header's JSON.
+    let safetensors = head.get(8) == Some(&b'{');
+    if !safetensors && (is_zip(&head) || is_pickle(&head)) {
+        return read_pth(path);
+    }
+    let (tensors, _) = load_safetensors(path, &Device::Cpu).map_err(|e| match e {
+        Error::BadTensor { name, reason } => Error::BadTensor {
+            name,
+            reason: format!(
+                "{reason} (nor a PyTorch checkpoint: neither a zip archive nor a pickle)"
+            ),
+        },
+        e => e,
+    })?;
+    let mut tensors: Vec<_> = tensors.into_iter().collect();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(tensors)
+}
+
+/// Loads a weights file ([`read_weights`]: safetensors or a PyTorch checkpoint) into `store`
+/// by name, strictly: every parameter and buffer must be in the file with its shape, and the
+/// file may hold nothing else, except BatchNorm's `num_batches_tracked` counters (which
+/// fastcandle does not keep) and the keys for which `skip` is true (a classifier the model
+/// replaces). Old key names are renamed by `renames` when that matches more of the store (see
+/// [`crate::key_renames`]). A mismatch is an error that names the file and lists every
+/// missing, unexpected and mis-shaped key.
+pub fn load_weights_into(
     store: &ParamStore,
     path: &Path,
     skip: impl Fn(&str) -> bool,
+    renames: &[KeyRename],
 ) -> Result<()> {
-    let (tensors, _) = load_safetensors(path, &Device::Cpu)?;
-    let tensors: HashMap<_, _> = tensors
+    let tensors = read_weights(path)?;
+    let tensors: HashMap<_, _> = renamed_for(store, tensors, renames)
         .into_iter()
         .filter(|(k, _)| !k.ends_with("num_batches_tracked") && !skip(k))
         .collect();

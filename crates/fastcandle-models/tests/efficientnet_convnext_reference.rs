@@ -272,7 +272,7 @@ fn timm_named_hub_weights_load_through_the_rename_map() {
     }
 
     // Without the map, the same file is a strict-load error naming timm's keys.
-    let err = fastcandle_models::weights::load_safetensors_into(&store, &path, is_classifier)
+    let err = fastcandle_models::weights::load_weights_into(&store, &path, is_classifier, &[])
         .unwrap_err()
         .to_string();
     assert!(

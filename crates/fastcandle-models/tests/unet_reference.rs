@@ -65,7 +65,17 @@ fn training_forward_and_gradients_match_fastai() {
     // Both convolution paths: direct products, then Winograd's F(2x2, 3x3) (the default).
     // The switch is process-wide; the other tests here pass on either path.
     fastcandle_core::ops::set_winograd(false);
-    check_training(1.0e-4);
+    // With the composed forms forced (`FASTCANDLE_GENERIC_OPS=1`, what a GPU computes), the
+    // BatchNorm statistics and their gradient are reduced in float32, as cuDNN's are, where
+    // the CPU kernel (and PyTorch's CPU BatchNorm) accumulates in float64: the same chain
+    // amplifies that as it does Winograd's rounding (1.1e-4 on one decoder weight here; 3e-4
+    // at most with the reductions done in float64 instead, tried), so the floor is Winograd's.
+    let direct_floor = if fastcandle_core::ops::generic_forced() {
+        2.0e-3
+    } else {
+        1.0e-4
+    };
+    check_training(direct_floor);
     fastcandle_core::ops::set_winograd(true);
     // Winograd's output agrees with the direct product to ~2e-6 relative, float32's own level;
     // the chain below amplifies that as it does PyTorch's float32 (up to 1.5e-1 here), so the

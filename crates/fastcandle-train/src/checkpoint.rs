@@ -55,6 +55,38 @@ pub fn changed_options(saved: &serde_json::Value, asked: &serde_json::Value) -> 
 
 const FORMAT_KEY: &str = "fastcandle_checkpoint";
 
+/// Tensors by name, as a safetensors file holds them.
+type Tensors = HashMap<String, Tensor>;
+/// A safetensors file's metadata.
+type Meta = HashMap<String, String>;
+
+/// The model's tensors as `model.<name>`, and with `with_opt` the optimizer's as
+/// `opt.<name>.<i>` with its step counts as metadata.
+fn learner_tensors(learn: &Learner, with_opt: bool) -> Result<(Vec<(String, Tensor)>, Meta)> {
+    let mut tensors: Vec<(String, Tensor)> = learn
+        .model
+        .params()
+        .state_dict()
+        .into_iter()
+        .map(|(k, v)| (format!("model.{k}"), v))
+        .collect();
+    let mut meta = HashMap::from([(FORMAT_KEY.to_string(), "1".to_string())]);
+    if with_opt {
+        let (opt_tensors, steps) = learn.opt.state_tensors()?;
+        tensors.extend(
+            opt_tensors
+                .into_iter()
+                .map(|(k, v)| (format!("opt.{k}"), v)),
+        );
+        meta.insert("opt_steps".to_string(), to_json(&steps)?);
+    }
+    Ok((tensors, meta))
+}
+
+fn to_json(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string()))
+}
+
 /// Saves `learn`'s model, optimizer state and position (`epochs_done`) to `path`, atomically,
 /// with the run's `options` when given.
 pub fn save_checkpoint(
@@ -63,19 +95,7 @@ pub fn save_checkpoint(
     epochs_done: usize,
     options: Option<&serde_json::Value>,
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = learn
-        .model
-        .params()
-        .state_dict()
-        .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v))
-        .collect();
-    let (opt_tensors, steps) = learn.opt.state_tensors()?;
-    tensors.extend(
-        opt_tensors
-            .into_iter()
-            .map(|(k, v)| (format!("opt.{k}"), v)),
-    );
+    let (tensors, mut meta) = learner_tensors(learn, true)?;
     let info = CheckpointInfo {
         epochs_done,
         n_epoch: learn.state.n_epoch,
@@ -85,40 +105,33 @@ pub fn save_checkpoint(
         epochs_before: learn.epochs_before,
         options: options.cloned(),
     };
-    let json = |v: serde_json::Result<String>| v.map_err(|e| Error::Invalid(e.to_string()));
-    let meta = HashMap::from([
-        (FORMAT_KEY.to_string(), "1".to_string()),
-        ("info".to_string(), json(serde_json::to_string(&info))?),
-        (
-            "opt_steps".to_string(),
-            json(serde_json::to_string(&steps))?,
-        ),
-    ]);
+    meta.insert("info".to_string(), to_json(&info)?);
     fastcandle_core::tensor_io::save_safetensors(path, &tensors, Some(meta))?;
     Ok(())
 }
 
-/// Restores a checkpoint into `learn`; its next fit resumes at the saved position.
-pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInfo> {
+/// fastai's `learn.save(file, with_opt)`: the model's weights and buffers, and with `with_opt`
+/// the optimizer's state, to `path` (a safetensors file), atomically. Unlike a checkpoint it
+/// holds no loop position: loading it ([`load_model`]) starts no resume.
+pub fn save_model(learn: &Learner, path: &Path, with_opt: bool) -> Result<()> {
+    let (tensors, meta) = learner_tensors(learn, with_opt)?;
+    fastcandle_core::tensor_io::save_safetensors(path, &tensors, Some(meta))?;
+    Ok(())
+}
+
+/// The tensors of a file that [`save_model`] or [`save_checkpoint`] wrote, split into the
+/// model's and the optimizer's, with its metadata.
+type Saved = (Tensors, Tensors, Meta);
+
+fn read_saved(learn: &Learner, path: &Path) -> Result<Saved> {
     let device = learn.dls.device().clone();
     let (tensors, meta) = fastcandle_core::tensor_io::load_safetensors(path, &device)?;
-    let bad = |reason: &str| Error::File {
-        path: path.display().to_string(),
-        reason: reason.into(),
-    };
     if meta.get(FORMAT_KEY).map(String::as_str) != Some("1") {
-        return Err(bad(
+        return Err(bad_file(
+            path,
             "not a fastcandle checkpoint (no `fastcandle_checkpoint` metadata)",
         ));
     }
-    let info: CheckpointInfo =
-        serde_json::from_str(meta.get("info").ok_or_else(|| bad("no `info` metadata"))?)
-            .map_err(|e| bad(&format!("bad `info` metadata: {e}")))?;
-    let steps: HashMap<String, u64> = serde_json::from_str(
-        meta.get("opt_steps")
-            .ok_or_else(|| bad("no `opt_steps` metadata"))?,
-    )
-    .map_err(|e| bad(&format!("bad `opt_steps` metadata: {e}")))?;
     let mut model = HashMap::new();
     let mut opt = HashMap::new();
     for (k, v) in tensors {
@@ -128,15 +141,59 @@ pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInf
             opt.insert(name.to_string(), v);
         }
     }
+    Ok((model, opt, meta))
+}
+
+fn bad_file(path: &Path, reason: &str) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Puts the saved model (and with `opt` the optimizer's state) into `learn`.
+fn restore(
+    learn: &mut Learner,
+    path: &Path,
+    model: &Tensors,
+    opt: Option<(&Tensors, &Meta)>,
+) -> Result<()> {
     learn
         .model
         .params()
-        .load_state_dict(&model, true)
-        .map_err(|e| Error::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-    learn.opt.load_state(&opt, &steps)?;
+        .load_state_dict(model, true)
+        .map_err(|e| bad_file(path, &e.to_string()))?;
+    if let Some((opt, meta)) = opt {
+        let steps: HashMap<String, u64> =
+            serde_json::from_str(meta.get("opt_steps").ok_or_else(|| {
+                bad_file(
+                    path,
+                    "no `opt_steps` metadata: saved without the optimizer state (with_opt)",
+                )
+            })?)
+            .map_err(|e| bad_file(path, &format!("bad `opt_steps` metadata: {e}")))?;
+        learn.opt.load_state(opt, &steps)?;
+    }
+    Ok(())
+}
+
+/// fastai's `learn.load(file, with_opt)`: the weights (and with `with_opt` the optimizer's
+/// state) that [`save_model`] or [`save_checkpoint`] wrote, put into `learn`. Asking for the
+/// optimizer's state from a file saved without it is an error naming the file.
+pub fn load_model(learn: &mut Learner, path: &Path, with_opt: bool) -> Result<()> {
+    let (model, opt, meta) = read_saved(learn, path)?;
+    restore(learn, path, &model, with_opt.then_some((&opt, &meta)))
+}
+
+/// Restores a checkpoint into `learn`; its next fit resumes at the saved position.
+pub fn load_checkpoint(learn: &mut Learner, path: &Path) -> Result<CheckpointInfo> {
+    let (model, opt, meta) = read_saved(learn, path)?;
+    let info: CheckpointInfo = serde_json::from_str(
+        meta.get("info")
+            .ok_or_else(|| bad_file(path, "no `info` metadata"))?,
+    )
+    .map_err(|e| bad_file(path, &format!("bad `info` metadata: {e}")))?;
+    restore(learn, path, &model, Some((&opt, &meta)))?;
     learn.seed = info.seed;
     learn.epochs_before = info.epochs_before;
     learn.state.resume_epoch = Some(info.epochs_done);

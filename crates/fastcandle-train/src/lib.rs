@@ -20,8 +20,12 @@ pub mod one_cycle;
 pub mod optim;
 pub mod preds;
 pub mod schedule;
+pub mod tta;
 
-pub use callback::{Callback, Event};
+pub use callback::{
+    Callback, Comp, EarlyStoppingCallback, Event, GradientAccumulation, ReduceLROnPlateau,
+    SaveModelCallback,
+};
 pub use error::{Cancel, Error, Result};
 pub use learner::Learner;
 pub use loss::{CrossEntropyLossFlat, Loss, MseLossFlat};
@@ -33,3 +37,4 @@ pub use metrics::{
 pub use one_cycle::{FineTuneOptions, OneCycleOptions};
 pub use optim::{Hypers, OptFunc, Optimizer};
 pub use preds::{Preds, largest_first};
+pub use tta::{Tta, TtaOptions};

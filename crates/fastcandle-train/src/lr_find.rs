@@ -159,7 +159,8 @@ fn as_f32(x: f64) -> f64 {
     x as f32 as f64
 }
 
-struct LrFinder {
+/// The callback of `lr_find`'s fit (trackers check for it to sit that fit out).
+pub(crate) struct LrFinder {
     sched: Sched,
     num_it: usize,
     stop_div: bool,

@@ -15,7 +15,7 @@
 //! epoch table as CSV lines).
 
 use fastcandle::data::vision::ItemSplitter;
-use fastcandle::models::weights::load_safetensors_into;
+use fastcandle::models::weights::load_weights_into;
 use fastcandle::vision::prelude::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -131,9 +131,12 @@ fn main() -> anyhow::Result<()> {
         )?;
         return Ok(());
     }
-    load_safetensors_into(learn.model.params(), &dir.join("init.safetensors"), |_| {
-        false
-    })?;
+    load_weights_into(
+        learn.model.params(),
+        &dir.join("init.safetensors"),
+        |_| false,
+        &[],
+    )?;
     learn.quiet(true);
     let history = dir.join("fastcandle_history.csv");
     learn.add_cb(CsvLogger::new(&history));

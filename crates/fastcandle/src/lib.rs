@@ -36,6 +36,12 @@ pub mod vision;
 pub mod visualize;
 
 pub use error::{Error, Result};
+
+/// The guide's page on export and inference (`docs/export-and-inference.md`), whose examples
+/// are compiled as doc tests so that the page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/export-and-inference.md")]
+pub struct ExportAndInferenceGuide;
 pub use fastcandle_core as core;
 pub use fastcandle_data as data;
 pub use fastcandle_models as models;

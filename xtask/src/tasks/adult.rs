@@ -77,6 +77,7 @@ pub fn run_as(task: &AdultArgs, mode: Mode) -> Result<serde_json::Value> {
     let options = args.shaping("adult", &data, epochs, args.bs.unwrap_or(64));
     let history = out.join("history.csv");
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     if let (Some(info), Some(ckpt)) = (&resumed, &args.resume) {
         anyhow::ensure!(
             info.n_epoch == epochs && info.epochs_before == 0,
@@ -120,6 +121,7 @@ pub fn run_as(task: &AdultArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(learn.lr),
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "test": test,
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,

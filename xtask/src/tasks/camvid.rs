@@ -5,7 +5,7 @@
 use super::vision_common::{arch_and_weights, fine_tune, start_run};
 use crate::outputs;
 use crate::resume;
-use crate::run_dir::{finish, recorded, write_json};
+use crate::run_dir::{finish, recorded};
 use crate::train::{CamvidArgs, Mode};
 use anyhow::Result;
 use fastcandle::vision::prelude::*;
@@ -69,6 +69,7 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         .vision
         .shaping(args.shaping("camvid", &data, epochs, bs), arch, &pretrained);
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     if !args.quiet {
         println!(
             "camvid: {} ({} train / {} valid images, {} codes), unet_learner({arch}) pretrained \
@@ -84,19 +85,11 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
     fine_tune(&mut learn, epochs, args.lr, resumed.as_ref())?;
 
     let (last, epoch_times) = recorded(&out.join("history.csv"))?;
-    fastcandle::core::tensor_io::save_safetensors(
-        &out.join("model.safetensors"),
-        &learn.model.params().state_dict(),
-        None,
-    )?;
+    // The model is saved before anything else can fail: `model.safetensors` and `config.json`
+    // (arch, codes, the U-Net's layout, item transforms, normalisation), which
+    // `load_unet_learner(out)` reads back in another program.
+    learn.export(out)?;
     let interpretation = outputs::segmentation(&mut learn, out)?;
-    let config = json!({
-        "arch": arch.name(),
-        "codes": dls.vocab(),
-        "normalize": learn.dls().normalization(),
-        "item_tfms": task.vision.size.map(|s| format!("Resize({s})")),
-    });
-    write_json(&out.join("config.json"), &config)?;
     let summary = json!({
         "task": "camvid",
         "data": data.display().to_string(),
@@ -108,9 +101,61 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": bs,
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,
         "wall_s": start.elapsed().as_secs_f64(),
     });
     finish(out, summary, args.quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{CommonArgs, VisionArgs};
+
+    /// A run on 8 scenes of the embedded sample exports a learner that another program loads
+    /// with `load_unet_learner` and that predicts masks of the run's size over its codes.
+    #[test]
+    fn a_run_exports_a_learner_that_loads_and_predicts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        for sub in ["images", "labels"] {
+            std::fs::create_dir_all(data.join(sub)).unwrap();
+        }
+        let src = embedded_data();
+        std::fs::copy(src.join("codes.txt"), data.join("codes.txt")).unwrap();
+        let images: Vec<PathBuf> = get_image_files(src.join("images")).unwrap()[..8].to_vec();
+        for p in &images {
+            std::fs::copy(p, data.join("images").join(file_name(p))).unwrap();
+            let label = format!("labels/{}_P.png", file_stem(p));
+            std::fs::copy(src.join(&label), data.join(&label)).unwrap();
+        }
+        let mut common = CommonArgs::new(1, DeviceChoice::Cpu, tmp.path().join("run"));
+        common.data = Some(data.clone());
+        common.quiet = true;
+        common.bs = Some(4);
+        let args = CamvidArgs {
+            common,
+            vision: VisionArgs {
+                arch: Some(Arch::Resnet18),
+                pretrained: Some(Pretrained::No),
+                size: Some(32),
+                skip_bad: false,
+            },
+        };
+        run(&args).unwrap();
+        let learn = load_unet_learner(tmp.path().join("run"), DeviceChoice::Cpu).unwrap();
+        let codes = Codes::from_file(data.join("codes.txt")).unwrap();
+        assert_eq!(learn.codes(), codes.names());
+        assert_eq!(learn.arch(), Arch::Resnet18);
+        let pred = learn.predict(&images[0]).unwrap();
+        assert_eq!(
+            (pred.width, pred.height, pred.n_codes()),
+            (32, 32, codes.len())
+        );
+        // The original image is 128x96: at its own size the mask is too.
+        let full = learn.predict_original_size(&images[0]).unwrap();
+        assert_eq!((full.width, full.height), (128, 96));
+    }
 }

@@ -76,6 +76,10 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
         .build()?;
     learn.quiet(args.quiet);
     if mode == Mode::LrFind {
+        anyhow::ensure!(
+            !task.tta.tta,
+            "--tta is for train: lr-find predicts nothing"
+        );
         return outputs::lr_find_run("pets", &mut learn, out, start, args);
     }
     let mut options = task.vision.shaping(
@@ -85,6 +89,7 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
     );
     options["only"] = task.only.clone().into();
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     outputs::add_activation_stats(&mut learn)?;
     // The test images are labelled and checked before training: a bad set must not cost a run.
     let test_dl = match &task.test {
@@ -130,6 +135,10 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
         }
         None => None,
     };
+    let tta = match task.tta.tta {
+        true => Some(crate::fit_callbacks::tta_scores(&mut learn, args.quiet)?),
+        false => None,
+    };
     let interpretation = outputs::vision_classifier(&mut learn, out)?;
     let summary = json!({
         "task": "pets",
@@ -143,6 +152,8 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
         "bs": args.bs.unwrap_or(64),
         "lr": args.lr.unwrap_or(FineTuneOptions::default().base_lr),
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
+        "tta": tta,
         "test": test,
         "skipped_files": dls.skipped_files(),
         "interpretation": interpretation,
@@ -191,6 +202,7 @@ mod tests {
             },
             test: None,
             only: Vec::new(),
+            tta: Default::default(),
         }
     }
 
@@ -222,5 +234,44 @@ mod tests {
         again.vision.size = Some(24);
         let err = format!("{:#}", run(&again).unwrap_err());
         assert!(err.contains("size: 16 -> 24"), "{err}");
+    }
+
+    #[test]
+    fn tta_save_best_early_stop_and_accumulate_run_and_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = small_folder(tmp.path());
+        std::fs::remove_file(data.join("Cat_bad.png")).unwrap();
+        std::fs::remove_file(data.join("dog_bad.png")).unwrap();
+        let mut a = args(tmp.path(), data.clone(), false);
+        a.common.epochs = Some(2);
+        a.common.save_best = true;
+        a.common.early_stop = Some(1);
+        a.common.accumulate = Some(8);
+        a.tta.tta = true;
+        let summary = run(&a).unwrap();
+        let out = tmp.path().join("run");
+        assert!(out.join("best.safetensors").is_file());
+        let cbs = &summary["callbacks"];
+        assert_eq!(cbs["early_stop"]["patience"], 1);
+        assert_eq!(cbs["accumulate"]["items_per_step"], 8);
+        assert_eq!(cbs["save_best"]["monitor"], "valid_loss");
+        assert!(cbs["save_best"]["best_value"].as_f64().unwrap().is_finite());
+        let tta = &summary["tta"];
+        assert_eq!(tta["n"], 4);
+        // Square images under Resize: no random crop, so the passes are the plain predictions.
+        assert_eq!(tta["max_abs_diff_augmented_vs_plain"], 0.0);
+        for m in ["metrics", "plain_metrics"] {
+            let e = tta[m]["error_rate"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&e), "{m}: {e}");
+        }
+        // An accumulation below the batch size (4) is refused, naming both.
+        let mut a = args(tmp.path(), data, false);
+        a.common.force = true;
+        a.common.accumulate = Some(2);
+        let err = format!("{:#}", run(&a).unwrap_err());
+        assert!(
+            err.contains("--accumulate 2") && err.contains("batch size 4"),
+            "{err}"
+        );
     }
 }

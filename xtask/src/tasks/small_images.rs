@@ -169,6 +169,10 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         .build()?;
     learn.quiet(args.quiet);
     if mode == Mode::LrFind {
+        anyhow::ensure!(
+            !task.tta.tta,
+            "--tta is for train: lr-find predicts nothing"
+        );
         return outputs::lr_find_run(spec.task, &mut learn, out, start, args);
     }
     let options = task.vision.shaping(
@@ -177,6 +181,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         &pretrained,
     );
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     outputs::add_activation_stats(&mut learn)?;
     let (n_train, n_valid) = (dls.train_items().len(), dls.valid_items().len());
     let (lr, schedule) = super::vision_common::schedule(from_scratch, epochs, args.lr, DEFAULT_LR);
@@ -206,6 +211,10 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         println!("epoch time: {}", times.join(", "));
     }
     learn.export(out)?;
+    let tta = match task.tta.tta {
+        true => Some(crate::fit_callbacks::tta_scores(&mut learn, args.quiet)?),
+        false => None,
+    };
     let interpretation = outputs::vision_classifier(&mut learn, out)?;
     let summary = json!({
         "task": spec.task,
@@ -222,6 +231,8 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         "lr": lr,
         "train_images": n_train,
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
+        "tta": tta,
         "test": test,
         "interpretation": interpretation,
         "epoch_times_s": epoch_times,

@@ -190,6 +190,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
     options["spectrogram"] = serde_json::to_value(spectrogram(task))?;
     options["augment"] = (!task.no_augment).into();
     let resumed = resume::start(&mut learn, out, &options, args)?;
+    crate::fit_callbacks::add(&mut learn, out, args)?;
     let from_scratch = pretrained == Pretrained::No;
     let (lr, schedule) = schedule(from_scratch, epochs, args.lr, DEFAULT_LR);
     let (rows, cols) = dls.pipeline().config().shape();
@@ -236,6 +237,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
         "bs": bs,
         "lr": lr,
         "metrics": last,
+        "callbacks": crate::fit_callbacks::summary(args, out, &learn),
         "interpretation": outputs::interp_summary(&interp),
         "epoch_times_s": epoch_times,
         "train_s": train_s,

@@ -7,7 +7,7 @@
 
 use super::par::PAR_MIN;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// An activation fused into the op before it (BatchNorm, a per-channel affine), so that a
@@ -47,31 +47,46 @@ impl Act {
         }
     }
 
-    /// The activation of a tensor with candle's own ops (devices without our fused ops).
+    /// The activation of a tensor with candle's own ops (devices without our fused ops), with
+    /// PyTorch's gradient.
     pub fn apply_tensor(self, x: &Tensor) -> Result<Tensor> {
         match self {
             Act::Identity => Ok(x.clone()),
-            Act::Relu => x.relu(),
-            Act::Relu6 => x.clamp(0f32, 6f32),
+            Act::Relu => composed_relu(x),
+            Act::Relu6 => composed_relu6(x),
         }
     }
 }
 
 /// `max(x, 0)`; the gradient passes where `x > 0`, as PyTorch's.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(Clamp { act: Act::Relu });
     }
-    x.relu()
+    composed_relu(x)
+}
+
+/// The composed ReLU: `x * (x > 0)`, whose gradient is PyTorch's (zero at `x = 0`; candle's
+/// own `relu` passes it there).
+fn composed_relu(x: &Tensor) -> Result<Tensor> {
+    x * x.gt(0f64)?.to_dtype(x.dtype())?
 }
 
 /// `min(max(x, 0), 6)` (MobileNetV2's activation); the gradient passes where `0 < x < 6`, as
 /// PyTorch's `hardtanh_backward`.
 pub fn relu6(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(Clamp { act: Act::Relu6 });
     }
-    x.clamp(0f32, 6f32)
+    composed_relu6(x)
+}
+
+/// The composed ReLU6: `x * (0 < x < 6) + 6 * (x >= 6)`, PyTorch's values and gradient (zero at
+/// both ends; candle's `clamp` splits the gradient at a tie).
+fn composed_relu6(x: &Tensor) -> Result<Tensor> {
+    let inside = (x.gt(0f64)?.to_dtype(x.dtype())? * x.lt(6f64)?.to_dtype(x.dtype())?)?;
+    let top = (x.ge(6f64)?.to_dtype(x.dtype())? * 6f64)?;
+    (x * inside)? + top
 }
 
 /// `max(a + b, 0)`: a residual block's sum and its ReLU in one pass. Backward gives both
@@ -80,10 +95,10 @@ pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.dims() != b.dims() {
         candle_core::bail!("add_relu: shapes {:?} and {:?} differ", a.dims(), b.dims());
     }
-    if a.device().is_cpu() && a.dtype() == DType::F32 && b.dtype() == DType::F32 {
+    if super::native_f32(&[a, b]) {
         return a.contiguous()?.apply_op2(&b.contiguous()?, AddRelu);
     }
-    (a + b)?.relu()
+    composed_relu(&(a + b)?)
 }
 
 struct AddRelu;
@@ -173,6 +188,7 @@ impl CustomOp1 for Clamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::{Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 

@@ -10,7 +10,7 @@
 use super::max_pool::scatter_to_argmax;
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 /// `[N, C, oh, ow]`.
 pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_avg_pool2d")?;
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(AdaptiveAvg { geom });
     }
     composed(x, &geom, Kind::Avg)
@@ -28,7 +28,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tenso
 /// `[N, C, oh, ow]` (the indices are not returned).
 pub fn adaptive_max_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_max_pool2d")?;
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         let op = AdaptiveMax {
             geom,
             argmax: Arc::default(),

@@ -41,7 +41,7 @@ pub fn batch_norm_train_act(
         bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
     }
     let c = dims[1];
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+    if super::native_f32(&[x, weight, bias]) {
         let stats = Arc::new(Mutex::new(Stats::default()));
         let op = BatchNormTrain {
             eps: eps as f32,

@@ -30,8 +30,7 @@ pub fn channel_affine_act(x: &Tensor, scale: &Tensor, shift: &Tensor, act: Act) 
             shift.dims()
         );
     }
-    let all_f32 = [x, scale, shift].iter().all(|t| t.dtype() == DType::F32);
-    if x.device().is_cpu() && all_f32 {
+    if super::native_f32(&[x, scale, shift]) {
         return x.contiguous()?.apply_op3(
             &scale.contiguous()?,
             &shift.contiguous()?,

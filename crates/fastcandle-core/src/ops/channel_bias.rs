@@ -8,7 +8,7 @@
 
 use super::par::min_len;
 use super::storage::{cpu_f32, grad_if, with_f32};
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// `x + bias[c]` for `x` `[N, C, ...]` and `bias` `[C]`.
@@ -22,7 +22,7 @@ pub fn add_channel_bias(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
             bias.dims()
         );
     }
-    if x.device().is_cpu() && x.dtype() == DType::F32 && bias.dtype() == DType::F32 {
+    if super::native_f32(&[x, bias]) {
         return x.contiguous()?.apply_op2(&bias.contiguous()?, ChannelBias);
     }
     let mut shape = vec![1usize; dims.len()];
@@ -93,6 +93,7 @@ impl CustomOp2 for ChannelBias {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::{Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 

@@ -19,7 +19,7 @@ use super::par::{SendPtr, by_sample, sum_parts};
 use super::scratch::Scratch;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, bail};
 
 /// PyTorch's `conv2d(x, w, stride=stride, padding=padding)` without bias, for `x`
 /// `[N, C_in, H, W]` and `w` `[C_out, C_in, kh, kw]`: the output is
@@ -52,7 +52,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<T
         s: stride,
         p: padding,
     };
-    if x.device().is_cpu() && x.dtype() == DType::F32 && w.dtype() == DType::F32 {
+    if super::native_f32(&[x, w]) {
         if (kh, kw, stride, padding) == (1, 1, 1, 0) {
             return super::pointwise_conv::pointwise_conv2d(x, w);
         }
@@ -60,21 +60,31 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<T
             .contiguous()?
             .apply_op2(&w.contiguous()?, Conv2d { geom: g });
     }
-    match_remainders(x, &g)?.conv2d(w, padding, stride, 1, 1)
+    composed_conv2d(x, w, padding, stride, 1)
 }
 
-/// `x`, with zero rows or columns appended where needed so that its height and width leave the
-/// same remainder after the last window: candle's convolution backward sizes the input
-/// gradient from the height alone. The appended cells lie where padding or nothing was read
-/// before, so the output is the same.
-fn match_remainders(x: &Tensor, g: &Geom) -> Result<Tensor> {
-    let rh = (g.h + 2 * g.p - g.kh) % g.s;
-    let rw = (g.w + 2 * g.p - g.kw) % g.s;
-    match rh.cmp(&rw) {
+/// candle's convolution (which runs on every device), with `x` first given zero rows or columns
+/// where needed so that its height and width leave the same remainder after the last window:
+/// candle's convolution backward sizes the input gradient from the height alone, and gets the
+/// width wrong otherwise. The appended cells lie where padding or nothing was read before, so
+/// the output is the same. `x` and `w` are `[N, C, H, W]` and `[O, C / groups, KH, KW]`.
+pub(super) fn composed_conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    let (_, _, h, wd) = x.dims4()?;
+    let (_, _, kh, kw) = w.dims4()?;
+    let rh = (h + 2 * padding - kh) % stride;
+    let rw = (wd + 2 * padding - kw) % stride;
+    let x = match rh.cmp(&rw) {
         std::cmp::Ordering::Equal => Ok(x.clone()),
         std::cmp::Ordering::Less => x.pad_with_zeros(2, 0, rw - rh),
         std::cmp::Ordering::Greater => x.pad_with_zeros(3, 0, rh - rw),
-    }
+    }?;
+    x.conv2d(w, padding, stride, 1, groups)
 }
 
 struct Conv2d {

@@ -56,7 +56,7 @@ pub fn cross_entropy_axis(
         );
     }
     let target = target.flatten_all()?.to_dtype(DType::U32)?;
-    if logits.device().is_cpu() && logits.dtype() == DType::F32 {
+    if super::native_f32(&[logits]) {
         let op = CrossEntropy {
             c,
             inner,

@@ -11,7 +11,7 @@
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
 use super::upsample_nearest::index_tensor;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// PyTorch's `F.interpolate(x, size=(out_h, out_w), mode="bilinear",
@@ -43,7 +43,7 @@ pub fn interpolate_bilinear(
         rows: taps(h, out_h, align_corners),
         cols: taps(w, out_w, align_corners),
     };
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(op);
     }
     composed(x, &op.rows, &op.cols)
@@ -184,6 +184,7 @@ impl CustomOp1 for Bilinear {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::{Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 

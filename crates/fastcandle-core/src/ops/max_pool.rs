@@ -8,7 +8,7 @@
 
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -37,7 +37,7 @@ pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> R
         s: stride,
         p: padding,
     };
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         let op = MaxPool2d {
             geom,
             argmax: Arc::default(),
@@ -206,6 +206,7 @@ pub(super) fn scatter_to_argmax(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::{Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 

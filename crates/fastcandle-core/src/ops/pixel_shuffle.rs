@@ -10,7 +10,7 @@
 
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// PyTorch's `F.pixel_shuffle(x, scale)` for `x` `[N, C·scale², H, W]`: output
@@ -36,7 +36,7 @@ pub fn pixel_shuffle(x: &Tensor, scale: usize) -> Result<Tensor> {
         w,
         r,
     };
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(op);
     }
     composed(x, &op)

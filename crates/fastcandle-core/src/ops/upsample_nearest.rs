@@ -11,7 +11,7 @@
 
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
 /// PyTorch's `F.interpolate(x, size=(out_h, out_w), mode="nearest")` for `x` `[N, C, H, W]`:
@@ -38,7 +38,7 @@ pub fn upsample_nearest2d(x: &Tensor, out_h: usize, out_w: usize) -> Result<Tens
         rows: source_indices(h, out_h),
         cols: source_indices(w, out_w),
     };
-    if x.device().is_cpu() && x.dtype() == DType::F32 {
+    if super::native_f32(&[x]) {
         return x.contiguous()?.apply_op1(op);
     }
     composed(x, &op.rows, &op.cols)
@@ -137,6 +137,7 @@ impl CustomOp1 for UpsampleNearest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::{Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 

@@ -79,16 +79,8 @@ impl BatchNorm {
             let m = (x.elem_count() / c) as f64;
             let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
             let mo = self.momentum;
-            let (rm, rv) = (self.running_mean.as_tensor(), self.running_var.as_tensor());
-            if rm.device().is_cpu() {
-                fastcandle_core::ops::update_running(rm, &mean, mo, 1.0)?;
-                fastcandle_core::ops::update_running(rv, &var, mo, unbias)?;
-            } else {
-                let new_rm = ((rm * (1.0 - mo))? + (mean * mo)?)?;
-                let new_rv = ((rv * (1.0 - mo))? + (var * (mo * unbias))?)?;
-                self.running_mean.set(&new_rm)?;
-                self.running_var.set(&new_rv)?;
-            }
+            fastcandle_core::ops::update_running(&self.running_mean, &mean, mo, 1.0)?;
+            fastcandle_core::ops::update_running(&self.running_var, &var, mo, unbias)?;
             return Ok(y);
         }
         let inv = (tracked(self.running_var.as_tensor()) + self.eps)?

@@ -1,21 +1,32 @@
 //! Callbacks: everything beyond the bare loop (schedules, recording, progress, logging,
-//! checkpoints, the LR finder) is a callback run at the loop's events.
+//! checkpoints, the LR finder, the trackers that save the best model, stop early or lower the
+//! rate, gradient accumulation) is a callback run at the loop's events.
 
 mod activation_stats;
 mod checkpoint;
 mod csv_logger;
+mod early_stopping;
+mod gradient_accumulation;
 mod param_scheduler;
 mod progress;
 mod recorder;
+mod reduce_lr_on_plateau;
+mod save_model;
 mod terminate_on_nan;
+mod tracker;
 
 pub use activation_stats::{ActivationStats, HIST_BINS, HIST_MAX, HIST_MIN, LayerStats, NEAR_ZERO};
 pub use checkpoint::SaveCheckpoint;
 pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStoppingCallback;
+pub use gradient_accumulation::GradientAccumulation;
 pub use param_scheduler::ParamScheduler;
 pub use progress::ProgressCallback;
 pub use recorder::{FitRecord, Recorder};
+pub use reduce_lr_on_plateau::ReduceLROnPlateau;
+pub use save_model::SaveModelCallback;
 pub use terminate_on_nan::TerminateOnNaN;
+pub use tracker::{Comp, Tracker};
 
 use crate::error::Result;
 use crate::learner::Learner;

@@ -195,7 +195,8 @@ impl Optimizer {
                 };
                 let n_buf = self.opt_func.n_state();
                 let t = p.var.as_tensor();
-                let on_cpu = t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
+                // The fused host update, unless the composed (device) form is forced for checking.
+                let on_cpu = fastcandle_core::ops::native_f32(&[t]);
                 let state = match self.state.entry(p.name.clone()) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) if on_cpu => e.insert(OptState::Host {
@@ -300,7 +301,7 @@ impl Optimizer {
                     bufs.push(t.clone());
                 }
                 let t = p.tensor();
-                let state = if t.device().is_cpu() && t.dtype() == candle_core::DType::F32 {
+                let state = if fastcandle_core::ops::native_f32(&[t]) {
                     OptState::Host {
                         step,
                         bufs: bufs

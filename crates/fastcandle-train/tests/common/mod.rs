@@ -19,6 +19,11 @@ pub struct ToyData {
 
 impl ToyData {
     pub fn new(n: usize, bs: usize) -> Arc<Self> {
+        Self::on(n, bs, &Device::Cpu)
+    }
+
+    /// The toy data, its batches made on `device`.
+    pub fn on(n: usize, bs: usize, device: &Device) -> Arc<Self> {
         let mut x = Vec::with_capacity(2 * n);
         let mut y = Vec::with_capacity(n);
         for i in 0..n {
@@ -34,11 +39,11 @@ impl ToyData {
             n_train: n * 4 / 5,
             bs,
             seed: 0,
-            device: Device::Cpu,
+            device: device.clone(),
         })
     }
 
-    fn batch(&self, idx: &[usize]) -> Result<Batch> {
+    pub fn batch(&self, idx: &[usize]) -> Result<Batch> {
         let xs: Vec<f32> = idx
             .iter()
             .flat_map(|&i| [self.x[2 * i], self.x[2 * i + 1]])
@@ -94,7 +99,12 @@ pub struct ToyModel {
 
 impl ToyModel {
     pub fn new(seed: u64) -> Self {
-        let pb = ParamBuilder::new(&Device::Cpu, seed);
+        Self::on(seed, &Device::Cpu)
+    }
+
+    /// The toy model with its parameters on `device` (the same values as on the CPU).
+    pub fn on(seed: u64, device: &Device) -> Self {
+        let pb = ParamBuilder::new(device, seed);
         let body = pb.pp("body").group(0);
         let head = pb.pp("head").group(1);
         let w1 = body
@@ -151,9 +161,14 @@ impl Model for ToyModel {
 }
 
 pub fn learner(seed: u64, n: usize, bs: usize) -> fastcandle_train::Learner {
+    learner_on(seed, n, bs, &Device::Cpu)
+}
+
+/// [`learner`] with its model and batches on `device`.
+pub fn learner_on(seed: u64, n: usize, bs: usize, device: &Device) -> fastcandle_train::Learner {
     let mut l = fastcandle_train::Learner::new(
-        Box::new(ToyModel::new(seed)),
-        ToyData::new(n, bs),
+        Box::new(ToyModel::on(seed, device)),
+        ToyData::on(n, bs, device),
         Box::new(fastcandle_train::CrossEntropyLossFlat::default()),
     )
     .metrics([fastcandle_train::accuracy()]);
@@ -168,4 +183,63 @@ pub fn weights(l: &fastcandle_train::Learner) -> Vec<(String, Vec<f32>)> {
         .into_iter()
         .map(|(k, v)| (k, v.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
         .collect()
+}
+
+/// Linear(2, 8), ReLU, Linear(8, 2), with no BatchNorm: its gradient over a batch is the mean
+/// of its items', whatever the batch size.
+pub struct MlpModel {
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    store: ParamStore,
+}
+
+impl MlpModel {
+    pub fn new(seed: u64) -> Self {
+        let pb = ParamBuilder::new(&Device::Cpu, seed);
+        let body = pb.pp("body").group(0);
+        let head = pb.pp("head").group(1);
+        let fan = |n| Init::PytorchDefault { fan_in: n };
+        let w1 = body
+            .param("weight", &[8, 2], ParamKind::Weight, fan(2))
+            .unwrap();
+        let b1 = body.param("bias", &[8], ParamKind::Bias, fan(2)).unwrap();
+        let w2 = head
+            .param("weight", &[2, 8], ParamKind::Weight, fan(8))
+            .unwrap();
+        let b2 = head.param("bias", &[2], ParamKind::Bias, fan(8)).unwrap();
+        Self {
+            w1,
+            b1,
+            w2,
+            b2,
+            store: pb.store().clone(),
+        }
+    }
+}
+
+impl Model for MlpModel {
+    fn forward_t(&self, xs: &[Tensor], _train: bool) -> Result<Tensor> {
+        let h = xs[0]
+            .matmul(&self.w1.t()?)?
+            .broadcast_add(&self.b1)?
+            .relu()?;
+        Ok(h.matmul(&self.w2.t()?)?.broadcast_add(&self.b2)?)
+    }
+    fn params(&self) -> &ParamStore {
+        &self.store
+    }
+}
+
+/// A quiet learner of [`MlpModel`] on `dls`.
+pub fn mlp_learner(seed: u64, dls: Arc<dyn DataLoaders>) -> fastcandle_train::Learner {
+    let mut l = fastcandle_train::Learner::new(
+        Box::new(MlpModel::new(seed)),
+        dls,
+        Box::new(fastcandle_train::CrossEntropyLossFlat::default()),
+    )
+    .metrics([fastcandle_train::accuracy()]);
+    l.quiet(true);
+    l
 }

@@ -1,8 +1,10 @@
 //! `use fastcandle::vision::prelude::*;` brings the vision lesson's names.
 
 pub use super::{
-    ImageDataLoaders, MaskPrediction, SegmentationDataLoaders, UnetLearner, VisionLearner,
-    VisionPredictor, cnn_learner, load_learner, unet_learner, vision_learner,
+    ImageDataLoaders, ImagenetClassifier, MaskPrediction, SegmentationDataLoaders,
+    SegmentationPredictor, UnetLearner, VisionLearner, VisionPredictor, cnn_learner,
+    imagenet_classifier, load_learner, load_unet_learner, mask_colour, mask_palette, unet_learner,
+    vision_learner,
 };
 pub use crate::Prediction;
 pub use crate::data::vision::{

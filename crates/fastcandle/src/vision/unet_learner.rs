@@ -2,14 +2,16 @@
 //! [`SegmentationDataLoaders`] with cross-entropy over pixels, ready to `fine_tune`.
 
 use super::SegmentationDataLoaders;
+use super::learner::item_tfm_configs;
 use super::learner_options::{AppLearner, LearnerBuilder};
+use super::mask_prediction::{MaskPrediction, masks_of};
+use super::seg_predict::{predict_masks, predict_original_size};
 use crate::error::{Error, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use fastcandle_core::DataLoaders;
 use fastcandle_core::grad::no_grad;
 use fastcandle_data::vision::{
-    Image, LoaderSettings, Normalize, SegmentationLoader, TestImages, batch_images, save_mask,
-    show_seg_results,
+    LoaderSettings, Normalize, SegmentationLoader, TestImages, batch_images, show_seg_results,
 };
 use fastcandle_models::{Arch, DynamicUnet, Pretrained};
 use fastcandle_train::CrossEntropyLossFlat;
@@ -18,7 +20,15 @@ use std::path::{Path, PathBuf};
 /// A [`Learner`](fastcandle_train::Learner) for segmentation that also turns a new image into a mask. It dereferences to
 /// the [`Learner`](fastcandle_train::Learner), so `fine_tune`, `fit_one_cycle`, `lr_find`, `validate`, `freeze`... apply;
 /// the accessors shared with classification are on [`AppLearner`].
-pub type UnetLearner = AppLearner<SegmentationLoader>;
+pub type UnetLearner = AppLearner<SegmentationLoader, UnetLayout>;
+
+/// The size a U-Net learner's model was laid out for (fastai's `img_size`: the size of the
+/// data's images after the item transforms), which an exported learner needs to rebuild it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnetLayout {
+    /// `(height, width)` of the images the decoder was laid out on.
+    pub img_size: (usize, usize),
+}
 
 /// The options of [`unet_learner`], with fastai's defaults: the data's seed, ImageNet
 /// normalisation added to the data when the body is pretrained, no metric. The setters shared
@@ -40,45 +50,16 @@ pub fn unet_learner(
         .build()
 }
 
-/// A predicted mask: one code per pixel, row by row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MaskPrediction {
-    /// The width of the mask (the model's input width).
-    pub width: usize,
-    /// The height of the mask.
-    pub height: usize,
-    /// The code of each pixel (the arg-max of the model's outputs), row by row.
-    pub mask: Vec<u32>,
-}
-
-impl MaskPrediction {
-    /// The number of pixels of each code (`n_codes` long).
-    pub fn counts(&self, n_codes: usize) -> Vec<usize> {
-        let mut c = vec![0; n_codes];
-        for &m in &self.mask {
-            if let Some(x) = c.get_mut(m as usize) {
-                *x += 1;
-            }
-        }
-        c
-    }
-
-    /// Writes the mask as an 8-bit grey PNG of codes (as the data set's labels are).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let data = self.mask.iter().map(|&c| c.min(255) as u8).collect();
-        let img = Image::new(self.width, self.height, 1, data)?;
-        Ok(save_mask(path.as_ref(), &img, None)?)
-    }
-}
-
 impl UnetLearner {
     /// The options of a learner on `dls` with body `arch` (not pretrained unless told).
     pub fn builder(dls: &SegmentationDataLoaders, arch: Arch) -> UnetLearnerBuilder<'_> {
         UnetLearnerBuilder::with(dls, arch, ())
     }
 
-    /// fastai's `learn.predict(path)`: the mask of one image, through the data's validation
-    /// transforms.
+    /// fastai's `learn.predict(path)`: the mask of one image through the data's validation
+    /// transforms, at the size the model sees (the image after the item transforms), with the
+    /// probability of every code at every pixel. [`UnetLearner::predict_original_size`] gives
+    /// it at the image's own size.
     pub fn predict(&self, path: impl AsRef<Path>) -> Result<MaskPrediction> {
         Ok(self
             .predict_many(vec![path.as_ref().to_path_buf()])?
@@ -95,15 +76,23 @@ impl UnetLearner {
             loader.batch_size(),
             self.dls.device().clone(),
         )?;
-        let model = self.learn.model.as_ref();
-        fastcandle_core::threads::run_in_pool(|| {
-            let mut out = Vec::with_capacity(images.len());
-            for batch in images.batches() {
-                let batch = batch?;
-                out.extend(masks_of(&no_grad(|| model.forward_t(&batch.xs, false))?)?);
-            }
-            Ok(out)
-        })
+        predict_masks(self.learn.model.as_ref(), &images)
+    }
+
+    /// The mask of the image at `path` at the image's own size: the whole image (a cropping
+    /// `Resize` crops nothing here) scaled as the item transforms scale it, through the model,
+    /// and the outputs resized back (nearest) to the image's size. With no item transform it is
+    /// [`UnetLearner::predict`]'s mask. An item transform that cannot be saved (see
+    /// [`ItemTransform::config`](fastcandle_data::vision::ItemTransform::config)) is an error.
+    pub fn predict_original_size(&self, path: impl AsRef<Path>) -> Result<MaskPrediction> {
+        let loader = self.dls.loader();
+        predict_original_size(
+            self.learn.model.as_ref(),
+            path.as_ref(),
+            &item_tfm_configs(loader.item_transforms())?,
+            loader.normalization().copied(),
+            self.dls.device(),
+        )
     }
 
     /// fastai's `learn.show_results()`: writes a PNG of the first `n` validation images, each
@@ -134,25 +123,6 @@ impl UnetLearner {
             path,
         )?)
     }
-}
-
-/// The arg-max masks of a batch of logits `[N, C, H, W]`.
-fn masks_of(logits: &Tensor) -> Result<Vec<MaskPrediction>> {
-    let (_, _, height, width) = logits.dims4()?;
-    let codes: Vec<Vec<u32>> = logits
-        .argmax(1)?
-        .to_device(&Device::Cpu)?
-        .to_dtype(DType::U32)?
-        .flatten_from(1)?
-        .to_vec2()?;
-    Ok(codes
-        .into_iter()
-        .map(|mask| MaskPrediction {
-            width,
-            height,
-            mask,
-        })
-        .collect())
 }
 
 impl UnetLearnerBuilder<'_> {
@@ -188,7 +158,7 @@ impl UnetLearnerBuilder<'_> {
             learn,
             dls,
             arch: self.arch,
-            head: (),
+            head: UnetLayout { img_size: (h, w) },
         })
     }
 }

@@ -202,4 +202,6 @@ impl HasLoaderCore for ImageLoader {
     }
 }
 
-data_loaders!(ImageLoader);
+// Test-time augmentation for classification only: a segmentation mask would have to move with
+// every augmented pass, and the passes' pixel predictions would no longer line up.
+data_loaders!(ImageLoader, tta);

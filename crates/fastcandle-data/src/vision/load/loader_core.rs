@@ -19,6 +19,10 @@ use fastcandle_core::rng;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The epoch number test-time augmentation passes draw from (plus the pass): past any
+/// training run's epochs.
+const TTA_EPOCHS: usize = 1 << 30;
+
 /// The state of an image loader. (Public in name only: this module is private, so that
 /// [`HasLoaderCore`] can hand it out.)
 #[derive(Debug, Clone)]
@@ -116,6 +120,20 @@ impl LoaderCore {
         let idx: Vec<usize> = (0..self.valid.len()).collect();
         let plan = idx.chunks(self.bs).map(<[usize]>::to_vec).collect();
         Box::new(Batches::new(self.pipeline(false, 0), plan, self.prefetch))
+    }
+
+    /// The validation batches, in order, through the training transforms (random crops,
+    /// augmentation) drawn for pass `pass`: what test-time augmentation averages over.
+    ///
+    /// Each item's random choices come from `mix([seed, TTA_EPOCHS + pass, item, 1])`, so the
+    /// passes differ from each other and from every training epoch's draws for the same item
+    /// position.
+    pub(crate) fn valid_augmented_batches(&self, pass: usize) -> BatchIter<'static> {
+        let idx: Vec<usize> = (0..self.valid.len()).collect();
+        let plan = idx.chunks(self.bs).map(<[usize]>::to_vec).collect();
+        let mut pipeline = self.pipeline(false, TTA_EPOCHS.saturating_add(pass));
+        pipeline.train = true;
+        Box::new(Batches::new(pipeline, plan, self.prefetch))
     }
 
     pub(crate) fn n_train_batches(&self) -> usize {
@@ -280,9 +298,24 @@ pub trait LoaderSettings: HasLoaderCore + Sized {
 
 impl<T: HasLoaderCore> LoaderSettings for T {}
 
-/// `impl DataLoaders` for a loader with a `core: LoaderCore` field and a `classes()` method.
+/// `impl DataLoaders` for a loader with a `core: LoaderCore` field and a `classes()` method;
+/// with `tta`, its validation items can also be read through the training transforms
+/// ([`DataLoaders::valid_augmented`](fastcandle_core::DataLoaders::valid_augmented)).
 macro_rules! data_loaders {
+    ($loader:ty, tta) => {
+        data_loaders!($loader, {
+            fn valid_augmented(
+                &self,
+                pass: usize,
+            ) -> Option<::fastcandle_core::batch::BatchIter<'_>> {
+                Some(self.core.valid_augmented_batches(pass))
+            }
+        });
+    };
     ($loader:ty) => {
+        data_loaders!($loader, {});
+    };
+    ($loader:ty, { $($extra:item)* }) => {
         impl ::fastcandle_core::DataLoaders for $loader {
             fn train(&self, epoch: usize) -> ::fastcandle_core::batch::BatchIter<'_> {
                 self.core.train_batches(epoch)
@@ -315,6 +348,8 @@ macro_rules! data_loaders {
             fn vocab(&self) -> Option<&[String]> {
                 Some(self.classes())
             }
+
+            $($extra)*
         }
     };
 }
