@@ -98,9 +98,9 @@ fn conv(
         padding: (k - 1) / 2,
         groups,
         bias: false,
-        init: Some(Init::KaimingNormal {
-            fan: c_out / groups * k * k,
-        }),
+        // PyTorch's fan_out is `weight.size(0) * k * k` whatever the groups: a depthwise
+        // convolution's spread is sqrt(2 / (c_out k^2)), as torchvision's.
+        init: Some(Init::KaimingNormal { fan: c_out * k * k }),
     };
     Conv2d::new(pb, c_in, c_out, k, cfg)
 }

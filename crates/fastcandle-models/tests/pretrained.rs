@@ -277,3 +277,38 @@ fn the_first_convolution_is_found_from_the_model() {
     assert_eq!(name(Arch::MobilenetV2), "features.0.0.weight");
     assert_eq!(name(Arch::SimpleCnn), "0.0.weight");
 }
+
+/// torchvision's `kaiming_normal_(mode="fan_out")` takes `fan_out = size(0) * k * k` whatever
+/// the groups: every convolution of a randomly initialised body has that spread, depthwise
+/// ones included (MobileNetV2 once used `size(0) / groups`, a spread sqrt(C) too wide).
+#[test]
+fn random_convolutions_have_torchvisions_fan_out_spread() {
+    for arch in [Arch::MobilenetV2, Arch::Resnet18] {
+        let m = VisionModel::new(arch, 4, &Pretrained::No, &Device::Cpu, 0).unwrap();
+        let mut depthwise = 0;
+        for p in m.params().parameters() {
+            let dims = p.tensor().dims().to_vec();
+            // Enough values for the spread to be measured within a few percent.
+            if dims.len() != 4 || dims.iter().product::<usize>() < 2000 {
+                continue;
+            }
+            depthwise += usize::from(dims[1] == 1);
+            let want = (2.0 / (dims[0] * dims[2] * dims[3]) as f64).sqrt();
+            let v: Vec<f32> = p.tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let n = v.len() as f64;
+            let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let std = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            assert!(
+                (std / want - 1.0).abs() < 0.15,
+                "{arch} {}: std {std:.4}, torchvision's {want:.4}",
+                p.name
+            );
+        }
+        if arch == Arch::MobilenetV2 {
+            assert!(
+                depthwise > 5,
+                "{arch}: {depthwise} depthwise convolutions checked"
+            );
+        }
+    }
+}
