@@ -148,7 +148,12 @@ impl Model for TabularModel {
                 .enumerate()
                 .map(|(i, e)| e.forward(&x_cat.narrow(1, i, 1)?.squeeze(1)?.contiguous()?))
                 .collect::<Result<Vec<_>>>()?;
-            let x = Tensor::cat(&embs, 1)?;
+            let mut x = Tensor::cat(&embs, 1)?;
+            if self.n_cont > 0 {
+                // Under mixed precision the embeddings (f32 master weights) join the
+                // continuous values in their half dtype; no copy when both are f32.
+                x = x.to_dtype(x_cont.dtype())?;
+            }
             parts.push(self.emb_drop.forward_t(&x, train)?);
         }
         if self.n_cont > 0 {

@@ -21,7 +21,7 @@ pub mod optim;
 pub mod preds;
 pub mod schedule;
 
-pub use callback::{Callback, Event};
+pub use callback::{Callback, Event, GradScaler, MixedPrecision};
 pub use error::{Cancel, Error, Result};
 pub use learner::Learner;
 pub use loss::{CrossEntropyLossFlat, Loss, MseLossFlat};

@@ -123,7 +123,18 @@ impl Conv2d {
         } else if groups > 1 && groups == self.c_in && groups == self.c_out {
             depthwise_conv2d(x, &weight, stride, padding)?
         } else {
-            x.conv2d(&weight, padding, stride, 1, groups)?
+            // Grouped: candle's convolution, with the f32 master weight in a half-precision
+            // activation's dtype (no copy when equal); widened to f32 on the CPU, where
+            // candle has no half-precision convolution.
+            let dt = x.dtype();
+            if fastcandle_core::ops::cpu_half(x) {
+                let f32 = candle_core::DType::F32;
+                x.to_dtype(f32)?
+                    .conv2d(&weight.to_dtype(f32)?, padding, stride, 1, groups)?
+                    .to_dtype(dt)?
+            } else {
+                x.conv2d(&weight.to_dtype(dt)?, padding, stride, 1, groups)?
+            }
         };
         match &self.bias {
             Some(b) => Ok(add_channel_bias(&y, &tracked(b))?),

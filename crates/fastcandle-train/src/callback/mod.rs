@@ -4,6 +4,7 @@
 mod activation_stats;
 mod checkpoint;
 mod csv_logger;
+mod mixed_precision;
 mod param_scheduler;
 mod progress;
 mod recorder;
@@ -12,6 +13,7 @@ mod terminate_on_nan;
 pub use activation_stats::{ActivationStats, HIST_BINS, HIST_MAX, HIST_MIN, LayerStats, NEAR_ZERO};
 pub use checkpoint::SaveCheckpoint;
 pub use csv_logger::CsvLogger;
+pub use mixed_precision::{GradScaler, MixedPrecision};
 pub use param_scheduler::ParamScheduler;
 pub use progress::ProgressCallback;
 pub use recorder::{FitRecord, Recorder};
