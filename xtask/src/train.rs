@@ -87,6 +87,12 @@ pub struct CommonArgs {
     /// the model (camvid's U-Net: 957 MB, about 4 s a save on this disk).
     #[arg(long, default_value_t = 1)]
     pub checkpoint_every: usize,
+    /// Mixed precision in f16 with dynamic loss scaling (fastai's `to_fp16()`).
+    #[arg(long, conflicts_with = "bf16")]
+    pub fp16: bool,
+    /// Mixed precision in bf16 (fastai's `to_bf16()`).
+    #[arg(long)]
+    pub bf16: bool,
 }
 
 impl CommonArgs {
@@ -104,6 +110,18 @@ impl CommonArgs {
             force: false,
             resume: None,
             checkpoint_every: 1,
+            fp16: false,
+            bf16: false,
+        }
+    }
+
+    /// The mixed precision `--fp16` or `--bf16` asks for (none: f32).
+    pub fn mixed_precision(&self) -> Option<fastcandle::train::MixedPrecision> {
+        use fastcandle::train::MixedPrecision;
+        match (self.fp16, self.bf16) {
+            (true, _) => Some(MixedPrecision::fp16()),
+            (_, true) => Some(MixedPrecision::bf16()),
+            _ => None,
         }
     }
 

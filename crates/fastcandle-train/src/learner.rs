@@ -151,30 +151,32 @@ impl Learner {
     /// weights, with dynamic loss scaling at PyTorch's `GradScaler` defaults (see
     /// [`MixedPrecision`]). Replaces any earlier mixed-precision setting.
     pub fn to_fp16(mut self) -> Self {
-        self.set_precision(Some(MixedPrecision::fp16()));
+        self.set_mixed_precision(Some(MixedPrecision::fp16()));
         self
     }
 
     /// [`Learner::to_fp16`] with other loss-scaling options; an error names a bad option.
     pub fn to_fp16_with(mut self, scaler: GradScaler) -> Result<Self> {
-        self.set_precision(Some(MixedPrecision::fp16_with(scaler)?));
+        self.set_mixed_precision(Some(MixedPrecision::fp16_with(scaler)?));
         Ok(self)
     }
 
     /// fastai's `to_bf16()`: trains (and validates, and predicts) in bf16 over f32 master
     /// weights, with no loss scaling (bf16 has f32's range).
     pub fn to_bf16(mut self) -> Self {
-        self.set_precision(Some(MixedPrecision::bf16()));
+        self.set_mixed_precision(Some(MixedPrecision::bf16()));
         self
     }
 
     /// fastai's `to_fp32()`: removes mixed precision; everything runs in f32 again.
     pub fn to_fp32(mut self) -> Self {
-        self.set_precision(None);
+        self.set_mixed_precision(None);
         self
     }
 
-    fn set_precision(&mut self, mp: Option<MixedPrecision>) {
+    /// Sets mixed precision on a learner in place: `Some(MixedPrecision::bf16())` is
+    /// [`Learner::to_bf16`], `None` is [`Learner::to_fp32`].
+    pub fn set_mixed_precision(&mut self, mp: Option<MixedPrecision>) {
         self.remove_cbs::<MixedPrecision>();
         if let Some(mp) = mp {
             self.add_cb(mp);
