@@ -3,11 +3,13 @@
 A training step is forward, cross-entropy and backward (no optimizer step) in training mode;
 an inference pass is a forward in evaluation mode under `torch.no_grad()`. Random inputs,
 2 classes, torchvision's architecture (untrained), THREADS threads (as many as fastcandle's).
+PRECISION `bf16` runs the forward under `torch.autocast(dtype=torch.bfloat16)` (f32 weights,
+the loss on the output cast to f32), as fastai's `to_bf16`; the default is `f32`.
 One mode per process, so that the peak memory printed is the mode's own.
 Prints one JSON object: images per second of every timed run after one warm-up, and the
 process's peak resident memory in MiB (on a GPU, also the peak GPU memory PyTorch allocated).
 
-    python scripts/bench/torch_vision_step.py ARCH train|infer SIZE BS RUNS [THREADS [DEVICE]]
+    python scripts/bench/torch_vision_step.py ARCH train|infer SIZE BS RUNS [THREADS [DEVICE [PRECISION]]]
 """
 import json
 import sys
@@ -29,6 +31,10 @@ def main():
     arch, mode, size, bs, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
     device = torch.device(sys.argv[7] if len(sys.argv) > 7 else "cpu")
+    precision = sys.argv[8] if len(sys.argv) > 8 else "f32"
+    if precision not in ("f32", "bf16"):
+        sys.exit(f"precision must be f32 or bf16, got {precision}")
+    bf16 = precision == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(num_classes=2).to(device)
@@ -40,7 +46,9 @@ def main():
     for i in range(runs + 1):
         if mode == "train":
             t0 = time.perf_counter()
-            loss_fn(model(x), y).backward()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = model(x)
+            loss_fn(out.float(), y).backward()
             sync(device)
             t1 = time.perf_counter()
             model.zero_grad(set_to_none=True)
@@ -51,7 +59,7 @@ def main():
                 t1 = time.perf_counter()
         if i > 0:
             rates.append(bs / (t1 - t0))
-    out = {"values": rates, "peak_mib": peak_rss_mib(), "torch": torch.__version__}
+    out = {"values": rates, "peak_mib": peak_rss_mib(), "torch": torch.__version__, "precision": precision}
     if device.type == "cuda":
         out["gpu_peak_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     print(json.dumps(out))

@@ -102,6 +102,12 @@ pub struct CommonArgs {
     /// update in a small batch's memory.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub accumulate: Option<usize>,
+    /// Mixed precision in f16 with dynamic loss scaling (fastai's `to_fp16()`).
+    #[arg(long, conflicts_with = "bf16")]
+    pub fp16: bool,
+    /// Mixed precision in bf16 (fastai's `to_bf16()`).
+    #[arg(long)]
+    pub bf16: bool,
 }
 
 impl CommonArgs {
@@ -122,6 +128,18 @@ impl CommonArgs {
             save_best: false,
             early_stop: None,
             accumulate: None,
+            fp16: false,
+            bf16: false,
+        }
+    }
+
+    /// The mixed precision `--fp16` or `--bf16` asks for (none: f32).
+    pub fn mixed_precision(&self) -> Option<fastcandle::train::MixedPrecision> {
+        use fastcandle::train::MixedPrecision;
+        match (self.fp16, self.bf16) {
+            (true, _) => Some(MixedPrecision::fp16()),
+            (_, true) => Some(MixedPrecision::bf16()),
+            _ => None,
         }
     }
 
@@ -139,6 +157,11 @@ impl CommonArgs {
             "save_best": self.save_best.then_some(true),
             "early_stop": self.early_stop,
             "accumulate": self.accumulate,
+            "precision": match (self.fp16, self.bf16) {
+                (true, _) => Some("fp16"),
+                (_, true) => Some("bf16"),
+                _ => None,
+            },
         })
     }
 

@@ -66,6 +66,20 @@ pub enum Error {
         /// What is missing: `batch`, `prediction`, `loss` or `gradient store`.
         what: &'static str,
     },
+    /// Under f16 mixed precision, every training step of an epoch overflowed and was skipped.
+    #[error(
+        "mixed precision: all {skipped} training steps of epoch {epoch} overflowed in f16 and \
+         were skipped (the loss scale is now {scale:e}); the fit is stopped, as the model did \
+         not change: lower the learning rate, or train with to_bf16() or to_fp32()"
+    )]
+    AllStepsSkipped {
+        /// The epoch (from 0).
+        epoch: usize,
+        /// The steps skipped in it.
+        skipped: usize,
+        /// The loss scale after the last skip.
+        scale: f64,
+    },
     /// A setting or an argument is not usable.
     #[error("{0}")]
     Invalid(String),

@@ -1,7 +1,9 @@
 //! The Learner: a model, its data, a loss, an optimizer, metrics and callbacks, and the small
 //! fit loop that runs them.
 
-use crate::callback::{self, Callback, Event, ProgressCallback, Recorder, TerminateOnNaN};
+use crate::callback::{
+    self, Callback, Event, GradScaler, MixedPrecision, ProgressCallback, Recorder, TerminateOnNaN,
+};
 use crate::check::check_lr;
 use crate::error::{Cancel, Error, Result};
 use crate::loss::Loss;
@@ -143,6 +145,53 @@ impl Learner {
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// fastai's `to_fp16()`: trains (and validates, and predicts) in f16 over f32 master
+    /// weights, with dynamic loss scaling at PyTorch's `GradScaler` defaults (see
+    /// [`MixedPrecision`]). Replaces any earlier mixed-precision setting.
+    pub fn to_fp16(mut self) -> Self {
+        self.set_mixed_precision(Some(MixedPrecision::fp16()));
+        self
+    }
+
+    /// [`Learner::to_fp16`] with other loss-scaling options; an error names a bad option.
+    pub fn to_fp16_with(mut self, scaler: GradScaler) -> Result<Self> {
+        self.set_mixed_precision(Some(MixedPrecision::fp16_with(scaler)?));
+        Ok(self)
+    }
+
+    /// fastai's `to_bf16()`: trains (and validates, and predicts) in bf16 over f32 master
+    /// weights, with no loss scaling (bf16 has f32's range).
+    pub fn to_bf16(mut self) -> Self {
+        self.set_mixed_precision(Some(MixedPrecision::bf16()));
+        self
+    }
+
+    /// fastai's `to_fp32()`: removes mixed precision; everything runs in f32 again.
+    pub fn to_fp32(mut self) -> Self {
+        self.set_mixed_precision(None);
+        self
+    }
+
+    /// Sets mixed precision on a learner in place: `Some(MixedPrecision::bf16())` is
+    /// [`Learner::to_bf16`], `None` is [`Learner::to_fp32`].
+    pub fn set_mixed_precision(&mut self, mp: Option<MixedPrecision>) {
+        self.remove_cbs::<MixedPrecision>();
+        if let Some(mp) = mp {
+            self.add_cb(mp);
+        }
+    }
+
+    /// The model's output for `xs` in evaluation mode, without gradients: in the half dtype
+    /// under mixed precision, the output cast back to f32.
+    pub(crate) fn predict_batch(&self, xs: &[Tensor]) -> Result<Tensor> {
+        let Some(mp) = self.cb::<MixedPrecision>() else {
+            return Ok(no_grad(|| self.model.forward_t(xs, false))?);
+        };
+        let xs = mp.cast_inputs(xs)?;
+        let pred = no_grad(|| self.model.forward_t(&xs, false))?;
+        Ok(pred.to_dtype(candle_core::DType::F32)?)
     }
 
     /// Adds a callback for every later fit; returns its id.
@@ -526,7 +575,7 @@ impl Learner {
         let mut total = 0f64;
         let mut count = 0usize;
         self.each_batch(batches, |b: Batch, this: &mut Self| -> Result<()> {
-            let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
+            let pred = this.predict_batch(&b.xs)?;
             let loss = this
                 .loss_func
                 .loss(&pred, &b.ys)?

@@ -23,8 +23,8 @@ pub mod schedule;
 pub mod tta;
 
 pub use callback::{
-    Callback, Comp, EarlyStoppingCallback, Event, GradientAccumulation, ReduceLROnPlateau,
-    SaveModelCallback,
+    Callback, Comp, EarlyStoppingCallback, Event, GradScaler, GradientAccumulation, MixedPrecision,
+    ReduceLROnPlateau, SaveModelCallback,
 };
 pub use error::{Cancel, Error, Result};
 pub use learner::Learner;

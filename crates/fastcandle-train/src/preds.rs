@@ -7,7 +7,6 @@ use crate::learner::Learner;
 use candle_core::{DType, Tensor};
 use fastcandle_core::Batch;
 use fastcandle_core::batch::BatchIter;
-use fastcandle_core::grad::no_grad;
 
 /// What [`Learner::get_preds_with`] gives (fastai's `get_preds(with_input=..,
 /// with_decoded=True, with_loss=True)`), one row per item, in the order of the batches.
@@ -104,7 +103,7 @@ impl Learner {
         let (mut probs, mut targs, mut losses, mut inputs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         self.each_batch(batches, |b: Batch, this: &mut Self| -> Result<()> {
-            let pred = no_grad(|| this.model.forward_t(&b.xs, false))?;
+            let pred = this.predict_batch(&b.xs)?;
             losses.push(this.loss_func.loss_per_item(&pred, &b.ys)?);
             probs.push(this.loss_func.activation(&pred)?);
             targs.push(b.ys);

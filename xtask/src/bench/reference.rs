@@ -80,6 +80,7 @@ pub fn measure(
             mode,
             size,
             bs,
+            precision,
         } => (
             "torch_vision_step.py",
             [
@@ -90,6 +91,7 @@ pub fn measure(
                 runs.to_string(),
                 threads.to_string(),
                 device.to_string(),
+                precision.arg().to_string(),
             ]
             .into(),
         ),

@@ -91,7 +91,7 @@ pub fn markdown(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::rows::{Mode, Workload};
+    use crate::bench::rows::{Mode, Precision, Workload};
     use crate::bench::stats::Stats;
 
     fn measured(median: f64, peak: f64) -> Measured {
@@ -109,6 +109,7 @@ mod tests {
                 mode: Mode::Train,
                 size: 224,
                 bs: 8,
+                precision: Precision::F32,
             },
             ours: measured(8.0, 900.0),
             theirs: Some(measured(10.0, 1200.0)),

@@ -20,6 +20,35 @@ impl fmt::Display for Mode {
     }
 }
 
+/// The precision of a model row: f32 throughout, or bf16 mixed precision (f32 master weights,
+/// forward and backward in bf16: ours as `Learner::to_bf16`'s callback casts, PyTorch's under
+/// `torch.autocast(dtype=torch.bfloat16)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 throughout.
+    F32,
+    /// bf16 mixed precision.
+    Bf16,
+}
+
+impl Precision {
+    /// The row name's suffix: none for f32, `_bf16`.
+    pub fn suffix(&self) -> &'static str {
+        match self {
+            Precision::F32 => "",
+            Precision::Bf16 => "_bf16",
+        }
+    }
+
+    /// The name the reference script takes.
+    pub fn arg(&self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
 /// One row of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Workload {
@@ -38,6 +67,8 @@ pub enum Workload {
         size: usize,
         /// Batch size.
         bs: usize,
+        /// f32 or bf16 mixed precision.
+        precision: Precision,
     },
 }
 
@@ -52,7 +83,8 @@ impl Workload {
                 mode,
                 size,
                 bs,
-            } => format!("{arch}_{mode}_{size}_bs{bs}"),
+                precision,
+            } => format!("{arch}_{mode}_{size}_bs{bs}{}", precision.suffix()),
         }
     }
 
@@ -84,20 +116,26 @@ impl Workload {
 }
 
 /// Every row, in report order: the tabular epoch, the image loader, then ResNet18/34/50 at
-/// batch 8 and 32 and at 128 and 224 pixels (training and inference), then MobileNetV2 at
-/// batch 64 and 224 pixels (the Pets recipe).
+/// batch 8 and 32 and at 128 and 224 pixels (training and inference), with ResNet34's
+/// training at 224 and batch 8 also in bf16 mixed precision beside its f32 row, then
+/// MobileNetV2 at batch 64 and 224 pixels (the Pets recipe).
 pub fn all() -> Vec<Workload> {
     let mut rows = vec![Workload::TabularEpoch, Workload::ImageLoader];
     for arch in ["resnet18", "resnet34", "resnet50"] {
         for size in [128, 224] {
             for bs in [8, 32] {
                 for mode in [Mode::Train, Mode::Infer] {
-                    rows.push(Workload::Model {
+                    let row = |precision| Workload::Model {
                         arch,
                         mode,
                         size,
                         bs,
-                    });
+                        precision,
+                    };
+                    rows.push(row(Precision::F32));
+                    if (arch, mode, size, bs) == ("resnet34", Mode::Train, 224, 8) {
+                        rows.push(row(Precision::Bf16));
+                    }
                 }
             }
         }
@@ -108,6 +146,7 @@ pub fn all() -> Vec<Workload> {
             mode,
             size: 224,
             bs: 64,
+            precision: Precision::F32,
         });
     }
     rows
@@ -133,12 +172,17 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         let rows = all();
-        assert_eq!(rows.len(), 2 + 3 * 2 * 2 * 2 + 2);
+        assert_eq!(rows.len(), 2 + 3 * 2 * 2 * 2 + 1 + 2);
         for w in &rows {
             assert_eq!(by_name(&w.name()).as_ref(), Some(w));
         }
         assert!(rows.iter().any(|w| w.name() == "resnet34_train_224_bs8"));
         assert!(rows.iter().any(|w| w.name() == "resnet34_infer_224_bs8"));
+        let i = rows
+            .iter()
+            .position(|w| w.name() == "resnet34_train_224_bs8")
+            .unwrap();
+        assert_eq!(rows[i + 1].name(), "resnet34_train_224_bs8_bf16");
         assert!(by_name("resnet34_train_224_bs9").is_none());
     }
 
@@ -146,7 +190,14 @@ mod tests {
     fn selection_by_substring() {
         let sel = select(&["resnet34_train_224".into()]);
         let names: Vec<_> = sel.iter().map(|w| w.name()).collect();
-        assert_eq!(names, ["resnet34_train_224_bs8", "resnet34_train_224_bs32"]);
+        assert_eq!(
+            names,
+            [
+                "resnet34_train_224_bs8",
+                "resnet34_train_224_bs8_bf16",
+                "resnet34_train_224_bs32"
+            ]
+        );
         assert_eq!(select(&[]).len(), all().len());
     }
 }

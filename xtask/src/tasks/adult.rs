@@ -70,6 +70,7 @@ pub fn run_as(task: &AdultArgs, mode: Mode) -> Result<serde_json::Value> {
         .build()?
         .metrics([accuracy()]);
     learn.quiet(args.quiet);
+    learn.set_mixed_precision(args.mixed_precision());
     if mode == Mode::LrFind {
         return outputs::lr_find_run("adult", &mut learn, out, start, args);
     }

@@ -62,6 +62,7 @@ pub fn run_as(task: &CamvidArgs, mode: Mode) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    learn.set_mixed_precision(args.mixed_precision());
     if mode == Mode::LrFind {
         return outputs::lr_find_run("camvid", &mut learn, out, start, args);
     }

@@ -75,6 +75,7 @@ pub fn run_as(task: &PetsArgs, mode: Mode) -> Result<serde_json::Value> {
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    learn.set_mixed_precision(args.mixed_precision());
     if mode == Mode::LrFind {
         anyhow::ensure!(
             !task.tta.tta,

@@ -168,6 +168,7 @@ pub fn run(spec: &Spec, task: &SmallImagesArgs, mode: Mode) -> Result<serde_json
         .seed(args.seed)
         .build()?;
     learn.quiet(args.quiet);
+    learn.set_mixed_precision(args.mixed_precision());
     if mode == Mode::LrFind {
         anyhow::ensure!(
             !task.tta.tta,

@@ -178,6 +178,7 @@ pub fn run_as(task: &SpokenDigitsArgs, mode: Mode) -> Result<serde_json::Value> 
     let (mut learn, pretrained) = learner(task, &dls)?;
     let arch = learn.arch();
     learn.quiet(args.quiet);
+    learn.set_mixed_precision(args.mixed_precision());
     if mode == Mode::LrFind {
         return outputs::lr_find_run(TASK, &mut learn.learn, out, start, args);
     }

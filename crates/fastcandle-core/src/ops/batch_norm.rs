@@ -8,7 +8,7 @@
 use super::activation::Act;
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
-use candle_core::{CpuStorage, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp3, D, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -55,7 +55,13 @@ pub fn batch_norm_train_act(
         let var = Tensor::from_slice(&s.var, c, x.device())?;
         return Ok((y, mean, var));
     }
-    // Composed form for other devices and dtypes.
+    // Composed form for other devices and dtypes. The statistics are computed in f32 whatever
+    // the activation's dtype (half precision loses the mean of a long channel), and the output
+    // goes back to the activation's dtype: PyTorch's autocast keeps batch norm in f32 too.
+    // Every cast is a no-op (no copy) on f32 tensors.
+    let in_dtype = x.dtype();
+    let x = &x.to_dtype(DType::F32)?;
+    let (weight, bias) = (&weight.to_dtype(DType::F32)?, &bias.to_dtype(DType::F32)?);
     let n = x.elem_count() / c;
     let xt = x.transpose(0, 1)?.contiguous()?.reshape((c, n))?;
     let mean = xt.mean(D::Minus1)?;
@@ -67,7 +73,8 @@ pub fn batch_norm_train_act(
     let scale = (weight * &inv)?.reshape(shape.as_slice())?;
     let shift = (bias - (weight * &inv)?.mul(&mean)?)?.reshape(shape.as_slice())?;
     let y = x.broadcast_mul(&scale)?.broadcast_add(&shift)?;
-    Ok((act.apply_tensor(&y)?, mean.detach(), var.detach()))
+    let y = act.apply_tensor(&y)?.to_dtype(in_dtype)?;
+    Ok((y, mean.detach(), var.detach()))
 }
 
 #[derive(Default)]

@@ -37,6 +37,9 @@ pub fn channel_affine_act(x: &Tensor, scale: &Tensor, shift: &Tensor, act: Act) 
             ChannelAffine { act },
         );
     }
+    // f32 scale and shift (from the master weights and running statistics) meet a
+    // half-precision activation in its dtype (no copy when equal).
+    let (scale, shift) = (scale.to_dtype(x.dtype())?, shift.to_dtype(x.dtype())?);
     let mut shape = vec![1usize; dims.len()];
     shape[1] = dims[1];
     let y = x

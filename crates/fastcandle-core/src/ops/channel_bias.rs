@@ -27,6 +27,17 @@ pub fn add_channel_bias(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
     }
     let mut shape = vec![1usize; dims.len()];
     shape[1] = dims[1];
+    if x.dtype() != bias.dtype() {
+        // A half-precision activation and an f32 master bias: the sum is taken in f32 and
+        // narrowed, so that the bias gradient (a sum over every position of the gradient) is
+        // accumulated in f32, as PyTorch's autocast does, not in the half dtype, which lost a
+        // third of a small conv bias gradient in bf16.
+        let dt = x.dtype();
+        let y = x
+            .to_dtype(bias.dtype())?
+            .broadcast_add(&bias.reshape(shape.as_slice())?)?;
+        return y.to_dtype(dt);
+    }
     x.broadcast_add(&bias.reshape(shape.as_slice())?)
 }
 

@@ -19,7 +19,7 @@ use super::par::{SendPtr, by_sample, sum_parts};
 use super::scratch::Scratch;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, bail};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
 
 /// PyTorch's `conv2d(x, w, stride=stride, padding=padding)` without bias, for `x`
 /// `[N, C_in, H, W]` and `w` `[C_out, C_in, kh, kw]`: the output is
@@ -60,7 +60,18 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<T
             .contiguous()?
             .apply_op2(&w.contiguous()?, Conv2d { geom: g });
     }
-    composed_conv2d(x, w, padding, stride, 1)
+    if super::cpu_half(x) {
+        // candle 0.11 has no half-precision convolution on the CPU (its im2col product calls a
+        // gemm without bf16, and f16 runs emulated): the half activation is widened, convolved
+        // by the f32 kernel and narrowed back; the casts' backward does the same for the
+        // gradients. Activations between layers stay in the half dtype.
+        let dt = x.dtype();
+        let w = w.to_dtype(DType::F32)?;
+        return conv2d(&x.to_dtype(DType::F32)?, &w, stride, padding)?.to_dtype(dt);
+    }
+    // A half-precision activation meets the f32 master weight in the activation's dtype (no
+    // copy when they already agree); the cast's backward gives the weight an f32 gradient.
+    composed_conv2d(x, &w.to_dtype(x.dtype())?, padding, stride, 1)
 }
 
 /// candle's convolution (which runs on every device), with `x` first given zero rows or columns

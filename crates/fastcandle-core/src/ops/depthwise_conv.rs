@@ -48,7 +48,14 @@ pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -
             .contiguous()?
             .apply_op2(&w.contiguous()?, DepthwiseConv2d { geom });
     }
-    super::conv2d::composed_conv2d(x, w, padding, stride, c)
+    if super::cpu_half(x) {
+        // No half-precision convolution on the CPU in candle 0.11: widened, as `conv2d`'s.
+        let (dt, f32) = (x.dtype(), candle_core::DType::F32);
+        let y = depthwise_conv2d(&x.to_dtype(f32)?, &w.to_dtype(f32)?, stride, padding)?;
+        return y.to_dtype(dt);
+    }
+    // The f32 master weight meets a half-precision activation in its dtype (no copy when equal).
+    super::conv2d::composed_conv2d(x, &w.to_dtype(x.dtype())?, padding, stride, c)
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -35,7 +35,7 @@ pub use depthwise_conv::depthwise_conv2d;
 pub use dropout::{drop_path, dropout};
 pub use interpolate_bilinear::interpolate_bilinear;
 pub use max_pool::max_pool2d;
-pub use native::{GENERIC_OPS_ENV, generic_forced, native_f32, set_force_generic};
+pub use native::{GENERIC_OPS_ENV, cpu_half, generic_forced, native_f32, set_force_generic};
 pub use pixel_shuffle::pixel_shuffle;
 pub use running_stats::update_running;
 pub use upsample_nearest::upsample_nearest2d;

@@ -59,6 +59,12 @@ fn parse_env(value: Option<&str>) -> bool {
     }
 }
 
+/// Whether `t` is a half-precision (`f16` or `bf16`) tensor on the CPU, where candle 0.11 has
+/// no convolution kernel for it: the convolutions widen such an input to f32.
+pub fn cpu_half(t: &Tensor) -> bool {
+    t.device().is_cpu() && matches!(t.dtype(), DType::F16 | DType::BF16)
+}
+
 /// Whether an op may run its own CPU kernel on these tensors: all `f32` on the CPU, and the
 /// composed forms not forced.
 pub fn native_f32(tensors: &[&Tensor]) -> bool {

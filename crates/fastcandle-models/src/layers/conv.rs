@@ -123,7 +123,18 @@ impl Conv2d {
         } else if groups > 1 && groups == self.c_in && groups == self.c_out {
             depthwise_conv2d(x, &weight, stride, padding)?
         } else {
-            x.conv2d(&weight, padding, stride, 1, groups)?
+            // Grouped: candle's convolution, with the f32 master weight in a half-precision
+            // activation's dtype (no copy when equal); widened to f32 on the CPU, where
+            // candle has no half-precision convolution.
+            let dt = x.dtype();
+            if fastcandle_core::ops::cpu_half(x) {
+                let f32 = candle_core::DType::F32;
+                x.to_dtype(f32)?
+                    .conv2d(&weight.to_dtype(f32)?, padding, stride, 1, groups)?
+                    .to_dtype(dt)?
+            } else {
+                x.conv2d(&weight.to_dtype(dt)?, padding, stride, 1, groups)?
+            }
         };
         match &self.bias {
             Some(b) => Ok(add_channel_bias(&y, &tracked(b))?),
@@ -149,7 +160,7 @@ impl Layer for Conv2d {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
     use fastcandle_testutil::tensor_max_abs_diff as diff;
 
     #[test]
@@ -191,6 +202,60 @@ mod tests {
             let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
             for t in [x.as_tensor(), conv.weight(), b.tensor()] {
                 assert!(diff(ga.get(t).unwrap(), gb.get(t).unwrap()) < 1e-3);
+            }
+        }
+    }
+
+    #[test]
+    fn half_inputs_run_every_path_in_their_dtype_with_f32_weight_gradients() {
+        // Mixed precision: an f16 or bf16 activation meets the f32 master weight and bias.
+        // Full, depthwise and grouped convolutions, with a bias: the output keeps the input's
+        // dtype and is close to the f32 one; the parameters get f32 gradients close to f32's.
+        let dev = Device::Cpu;
+        for &(ci, co, g) in &[(3, 5, 1), (4, 4, 4), (4, 6, 2)] {
+            let pb = ParamBuilder::new(&dev, 2);
+            let cfg = Conv2dConfig {
+                padding: 1,
+                groups: g,
+                ..Default::default()
+            };
+            let conv = Conv2d::new(&pb.pp("c"), ci, co, 3, cfg).unwrap();
+            let xv: Vec<f32> = (0..2 * ci * 6 * 6)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            let x = Tensor::from_vec(xv, (2, ci, 6, 6), &dev).unwrap();
+            let up = conv.forward(&x).unwrap().cos().unwrap().detach();
+            let run = |x: &Tensor| {
+                let y = conv.forward(x).unwrap();
+                let y32 = y.to_dtype(DType::F32).unwrap();
+                let gs = (&y32 * &up).unwrap().sum_all().unwrap().backward().unwrap();
+                let params = pb.store().parameters();
+                let grads: Vec<Tensor> = params
+                    .iter()
+                    .map(|p| gs.get(p.var.as_tensor()).unwrap().clone())
+                    .collect();
+                (y.dtype(), y32, grads)
+            };
+            let (_, y32, g32) = run(&x);
+            for (dt, tol) in [(DType::F16, 2e-3), (DType::BF16, 2e-2)] {
+                let (ydt, y, gh) = run(&x.to_dtype(dt).unwrap());
+                assert_eq!(ydt, dt, "groups {g}");
+                assert!(
+                    diff(&y, &y32) < tol,
+                    "groups {g} {dt:?}: {}",
+                    diff(&y, &y32)
+                );
+                for (a, b) in g32.iter().zip(&gh) {
+                    assert_eq!(b.dtype(), DType::F32);
+                    let scale = a
+                        .abs()
+                        .unwrap()
+                        .max_all()
+                        .unwrap()
+                        .to_scalar::<f32>()
+                        .unwrap();
+                    assert!(diff(a, b) < tol * scale.max(1.0) * 4.0, "groups {g} {dt:?}");
+                }
             }
         }
     }

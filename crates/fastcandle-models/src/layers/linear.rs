@@ -34,13 +34,25 @@ impl Linear {
 
     /// Applies the layer.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if grad_enabled() {
+        let dtype = x.dtype();
+        if grad_enabled() && self.inner.weight().dtype() == dtype {
             return Ok(self.inner.forward(x)?);
         }
-        let detached = candle_nn::Linear::new(
-            self.inner.weight().detach(),
-            self.inner.bias().map(Tensor::detach),
+        // Without gradients the weights are detached; under mixed precision the f32 master
+        // weights meet a half-precision activation in its dtype (the cast's backward gives
+        // them an f32 gradient).
+        let keep = |t: &Tensor| -> Result<Tensor> {
+            let t = if grad_enabled() {
+                t.clone()
+            } else {
+                t.detach()
+            };
+            Ok(t.to_dtype(dtype)?)
+        };
+        let inner = candle_nn::Linear::new(
+            keep(self.inner.weight())?,
+            self.inner.bias().map(keep).transpose()?,
         );
-        Ok(detached.forward(x)?)
+        Ok(inner.forward(x)?)
     }
 }
