@@ -11,9 +11,12 @@ const SIDE: usize = 128;
 /// that its effect passes the ReLUs and max pools on its way.
 const SPIKE: f32 = 40.0;
 
-/// A position counts as changed when some channel moved by more than this (the activations
-/// are of order 1; a pixel outside the field changes nothing, not even by rounding).
-const CHANGED: f32 = 1e-4;
+/// A position counts as changed when some channel moved at all. With Winograd off (these
+/// tests turn it off: its tiles mix neighbouring positions' rounding), a pixel outside the field
+/// changes nothing, not even by rounding, and one at a field's edge changes it by however
+/// little its path of weights carries (torchvision's initialisation makes a deep MobileNetV2
+/// stage's activations far smaller than 1, so no fixed threshold would do).
+const CHANGED: f32 = 0.0;
 
 /// A deterministic image of smooth noise, `[3, SIDE, SIDE]`.
 fn base_image() -> Vec<f32> {
@@ -25,6 +28,7 @@ fn base_image() -> Vec<f32> {
 /// The outputs of children `0..=last` for the base image and one image per pixel of `pixels`
 /// (set to [`SPIKE`]), as `[images][child]` of `[C, H, W]` values.
 fn run(model: &VisionModel, pixels: &[(usize, usize)], last: usize) -> Vec<Vec<Tensor>> {
+    fastcandle_core::ops::set_winograd(false);
     let base = base_image();
     let mut images = vec![Tensor::from_vec(base.clone(), (3, SIDE, SIDE), &Device::Cpu).unwrap()];
     for &(y, x) in pixels {
