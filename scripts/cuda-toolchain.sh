@@ -54,7 +54,10 @@ if [[ $only_env -eq 0 ]]; then
     done
     (cd "$repo" && cargo fetch --quiet >&2)
     sys="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.*/src/driver/sys/mod.rs | tail -1)"
-    grep -o 'fn cu[A-Za-z0-9_]*(' "$sys" | sort -u | sed 's/^fn \(.*\)($/void \1(void) {}/' \
+    # Each returns CUDA_ERROR_STUB_LIBRARY (34), as NVIDIA's own stub does: a program that loads
+    # the stub instead of a driver gets an error from cuInit (and falls back to the CPU, or says
+    # the device is unavailable), never a crash.
+    grep -o 'fn cu[A-Za-z0-9_]*(' "$sys" | sort -u | sed 's/^fn \(.*\)($/int \1(void) { return 34; }/' \
         > "$stubs/libcuda_stub.c"
     cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$stubs/libcuda.so" "$stubs/libcuda_stub.c"
 fi
