@@ -60,6 +60,22 @@ impl Body {
         self
     }
 
+    /// torchvision's `features` sequence (MobileNetV2, EfficientNet, ConvNeXt): the children
+    /// named `features.0`, `features.1`, ..., and a stage at the last child of each stride,
+    /// named likewise.
+    pub fn features(children: Sequential, out_channels: usize) -> Self {
+        let names: Vec<String> = (0..children.len())
+            .map(|i| format!("features.{i}"))
+            .collect();
+        let body = Self::new(children, out_channels).with_names(names);
+        let stages = body
+            .last_child_at_each_stride()
+            .into_iter()
+            .map(|i| (i, format!("features.{i}")))
+            .collect();
+        body.with_stages(stages)
+    }
+
     /// The receptive field (in the input image) and channels of every child's output, read
     /// from the layers themselves.
     pub fn child_geometry(&self) -> Vec<(ReceptiveField, usize)> {

@@ -259,16 +259,7 @@ pub fn convnext_body(pb: &ParamBuilder, cfg: &ConvNextConfig) -> Result<Body> {
         }
         children.push(stage);
     }
-    let names: Vec<String> = (0..children.len())
-        .map(|i| format!("features.{i}"))
-        .collect();
-    let body = Body::new(children, cfg.out_channels()).with_names(names);
-    let stages = body
-        .last_child_at_each_stride()
-        .into_iter()
-        .map(|i| (i, format!("features.{i}")))
-        .collect();
-    Ok(body.with_stages(stages))
+    Ok(Body::features(children, cfg.out_channels()))
 }
 
 /// timm's names for ConvNeXt (`stem.N`, `stages.S.downsample.N`,

@@ -273,14 +273,7 @@ pub fn efficientnet_body(pb: &ParamBuilder, cfg: &EfficientNetConfig) -> Result<
         1,
         true,
     )?);
-    let names: Vec<String> = (0..=last).map(|i| format!("features.{i}")).collect();
-    let body = Body::new(children, OUT_CHANNELS).with_names(names);
-    let stages = body
-        .last_child_at_each_stride()
-        .into_iter()
-        .map(|i| (i, format!("features.{i}")))
-        .collect();
-    Ok(body.with_stages(stages))
+    Ok(Body::features(children, OUT_CHANNELS))
 }
 
 /// timm's names for EfficientNet (`conv_stem`, `bn1`, `blocks.S.I.conv_pw`, ...,

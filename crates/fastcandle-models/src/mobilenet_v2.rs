@@ -189,14 +189,5 @@ pub fn mobilenet_v2_body(pb: &ParamBuilder) -> Result<Body> {
         }
     }
     children.push(ConvBnRelu6::new(&group(idx), c_in, OUT_CHANNELS, 1, 1, 1)?);
-    let names: Vec<String> = (0..children.len())
-        .map(|i| format!("features.{i}"))
-        .collect();
-    let body = Body::new(children, OUT_CHANNELS).with_names(names);
-    let stages = body
-        .last_child_at_each_stride()
-        .into_iter()
-        .map(|i| (i, format!("features.{i}")))
-        .collect();
-    Ok(body.with_stages(stages))
+    Ok(Body::features(children, OUT_CHANNELS))
 }
