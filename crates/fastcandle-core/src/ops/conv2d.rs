@@ -195,24 +195,26 @@ impl CustomOp2 for Conv2d {
                         || Buffers {
                             cols: buf(need_dw),
                             dcols: buf(need_dx),
-                            dw: if need_dw {
-                                vec![0f32; co * k]
-                            } else {
-                                Vec::new()
-                            },
+                            // Made by the thread's first product, which writes every cell.
+                            dw: Vec::new(),
                         },
                         |b, s, parallel| {
                             let dy = gs[b * y_len..].as_ptr();
                             if need_dw {
                                 g.im2col(&xs[b * x_len..][..x_len], &mut s.cols, parallel);
+                                let first = s.dw.is_empty();
+                                if first {
+                                    s.dw.reserve_exact(co * k);
+                                }
                                 // dW [c_out, k] += dY_b [c_out, l] · cols_bᵀ [l, k].
-                                // SAFETY: sizes as allocated above.
+                                // SAFETY: `dw` has room for [c_out, k], every cell of which
+                                // the product writes (or adds to); other sizes as above.
                                 unsafe {
                                     matmul(
                                         (co, k, l),
                                         s.dw.as_mut_ptr(),
                                         (k as isize, 1),
-                                        true,
+                                        !first,
                                         dy,
                                         (l as isize, 1),
                                         s.cols.as_ptr(),
@@ -220,6 +222,8 @@ impl CustomOp2 for Conv2d {
                                         parallelism(parallel),
                                     )
                                 }
+                                // SAFETY: written just above.
+                                unsafe { s.dw.set_len(co * k) };
                             }
                             if need_dx {
                                 // dcols_b [k, l] = Wᵀ [k, c_out] · dY_b [c_out, l].
@@ -325,7 +329,7 @@ mod tests {
             (2, 4, 6, 6, 3, 1, 2, 0),
             (1, 2, 5, 5, 2, 3, 2, 0),
             (3, 2, 4, 4, 2, 3, 1, 2),
-            // Winograd's shapes: forward and input gradient through the tiles.
+            // Shapes Winograd's transform takes when the batch has enough tiles (below).
             (2, 8, 9, 7, 12, 3, 1, 1),
             (1, 16, 6, 5, 8, 3, 1, 0),
             (3, 8, 4, 5, 8, 3, 1, 2),
@@ -348,6 +352,64 @@ mod tests {
             for t in [x.as_tensor(), wt.as_tensor()] {
                 let d = max_diff(ga.get(t).unwrap(), gb.get(t).unwrap());
                 assert!(d < 1e-4, "{:?}: {d}", (n, ci, h, w, co, k, s, p));
+            }
+        }
+    }
+
+    #[test]
+    fn winograds_path_matches_candles_convolution_with_gradients() {
+        let dev = Device::Cpu;
+        // (n, c_in, h, w, c_out, padding): 3x3 stride 1, at least 64 tiles over the batch.
+        for &(n, ci, h, w, co, p) in &[
+            (2, 8, 17, 15, 12, 1),
+            (16, 16, 6, 5, 8, 0),
+            (6, 8, 8, 9, 8, 2),
+        ] {
+            let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
+            let g = Geom {
+                n,
+                c_in: ci,
+                h,
+                w,
+                c_out: co,
+                kh: 3,
+                kw: 3,
+                oh,
+                ow,
+                s: 1,
+                p,
+            };
+            assert!(g.winograd().is_some(), "{:?}", (n, ci, h, w, co, p));
+            let xv: Vec<f32> = (0..n * ci * h * w)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            let wv: Vec<f32> = (0..co * ci * 9)
+                .map(|i| (i as f32 * 0.71 + 0.3).cos())
+                .collect();
+            let x = Var::from_vec(xv, (n, ci, h, w), &dev).unwrap();
+            let wt = Var::from_vec(wv, (co, ci, 3, 3), &dev).unwrap();
+            let y = conv2d(&x, &wt, 1, p).unwrap();
+            let yr = x.conv2d(&wt, p, 1, 1, 1).unwrap();
+            // Sums of up to n·oh·ow products through the transforms: float32 rounding relative
+            // to the largest value (Winograd's forward is within about 5e-6 of it).
+            let close = |a: &Tensor, b: &Tensor| {
+                let scale = b
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                max_diff(a, b) / scale
+            };
+            let dy = close(&y, &yr);
+            assert!(dy < 1e-5, "{:?}: {dy}", (n, ci, h, w, co, p));
+            let up = yr.sin().unwrap().detach();
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for t in [x.as_tensor(), wt.as_tensor()] {
+                let d = close(ga.get(t).unwrap(), gb.get(t).unwrap());
+                assert!(d < 1e-5, "{:?}: {d}", (n, ci, h, w, co, p));
             }
         }
     }

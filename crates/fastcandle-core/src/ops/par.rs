@@ -86,14 +86,21 @@ impl SendPtr {
     }
 }
 
-/// Adds `parts` (equal lengths) cell by cell into the first, in order.
+/// Adds `parts` (equal lengths, or empty for a thread that had no work and left its part
+/// unmade) cell by cell into the first, in order; the cells are shared among the pool.
 pub(crate) fn sum_parts(parts: impl IntoIterator<Item = Vec<f32>>) -> Vec<f32> {
-    let mut parts = parts.into_iter();
+    use rayon::prelude::*;
+    let mut parts = parts.into_iter().filter(|p| !p.is_empty());
     let mut acc = parts.next().unwrap_or_default();
     for p in parts {
-        for (a, v) in acc.iter_mut().zip(&p) {
-            *a += v;
-        }
+        debug_assert_eq!(acc.len(), p.len());
+        acc.par_chunks_mut(PAR_MIN)
+            .zip(p.par_chunks(PAR_MIN))
+            .for_each(|(a, v)| {
+                for (a, v) in a.iter_mut().zip(v) {
+                    *a += v;
+                }
+            });
     }
     acc
 }
