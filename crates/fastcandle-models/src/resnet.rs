@@ -11,7 +11,7 @@ use crate::layers::{BatchNorm, Conv2d, Conv2dConfig, Layer, Linear, MaxPool2d, R
 use crate::receptive::ReceptiveField;
 use candle_core::{Device, Tensor};
 use fastcandle_core::init::Init;
-use fastcandle_core::ops::{Act, adaptive_avg_pool2d, add_relu};
+use fastcandle_core::ops::{Act, adaptive_avg_pool2d};
 use fastcandle_core::{Error, Model, ParamBuilder, ParamStore, Result};
 
 /// The residual block a ResNet is built from.
@@ -148,17 +148,21 @@ impl Block {
 
 impl Layer for Block {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let last = self.convs.len() - 1;
-        let mut y = x.clone();
-        for (i, (c, bn)) in self.convs.iter().enumerate() {
-            let act = if i < last { Act::Relu } else { Act::Identity };
-            y = bn.forward_act_t(&c.forward(&y)?, train, act)?;
-        }
         let identity = match &self.downsample {
             Some(d) => d.forward_t(x, train)?,
             None => x.clone(),
         };
-        Ok(add_relu(&y, &identity)?)
+        let last = self.convs.len() - 1;
+        let mut y = x.clone();
+        for (i, (c, bn)) in self.convs.iter().enumerate() {
+            y = if i < last {
+                bn.forward_act_t(&c.forward(&y)?, train, Act::Relu)?
+            } else {
+                // The last BatchNorm, the sum with the identity branch and the ReLU in one op.
+                bn.forward_add_act_t(&c.forward(&y)?, &identity, train, Act::Relu)?
+            };
+        }
+        Ok(y)
     }
 
     fn receptive_field(&self, input: ReceptiveField) -> ReceptiveField {

@@ -47,6 +47,7 @@ pub fn batch_norm_train_act(
             eps: eps as f32,
             stats: stats.clone(),
             act,
+            residual: false,
         };
         let x = x.contiguous()?;
         let y = x.apply_op3(weight, bias, op)?;
@@ -77,6 +78,57 @@ pub fn batch_norm_train_act(
     Ok((y, mean.detach(), var.detach()))
 }
 
+/// A residual block's last BatchNorm, the sum with the block's identity branch and `act`, in
+/// the same passes: `act(batch_norm(x) + identity)` in training mode, with the batch's
+/// statistics returned as [`batch_norm_train`] returns them.
+///
+/// Besides the pass over memory it saves, the fused op keeps less for backward: a separate
+/// sum would hold the BatchNorm's output until backward (its gradient does not need it, but
+/// the recorded sum keeps its inputs), one tensor of the block's output size per block, 0.7 GB
+/// of ResNet50's training at 224 pixels and batch 32.
+pub fn batch_norm_train_add_act(
+    x: &Tensor,
+    identity: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+    act: Act,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let dims = x.dims();
+    if dims.len() < 2 {
+        bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
+    }
+    if identity.dims() != dims {
+        bail!(
+            "batch_norm_add: the identity branch {:?} differs from the input {:?}",
+            identity.dims(),
+            dims
+        );
+    }
+    let c = dims[1];
+    if super::native_f32(&[x, identity, weight, bias]) {
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let op = BatchNormTrain {
+            eps: eps as f32,
+            stats: stats.clone(),
+            act,
+            residual: true,
+        };
+        // Weight and bias as one [2, C] input: a custom op takes three tensors.
+        let wb = Tensor::stack(&[weight, bias], 0)?;
+        let y = x
+            .contiguous()?
+            .apply_op3(&identity.contiguous()?, &wb, op)?;
+        let s = stats.lock().expect("batch norm stats lock poisoned");
+        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+        let var = Tensor::from_slice(&s.var, c, x.device())?;
+        return Ok((y, mean, var));
+    }
+    let (y, mean, var) = batch_norm_train_act(x, weight, bias, eps, Act::Identity)?;
+    let y = act.apply_tensor(&(y + identity)?)?;
+    Ok((y, mean, var))
+}
+
 #[derive(Default)]
 struct Stats {
     mean: Vec<f32>,
@@ -84,10 +136,12 @@ struct Stats {
     invstd: Vec<f32>,
 }
 
+/// The op: inputs `(x, weight, bias)`, or with `residual` `(x, identity, [weight; bias])`.
 struct BatchNormTrain {
     eps: f32,
     stats: Arc<Mutex<Stats>>,
     act: Act,
+    residual: bool,
 }
 
 /// `Σ f(a[i], b[i], c[i])` over equal-length slices: in 16 f32 lanes (which the compiler
@@ -153,10 +207,20 @@ impl CustomOp3 for BatchNormTrain {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let x = cpu_f32(s1, l1)?;
-        let w = cpu_f32(s2, l2)?;
-        let b = cpu_f32(s3, l3)?;
         let dims = split(l1.shape());
         let (n, c, s) = dims;
+        let (identity, w, b) = if self.residual {
+            let wb = cpu_f32(s3, l3)?;
+            if wb.len() != 2 * c {
+                bail!(
+                    "batch_norm_add: {c} channels but weight and bias {}",
+                    wb.len()
+                );
+            }
+            (Some(cpu_f32(s2, l2)?), &wb[..c], &wb[c..])
+        } else {
+            (None, cpu_f32(s2, l2)?, cpu_f32(s3, l3)?)
+        };
         if w.len() != c || b.len() != c {
             bail!(
                 "batch_norm: {c} channels but weight {} and bias {}",
@@ -197,19 +261,27 @@ impl CustomOp3 for BatchNormTrain {
         y.par_chunks_mut(c * s)
             .zip(x.par_chunks(c * s))
             .with_min_len(min_len(c * s))
-            .for_each(|(yo, xo)| {
+            .enumerate()
+            .for_each(|(i, (yo, xo))| {
                 for ch in 0..c {
                     let (mean, k, shift) = scale_shift[ch];
-                    let (yr, xr) = (&mut yo[ch * s..(ch + 1) * s], &xo[ch * s..(ch + 1) * s]);
-                    match self.act {
-                        Act::Identity => {
+                    let r = ch * s..(ch + 1) * s;
+                    let (yr, xr) = (&mut yo[r.clone()], &xo[r.clone()]);
+                    match (identity, self.act) {
+                        (None, Act::Identity) => {
                             for (yv, &xv) in yr.iter_mut().zip(xr) {
                                 *yv = (xv - mean) * k + shift;
                             }
                         }
-                        act => {
+                        (None, act) => {
                             for (yv, &xv) in yr.iter_mut().zip(xr) {
                                 *yv = act.apply((xv - mean) * k + shift);
+                            }
+                        }
+                        (Some(id), act) => {
+                            let idr = &id[i * c * s..][r];
+                            for ((yv, &xv), &iv) in yr.iter_mut().zip(xr).zip(idr) {
+                                *yv = act.apply((xv - mean) * k + shift + iv);
                             }
                         }
                     }
@@ -228,8 +300,8 @@ impl CustomOp3 for BatchNormTrain {
     fn bwd(
         &self,
         x: &Tensor,
-        weight: &Tensor,
-        _bias: &Tensor,
+        arg2: &Tensor,
+        arg3: &Tensor,
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
@@ -241,8 +313,15 @@ impl CustomOp3 for BatchNormTrain {
             let st = self.stats.lock().expect("batch norm stats lock poisoned");
             (st.mean.clone(), st.invstd.clone())
         };
-        let w: Vec<f32> = weight.to_vec1()?;
-        let (dx, dw, db) = with_f32(x, |xs| {
+        let w: Vec<f32> = if self.residual {
+            arg3.get(0)?.to_vec1()?
+        } else {
+            arg2.to_vec1()?
+        };
+        // With a residual, the identity's gradient is the gated incoming one (the incoming one
+        // itself without an activation).
+        let gate_identity = self.residual && act != Act::Identity;
+        let (dx, di, dw, db) = with_f32(x, |xs| {
             with_f32(grad, |gs| {
                 with_f32(res, |ys| {
                     // The activation's output gates the incoming gradient (nothing to gate without one).
@@ -280,31 +359,59 @@ impl CustomOp3 for BatchNormTrain {
                             (sdy as f32, sdyx as f32)
                         })
                         .collect();
-                    let mut dx = vec![0f32; xs.len()];
-                    dx.par_chunks_mut(c * s)
-                        .enumerate()
-                        .with_min_len(min_len(c * s))
-                        .for_each(|(b, dxo)| {
-                            for ch in 0..c {
-                                let (mu, inv) = (mean[ch], invstd[ch]);
-                                let (sdy, sdyx) = sums[ch];
-                                let k = w[ch] * inv / m;
-                                let o = (b * c + ch) * s;
-                                for (j, d) in (o..o + s).zip(&mut dxo[ch * s..(ch + 1) * s]) {
-                                    let xhat = (xs[j] - mu) * inv;
-                                    *d = k * (m * g_at(j) - sdy - xhat * sdyx);
+                    // Sample b's input gradient, and the identity's where it is gated.
+                    let fill = |b: usize, dxo: &mut [f32], mut dio: Option<&mut [f32]>| {
+                        for ch in 0..c {
+                            let (mu, inv) = (mean[ch], invstd[ch]);
+                            let (sdy, sdyx) = sums[ch];
+                            let k = w[ch] * inv / m;
+                            let o = (b * c + ch) * s;
+                            let r = ch * s..(ch + 1) * s;
+                            for (j, d) in (o..o + s).zip(&mut dxo[r.clone()]) {
+                                let xhat = (xs[j] - mu) * inv;
+                                *d = k * (m * g_at(j) - sdy - xhat * sdyx);
+                            }
+                            if let Some(dio) = dio.as_deref_mut() {
+                                for (j, d) in (o..o + s).zip(&mut dio[r]) {
+                                    *d = g_at(j);
                                 }
                             }
-                        });
+                        }
+                    };
+                    let mut dx = vec![0f32; xs.len()];
+                    let mut di = Vec::new();
+                    if gate_identity {
+                        di = vec![0f32; xs.len()];
+                        dx.par_chunks_mut(c * s)
+                            .zip(di.par_chunks_mut(c * s))
+                            .enumerate()
+                            .with_min_len(min_len(c * s))
+                            .for_each(|(b, (dxo, dio))| fill(b, dxo, Some(dio)));
+                    } else {
+                        dx.par_chunks_mut(c * s)
+                            .enumerate()
+                            .with_min_len(min_len(c * s))
+                            .for_each(|(b, dxo)| fill(b, dxo, None));
+                    }
                     let dw: Vec<f32> = sums.iter().map(|s| s.1).collect();
                     let db: Vec<f32> = sums.iter().map(|s| s.0).collect();
-                    Ok((dx, dw, db))
+                    Ok((dx, di, dw, db))
                 })
             })
         })?;
         let dev = x.device();
+        let dx = Some(Tensor::from_vec(dx, x.shape(), dev)?);
+        if self.residual {
+            let di = if gate_identity {
+                Tensor::from_vec(di, x.shape(), dev)?
+            } else {
+                grad.clone()
+            };
+            let dwb = Tensor::from_vec([dw, db].concat(), (2, c), dev)?;
+            return Ok((dx, Some(di), Some(dwb)));
+        }
         Ok((
-            Some(Tensor::from_vec(dx, x.shape(), dev)?),
+            dx,
             Some(Tensor::from_vec(dw, c, dev)?),
             Some(Tensor::from_vec(db, c, dev)?),
         ))
@@ -412,6 +519,44 @@ mod tests {
                 assert!(d < 1e-4, "{act:?}: {d}");
             }
         }
+    }
+
+    #[test]
+    fn residual_sum_equals_batch_norm_then_the_sum_and_the_activation() {
+        let dev = Device::Cpu;
+        let shape = (3, 4, 5, 7);
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2., shape, &dev).unwrap()).unwrap();
+        let id = Var::from_tensor(&Tensor::randn(0f32, 1., shape, &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&(Tensor::randn(0f32, 3., 4, &dev).unwrap())).unwrap();
+        let b =
+            Var::from_tensor(&(Tensor::randn(0f32, 2., 4, &dev).unwrap() + 1.0).unwrap()).unwrap();
+        let up = Tensor::randn(0f32, 1., shape, &dev).unwrap();
+        for act in [Act::Identity, Act::Relu, Act::Relu6] {
+            let (y, m, v) = batch_norm_train_add_act(&x, &id, &w, &b, 1e-5, act).unwrap();
+            let (lin, mr, vr) = batch_norm_train(&x, &w, &b, 1e-5).unwrap();
+            let sum = (lin + id.as_tensor()).unwrap();
+            let yr = match act {
+                Act::Identity => sum,
+                Act::Relu => crate::ops::relu(&sum).unwrap(),
+                _ => crate::ops::relu6(&sum).unwrap(),
+            };
+            assert_eq!(max_diff(&y, &yr), 0.0, "{act:?}");
+            assert_eq!((max_diff(&m, &mr), max_diff(&v, &vr)), (0.0, 0.0));
+            let ga = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (yr * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, t) in [
+                ("x", x.as_tensor()),
+                ("identity", id.as_tensor()),
+                ("weight", w.as_tensor()),
+                ("bias", b.as_tensor()),
+            ] {
+                let d = max_diff(ga.get(t).unwrap(), gb.get(t).unwrap());
+                assert!(d < 1e-4, "{act:?} {name}: {d}");
+            }
+        }
+        let other = Tensor::zeros((3, 4, 5, 6), DType::F32, &dev).unwrap();
+        let err = batch_norm_train_add_act(&x, &other, &w, &b, 1e-5, Act::Relu).unwrap_err();
+        assert!(err.to_string().contains("identity branch"), "{err}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod winograd;
 
 pub use activation::{Act, add_relu, relu, relu6};
 pub use adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
-pub use batch_norm::{batch_norm_train, batch_norm_train_act};
+pub use batch_norm::{batch_norm_train, batch_norm_train_act, batch_norm_train_add_act};
 pub use channel_affine::{channel_affine, channel_affine_act};
 pub use channel_bias::add_channel_bias;
 pub use conv2d::conv2d;

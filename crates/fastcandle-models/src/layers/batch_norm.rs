@@ -67,7 +67,6 @@ impl BatchNorm {
     /// [`forward_t`](Self::forward_t) followed by `act`, fused into the same passes (a
     /// conv-bn-relu block walks its activations once forward and once backward).
     pub fn forward_act_t(&self, x: &Tensor, train: bool, act: Act) -> Result<Tensor> {
-        let c = x.dims()[1];
         if train {
             let (y, mean, var) = fastcandle_core::ops::batch_norm_train_act(
                 x,
@@ -76,11 +75,7 @@ impl BatchNorm {
                 self.eps,
                 act,
             )?;
-            let m = (x.elem_count() / c) as f64;
-            let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
-            let mo = self.momentum;
-            fastcandle_core::ops::update_running(&self.running_mean, &mean, mo, 1.0)?;
-            fastcandle_core::ops::update_running(&self.running_var, &var, mo, unbias)?;
+            self.update_running(x, &mean, &var)?;
             return Ok(y);
         }
         let inv = (tracked(self.running_var.as_tensor()) + self.eps)?
@@ -91,6 +86,48 @@ impl BatchNorm {
         Ok(fastcandle_core::ops::channel_affine_act(
             x, &scale, &shift, act,
         )?)
+    }
+}
+
+impl BatchNorm {
+    /// `act(self(x) + identity)`: a residual block's last BatchNorm, the sum with its identity
+    /// branch and the activation, fused into the same passes in training mode (which also keeps
+    /// less for backward: see [`batch_norm_train_add_act`](fastcandle_core::ops::batch_norm_train_add_act)).
+    pub fn forward_add_act_t(
+        &self,
+        x: &Tensor,
+        identity: &Tensor,
+        train: bool,
+        act: Act,
+    ) -> Result<Tensor> {
+        if train {
+            let (y, mean, var) = fastcandle_core::ops::batch_norm_train_add_act(
+                x,
+                identity,
+                &self.weight,
+                &self.bias,
+                self.eps,
+                act,
+            )?;
+            self.update_running(x, &mean, &var)?;
+            return Ok(y);
+        }
+        let y = self.forward_act_t(x, false, Act::Identity)?;
+        Ok(match act {
+            Act::Relu => fastcandle_core::ops::add_relu(&y, identity)?,
+            act => act.apply_tensor(&(y + identity)?)?,
+        })
+    }
+
+    /// Moves the running statistics towards a training batch's `mean` and biased `var`, as
+    /// PyTorch does (the variance unbiased over the batch's values per channel).
+    fn update_running(&self, x: &Tensor, mean: &Tensor, var: &Tensor) -> Result<()> {
+        let m = (x.elem_count() / x.dims()[1]) as f64;
+        let unbias = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
+        let mo = self.momentum;
+        fastcandle_core::ops::update_running(&self.running_mean, mean, mo, 1.0)?;
+        fastcandle_core::ops::update_running(&self.running_var, var, mo, unbias)?;
+        Ok(())
     }
 }
 
