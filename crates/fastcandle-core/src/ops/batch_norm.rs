@@ -42,19 +42,7 @@ pub fn batch_norm_train_act(
     }
     let c = dims[1];
     if super::native_f32(&[x, weight, bias]) {
-        let stats = Arc::new(Mutex::new(Stats::default()));
-        let op = BatchNormTrain {
-            eps: eps as f32,
-            stats: stats.clone(),
-            act,
-            residual: false,
-        };
-        let x = x.contiguous()?;
-        let y = x.apply_op3(weight, bias, op)?;
-        let s = stats.lock().expect("batch norm stats lock poisoned");
-        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
-        let var = Tensor::from_slice(&s.var, c, x.device())?;
-        return Ok((y, mean, var));
+        return native(x, weight, bias, eps, act, false);
     }
     // Composed form for other devices and dtypes. The statistics are computed in f32 whatever
     // the activation's dtype (half precision loses the mean of a long channel), and the output
@@ -105,27 +93,38 @@ pub fn batch_norm_train_add_act(
             dims
         );
     }
-    let c = dims[1];
     if super::native_f32(&[x, identity, weight, bias]) {
-        let stats = Arc::new(Mutex::new(Stats::default()));
-        let op = BatchNormTrain {
-            eps: eps as f32,
-            stats: stats.clone(),
-            act,
-            residual: true,
-        };
         // Weight and bias as one [2, C] input: a custom op takes three tensors.
         let wb = Tensor::stack(&[weight, bias], 0)?;
-        let y = x
-            .contiguous()?
-            .apply_op3(&identity.contiguous()?, &wb, op)?;
-        let s = stats.lock().expect("batch norm stats lock poisoned");
-        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
-        let var = Tensor::from_slice(&s.var, c, x.device())?;
-        return Ok((y, mean, var));
+        return native(x, &identity.contiguous()?, &wb, eps, act, true);
     }
     let (y, mean, var) = batch_norm_train_act(x, weight, bias, eps, Act::Identity)?;
     let y = act.apply_tensor(&(y + identity)?)?;
+    Ok((y, mean, var))
+}
+
+/// Runs the CPU op on `(x, arg2, arg3)` and returns its output with the batch's mean and biased
+/// variance.
+fn native(
+    x: &Tensor,
+    arg2: &Tensor,
+    arg3: &Tensor,
+    eps: f64,
+    act: Act,
+    residual: bool,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let c = x.dims()[1];
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let op = BatchNormTrain {
+        eps: eps as f32,
+        stats: stats.clone(),
+        act,
+        residual,
+    };
+    let y = x.contiguous()?.apply_op3(arg2, arg3, op)?;
+    let s = stats.lock().expect("batch norm stats lock poisoned");
+    let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+    let var = Tensor::from_slice(&s.var, c, x.device())?;
     Ok((y, mean, var))
 }
 
@@ -263,8 +262,7 @@ impl CustomOp3 for BatchNormTrain {
             .with_min_len(min_len(c * s))
             .enumerate()
             .for_each(|(i, (yo, xo))| {
-                for ch in 0..c {
-                    let (mean, k, shift) = scale_shift[ch];
+                for (ch, &(mean, k, shift)) in scale_shift.iter().enumerate() {
                     let r = ch * s..(ch + 1) * s;
                     let (yr, xr) = (&mut yo[r.clone()], &xo[r.clone()]);
                     match (identity, self.act) {
