@@ -7,7 +7,7 @@
 
 use super::activation::Act;
 use super::par::min_len;
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, with_f32, written};
 use candle_core::{CpuStorage, CustomOp3, D, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
@@ -248,7 +248,6 @@ impl CustomOp3 for BatchNormTrain {
                 (mean as f32, (sq / m) as f32)
             })
             .collect();
-        let mut y = vec![0f32; x.len()];
         let scale_shift: Vec<(f32, f32, f32)> = stats
             .iter()
             .enumerate()
@@ -257,34 +256,38 @@ impl CustomOp3 for BatchNormTrain {
                 (mean, inv * w[ch], b[ch])
             })
             .collect();
-        y.par_chunks_mut(c * s)
-            .zip(x.par_chunks(c * s))
-            .with_min_len(min_len(c * s))
-            .enumerate()
-            .for_each(|(i, (yo, xo))| {
-                for (ch, &(mean, k, shift)) in scale_shift.iter().enumerate() {
-                    let r = ch * s..(ch + 1) * s;
-                    let (yr, xr) = (&mut yo[r.clone()], &xo[r.clone()]);
-                    match (identity, self.act) {
-                        (None, Act::Identity) => {
-                            for (yv, &xv) in yr.iter_mut().zip(xr) {
-                                *yv = (xv - mean) * k + shift;
+        let fill = |y: &mut [std::mem::MaybeUninit<f32>]| {
+            y.par_chunks_mut(c * s)
+                .zip(x.par_chunks(c * s))
+                .with_min_len(min_len(c * s))
+                .enumerate()
+                .for_each(|(i, (yo, xo))| {
+                    for (ch, &(mean, k, shift)) in scale_shift.iter().enumerate() {
+                        let r = ch * s..(ch + 1) * s;
+                        let (yr, xr) = (&mut yo[r.clone()], &xo[r.clone()]);
+                        match (identity, self.act) {
+                            (None, Act::Identity) => {
+                                for (yv, &xv) in yr.iter_mut().zip(xr) {
+                                    yv.write((xv - mean) * k + shift);
+                                }
                             }
-                        }
-                        (None, act) => {
-                            for (yv, &xv) in yr.iter_mut().zip(xr) {
-                                *yv = act.apply((xv - mean) * k + shift);
+                            (None, act) => {
+                                for (yv, &xv) in yr.iter_mut().zip(xr) {
+                                    yv.write(act.apply((xv - mean) * k + shift));
+                                }
                             }
-                        }
-                        (Some(id), act) => {
-                            let idr = &id[i * c * s..][r];
-                            for ((yv, &xv), &iv) in yr.iter_mut().zip(xr).zip(idr) {
-                                *yv = act.apply((xv - mean) * k + shift + iv);
+                            (Some(id), act) => {
+                                let idr = &id[i * c * s..][r];
+                                for ((yv, &xv), &iv) in yr.iter_mut().zip(xr).zip(idr) {
+                                    yv.write(act.apply((xv - mean) * k + shift + iv));
+                                }
                             }
                         }
                     }
-                }
-            });
+                });
+        };
+        // SAFETY: every sample's every channel run is written above.
+        let y = unsafe { written(x.len(), fill) };
         let mut st = self.stats.lock().expect("batch norm stats lock poisoned");
         st.mean = stats.iter().map(|s| s.0).collect();
         st.var = stats.iter().map(|s| s.1).collect();
@@ -358,7 +361,8 @@ impl CustomOp3 for BatchNormTrain {
                         })
                         .collect();
                     // Sample b's input gradient, and the identity's where it is gated.
-                    let fill = |b: usize, dxo: &mut [f32], mut dio: Option<&mut [f32]>| {
+                    type Cells<'a> = &'a mut [std::mem::MaybeUninit<f32>];
+                    let fill = |b: usize, dxo: Cells, mut dio: Option<Cells>| {
                         for ch in 0..c {
                             let (mu, inv) = (mean[ch], invstd[ch]);
                             let (sdy, sdyx) = sums[ch];
@@ -367,30 +371,36 @@ impl CustomOp3 for BatchNormTrain {
                             let r = ch * s..(ch + 1) * s;
                             for (j, d) in (o..o + s).zip(&mut dxo[r.clone()]) {
                                 let xhat = (xs[j] - mu) * inv;
-                                *d = k * (m * g_at(j) - sdy - xhat * sdyx);
+                                d.write(k * (m * g_at(j) - sdy - xhat * sdyx));
                             }
                             if let Some(dio) = dio.as_deref_mut() {
                                 for (j, d) in (o..o + s).zip(&mut dio[r]) {
-                                    *d = g_at(j);
+                                    d.write(g_at(j));
                                 }
                             }
                         }
                     };
-                    let mut dx = vec![0f32; xs.len()];
                     let mut di = Vec::new();
-                    if gate_identity {
-                        di = vec![0f32; xs.len()];
-                        dx.par_chunks_mut(c * s)
-                            .zip(di.par_chunks_mut(c * s))
-                            .enumerate()
-                            .with_min_len(min_len(c * s))
-                            .for_each(|(b, (dxo, dio))| fill(b, dxo, Some(dio)));
-                    } else {
-                        dx.par_chunks_mut(c * s)
-                            .enumerate()
-                            .with_min_len(min_len(c * s))
-                            .for_each(|(b, dxo)| fill(b, dxo, None));
-                    }
+                    // SAFETY: `fill` writes every cell of each sample's chunk, of `dx` and of
+                    // `di` when it is made.
+                    let dx = unsafe {
+                        written(xs.len(), |dx| {
+                            if gate_identity {
+                                di = written(xs.len(), |di| {
+                                    dx.par_chunks_mut(c * s)
+                                        .zip(di.par_chunks_mut(c * s))
+                                        .enumerate()
+                                        .with_min_len(min_len(c * s))
+                                        .for_each(|(b, (dxo, dio))| fill(b, dxo, Some(dio)))
+                                });
+                            } else {
+                                dx.par_chunks_mut(c * s)
+                                    .enumerate()
+                                    .with_min_len(min_len(c * s))
+                                    .for_each(|(b, dxo)| fill(b, dxo, None));
+                            }
+                        })
+                    };
                     let dw: Vec<f32> = sums.iter().map(|s| s.1).collect();
                     let db: Vec<f32> = sums.iter().map(|s| s.0).collect();
                     Ok((dx, di, dw, db))

@@ -1,6 +1,7 @@
 //! Access to the CPU values behind a tensor, for ops that compute on slices.
 
 use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, bail};
+use std::mem::MaybeUninit;
 
 /// The contiguous `f32` values of a CPU storage under `layout`.
 pub(crate) fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
@@ -28,4 +29,17 @@ pub(crate) fn grad_if(need: bool, values: Vec<f32>, like: &Tensor) -> Result<Opt
         return Ok(None);
     }
     Ok(Some(Tensor::from_vec(values, like.shape(), like.device())?))
+}
+
+/// `len` cells that `fill` writes, without zeroing them first: for an activation, `vec![0; n]`
+/// is a pass over memory of its own before the op's pass.
+///
+/// # Safety
+/// `fill` must write every one of the `len` cells.
+pub(crate) unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v: Vec<f32> = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: the caller guarantees that `fill` wrote every cell.
+    unsafe { v.set_len(len) };
+    v
 }
