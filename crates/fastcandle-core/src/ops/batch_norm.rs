@@ -36,10 +36,7 @@ pub fn batch_norm_train_act(
     eps: f64,
     act: Act,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let dims = x.dims();
-    if dims.len() < 2 {
-        bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
-    }
+    let dims = nc_dims(x)?;
     let c = dims[1];
     if super::native_f32(&[x, weight, bias]) {
         return native(x, weight, bias, eps, act, false);
@@ -82,10 +79,7 @@ pub fn batch_norm_train_add_act(
     eps: f64,
     act: Act,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let dims = x.dims();
-    if dims.len() < 2 {
-        bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
-    }
+    let dims = nc_dims(x)?;
     if identity.dims() != dims {
         bail!(
             "batch_norm_add: the identity branch {:?} differs from the input {:?}",
@@ -101,6 +95,15 @@ pub fn batch_norm_train_add_act(
     let (y, mean, var) = batch_norm_train_act(x, weight, bias, eps, Act::Identity)?;
     let y = act.apply_tensor(&(y + identity)?)?;
     Ok((y, mean, var))
+}
+
+/// The dimensions of `x`, which must be `[N, C, ...]`.
+fn nc_dims(x: &Tensor) -> Result<&[usize]> {
+    let dims = x.dims();
+    if dims.len() < 2 {
+        bail!("batch_norm: expected [N, C, ...], got {:?}", dims);
+    }
+    Ok(dims)
 }
 
 /// Runs the CPU op on `(x, arg2, arg3)` and returns its output with the batch's mean and biased

@@ -15,7 +15,7 @@
 
 use super::gemm::{matmul, parallelism};
 use super::im2col::Geom;
-use super::par::{SendPtr, by_sample, sum_parts};
+use super::par::{SendPtr, by_sample, into_part, sum_parts};
 use super::scratch::Scratch;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
@@ -195,35 +195,31 @@ impl CustomOp2 for Conv2d {
                         || Buffers {
                             cols: buf(need_dw),
                             dcols: buf(need_dx),
-                            // Made by the thread's first product, which writes every cell.
+                            // Made by the thread's first product (`into_part`).
                             dw: Vec::new(),
                         },
                         |b, s, parallel| {
                             let dy = gs[b * y_len..].as_ptr();
                             if need_dw {
                                 g.im2col(&xs[b * x_len..][..x_len], &mut s.cols, parallel);
-                                let first = s.dw.is_empty();
-                                if first {
-                                    s.dw.reserve_exact(co * k);
-                                }
                                 // dW [c_out, k] += dY_b [c_out, l] · cols_bᵀ [l, k].
-                                // SAFETY: `dw` has room for [c_out, k], every cell of which
-                                // the product writes (or adds to); other sizes as above.
+                                // SAFETY: the product writes (or adds to) every cell of the
+                                // part [c_out, k]; other sizes as allocated above.
                                 unsafe {
-                                    matmul(
-                                        (co, k, l),
-                                        s.dw.as_mut_ptr(),
-                                        (k as isize, 1),
-                                        !first,
-                                        dy,
-                                        (l as isize, 1),
-                                        s.cols.as_ptr(),
-                                        (1, l as isize),
-                                        parallelism(parallel),
-                                    )
+                                    into_part(&mut s.dw, co * k, |dw, accumulate| {
+                                        matmul(
+                                            (co, k, l),
+                                            dw,
+                                            (k as isize, 1),
+                                            accumulate,
+                                            dy,
+                                            (l as isize, 1),
+                                            s.cols.as_ptr(),
+                                            (1, l as isize),
+                                            parallelism(parallel),
+                                        )
+                                    })
                                 }
-                                // SAFETY: written just above.
-                                unsafe { s.dw.set_len(co * k) };
                             }
                             if need_dx {
                                 // dcols_b [k, l] = Wᵀ [k, c_out] · dY_b [c_out, l].

@@ -86,6 +86,30 @@ impl SendPtr {
     }
 }
 
+/// Runs `product(dst, accumulate)` into a thread's part of a sum (see [`sum_parts`]): on the
+/// part's first use into `len` fresh cells with `accumulate` false, so that the part is never
+/// zeroed, and adding into those cells after.
+///
+/// # Safety
+/// `product` must write every one of the `len` cells at `dst` (add to each when `accumulate`).
+pub(crate) unsafe fn into_part(
+    part: &mut Vec<f32>,
+    len: usize,
+    product: impl FnOnce(*mut f32, bool),
+) {
+    let first = part.is_empty();
+    if first {
+        part.reserve_exact(len);
+    } else {
+        debug_assert_eq!(part.len(), len);
+    }
+    product(part.as_mut_ptr(), !first);
+    if first {
+        // SAFETY: the caller guarantees that the product wrote every cell.
+        unsafe { part.set_len(len) };
+    }
+}
+
 /// Adds `parts` (equal lengths, or empty for a thread that had no work and left its part
 /// unmade) cell by cell into the first, in order; the cells are shared among the pool.
 pub(crate) fn sum_parts(parts: impl IntoIterator<Item = Vec<f32>>) -> Vec<f32> {

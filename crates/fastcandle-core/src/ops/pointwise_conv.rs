@@ -9,7 +9,7 @@
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
 use super::gemm::{matmul, parallelism};
-use super::par::{SendPtr, by_sample, sum_parts};
+use super::par::{SendPtr, by_sample, into_part, sum_parts};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -113,25 +113,24 @@ impl CustomOp2 for PointwiseConv {
                                 }
                             }
                             if need_dw {
-                                let first = dw.is_empty();
-                                if first {
-                                    dw.resize(c_out * c_in, 0.0);
-                                }
                                 // dW [c_out, c_in] (+)= dY_b [c_out, l] · X_bᵀ (the sample's
                                 // x [c_in, l] with swapped strides).
-                                // SAFETY: sizes as allocated above.
+                                // SAFETY: the product writes (or adds to) every cell of the
+                                // part [c_out, c_in]; the other sizes are the tensors'.
                                 unsafe {
-                                    matmul(
-                                        (c_out, c_in, l),
-                                        dw.as_mut_ptr(),
-                                        (c_in as isize, 1),
-                                        !first,
-                                        gb,
-                                        (l as isize, 1),
-                                        xs[b * c_in * l..].as_ptr(),
-                                        (1, l as isize),
-                                        parallelism(parallel),
-                                    )
+                                    into_part(dw, c_out * c_in, |dw, accumulate| {
+                                        matmul(
+                                            (c_out, c_in, l),
+                                            dw,
+                                            (c_in as isize, 1),
+                                            accumulate,
+                                            gb,
+                                            (l as isize, 1),
+                                            xs[b * c_in * l..].as_ptr(),
+                                            (1, l as isize),
+                                            parallelism(parallel),
+                                        )
+                                    })
                                 }
                             }
                         },

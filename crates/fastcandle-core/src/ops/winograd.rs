@@ -13,7 +13,7 @@
 //! channels (`transform_kernel` with `transpose`).
 
 use super::gemm::{matmul, parallelism};
-use super::par::{SendPtr, by_group, min_len, sum_parts};
+use super::par::{SendPtr, by_group, into_part, min_len, sum_parts};
 use super::scratch::Scratch;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -187,14 +187,10 @@ impl Wino {
         let parts = by_group(
             n,
             GROUP_TILES.div_ceil(tiles),
-            // A thread's part is made by its first group's products, which write every cell.
+            // A thread's part is made by its first group's products (`into_part`).
             Vec::new,
             |r, du: &mut Vec<f32>, parallel| {
                 let pb = r.len() * tiles;
-                let first = du.is_empty();
-                if first {
-                    du.reserve_exact(16 * co * ci);
-                }
                 let mut v = Scratch::take(16 * ci * pb);
                 let mut m = Scratch::take(16 * co * pb);
                 let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
@@ -203,25 +199,26 @@ impl Wino {
                     self.transform_group(Tiles::Input, x, r.clone(), vp, parallel);
                     self.transform_group(Tiles::OutputGrad, dy, r.clone(), mp, parallel);
                 }
-                for xi in 0..16 {
-                    // dU_ξ [co, ci] += dM_ξ [co, pb] · V_ξᵀ [pb, ci].
-                    // SAFETY: the buffers hold 16 matrices of the sizes given.
-                    unsafe {
-                        matmul(
-                            (co, ci, pb),
-                            du.as_mut_ptr().add(xi * co * ci),
-                            (ci as isize, 1),
-                            !first,
-                            m.as_ptr().add(xi * co * pb),
-                            (pb as isize, 1),
-                            v.as_ptr().add(xi * ci * pb),
-                            (1, pb as isize),
-                            parallelism(parallel),
-                        )
-                    }
-                }
-                // SAFETY: the 16 products above wrote (or added to) every cell.
-                unsafe { du.set_len(16 * co * ci) };
+                // SAFETY: the 16 products write (or add to) every cell of the part's 16
+                // matrices [co, ci]; the other buffers hold the matrices of the sizes given.
+                unsafe {
+                    into_part(du, 16 * co * ci, |du, accumulate| {
+                        for xi in 0..16 {
+                            // dU_ξ [co, ci] += dM_ξ [co, pb] · V_ξᵀ [pb, ci].
+                            matmul(
+                                (co, ci, pb),
+                                du.add(xi * co * ci),
+                                (ci as isize, 1),
+                                accumulate,
+                                m.as_ptr().add(xi * co * pb),
+                                (pb as isize, 1),
+                                v.as_ptr().add(xi * ci * pb),
+                                (1, pb as isize),
+                                parallelism(parallel),
+                            )
+                        }
+                    })
+                };
             },
             |du| du,
         );
