@@ -32,21 +32,22 @@ impl Geom {
         self.oh * self.ow
     }
 
-    /// This convolution as Winograd's F(2x2, 3x3), where that applies and pays.
+    /// This convolution as Winograd's F(4x4, 3x3) or F(2x2, 3x3), where that applies and pays.
     pub(crate) fn winograd(&self) -> Option<super::winograd::Wino> {
         super::winograd::fits(
             (self.kh, self.kw),
             self.s,
             self.p,
             (self.c_in, self.c_out),
-            self.n * self.oh.div_ceil(2) * self.ow.div_ceil(2),
+            (self.n, self.oh, self.ow),
         )
-        .then_some(super::winograd::Wino {
+        .map(|tile| super::winograd::Wino {
             c_in: self.c_in,
             c_out: self.c_out,
             h: self.h,
             w: self.w,
             p: self.p,
+            tile,
         })
     }
 

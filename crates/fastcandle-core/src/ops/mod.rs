@@ -39,4 +39,6 @@ pub use native::{GENERIC_OPS_ENV, cpu_half, generic_forced, native_f32, set_forc
 pub use pixel_shuffle::pixel_shuffle;
 pub use running_stats::update_running;
 pub use upsample_nearest::upsample_nearest2d;
-pub use winograd::{set_winograd, winograd_enabled};
+pub use winograd::{
+    WINOGRAD_F4_ENV, set_winograd, set_winograd_f4, winograd_enabled, winograd_f4_enabled,
+};

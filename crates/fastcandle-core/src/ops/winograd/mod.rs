@@ -1,12 +1,17 @@
-//! Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
-//! Convolutional Neural Networks", 2016) for 3x3 stride-1 convolutions.
+//! Winograd's minimal filtering F(2x2, 3x3) and F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms
+//! for Convolutional Neural Networks", 2016) for 3x3 stride-1 convolutions.
 //!
-//! The input is cut into 4x4 tiles that overlap by two, each giving a 2x2 block of the output.
-//! In the transformed domain the convolution is 16 independent matrix products
-//! `M_ξ = U_ξ · V_ξ`, with `U = G g Gᵀ` for each kernel `g` (`[c_out, c_in]` per ξ) and
-//! `V = Bᵀ d B` for each tile `d` (`[c_in, tiles]` per ξ); the output block is `Aᵀ M A`.
+//! With F(2x2, 3x3) the input is cut into 4x4 tiles that overlap by two, each giving a 2x2
+//! block of the output. In the transformed domain the convolution is 16 independent matrix
+//! products `M_ξ = U_ξ · V_ξ`, with `U = G g Gᵀ` for each kernel `g` (`[c_out, c_in]` per ξ)
+//! and `V = Bᵀ d B` for each tile `d` (`[c_in, tiles]` per ξ); the output block is `Aᵀ M A`.
 //! That is 16 multiplications per 2x2 outputs where im2col's product takes 36: 2.25x fewer,
-//! for transforms that read and write about as much memory as im2col's columns.
+//! for transforms that read and write about as much memory as im2col's columns. F(4x4, 3x3)
+//! takes 6x6 tiles and 36 products per 4x4 block, 4x fewer than im2col, and is used where
+//! the planes are large enough ([`fits`]); its rounding is about four times F(2x2, 3x3)'s
+//! (2e-5 of the largest output against 5e-6), so the weight gradient, a sum over the whole
+//! batch, stays on F(2x2, 3x3). The transforms are in [`tiles`], the points in [`f2`] and
+//! [`f4`].
 //!
 //! The same routine gives a 3x3 stride-1 convolution's input gradient: the output gradient
 //! convolved, with padding `2 - p`, by the kernel turned by 180 degrees and transposed in its
@@ -16,7 +21,7 @@ use super::gemm::{matmul, parallelism};
 use super::par::{SendPtr, by_group, into_part, min_len, sum_parts};
 use super::scratch::Scratch;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// Tiles a group of samples should hold at least, so that each of the 16 products is wide
 /// enough to pay for packing its left-hand side (the transformed kernel).
@@ -32,6 +37,16 @@ const MIN_CHANNELS: usize = 8;
 /// about 5% faster through im2col; its third stage there (128 tiles) and its last stage at 224
 /// (128 tiles) are faster through Winograd.
 const MIN_BATCH_TILES: usize = 64;
+
+/// The same for F(4x4, 3x3)'s 4x4 blocks, whose kernel transform costs 36 cells per kernel.
+const MIN_BATCH_TILES_F4: usize = 64;
+
+/// The output's side below which F(2x2, 3x3) is faster than F(4x4, 3x3): ResNet's 14x14 and
+/// 7x7 planes leave a 4x4 block's last row and column partly empty (16 blocks for 14x14
+/// outputs, 2x2 for 7x7), and their many channels make the larger kernel transform cost more
+/// than the products it saves. Measured at batch 8 and 32: 14x14 is 0-15% slower through
+/// F(4x4, 3x3), 16x16 (128 pixels) 15-20% faster, 28x28 and 56x56 20-30% faster.
+const MIN_SIDE_F4: usize = 16;
 
 /// The planes a group's 16 matrices are made from.
 #[derive(Debug, Clone, Copy)]
@@ -51,27 +66,101 @@ pub(crate) struct Wino {
     pub(crate) h: usize,
     pub(crate) w: usize,
     pub(crate) p: usize,
+    /// The tile: F(2x2, 3x3) or F(4x4, 3x3).
+    pub(crate) tile: Tile,
 }
 
-/// Whether a convolution of kernel `kh x kw`, `stride` and `padding` between `c_in` and
-/// `c_out` channels, whose output makes `batch_tiles` 2x2 tiles over the whole batch, runs
-/// (forward and input gradient) as Winograd's F(2x2, 3x3).
+/// The tile a Winograd convolution runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tile {
+    /// F(2x2, 3x3): 4x4 input tiles, 2x2 output blocks, 16 products.
+    F2,
+    /// F(4x4, 3x3): 6x6 input tiles, 4x4 output blocks, 36 products ([`f4`]).
+    F4,
+}
+
+impl Tile {
+    /// The side of an output block.
+    pub(crate) fn m(self) -> usize {
+        match self {
+            Tile::F2 => 2,
+            Tile::F4 => 4,
+        }
+    }
+
+    /// The cells of an input tile, which is the number of products.
+    pub(crate) fn cells(self) -> usize {
+        (self.m() + 2) * (self.m() + 2)
+    }
+}
+
+/// How a convolution of kernel `kh x kw`, `stride` and `padding` between `c_in` and `c_out`
+/// channels, whose output is `oh x ow` for each of `n` samples, runs its forward and input
+/// gradient: as Winograd's F(4x4, 3x3) where the batch has enough 4x4 blocks, as F(2x2, 3x3)
+/// where it has enough 2x2 blocks, or (`None`) as im2col's product.
 pub(crate) fn fits(
     (kh, kw): (usize, usize),
     stride: usize,
     padding: usize,
     (c_in, c_out): (usize, usize),
-    batch_tiles: usize,
-) -> bool {
-    (kh, kw, stride) == (3, 3, 1)
+    (n, oh, ow): (usize, usize, usize),
+) -> Option<Tile> {
+    let ok = (kh, kw, stride) == (3, 3, 1)
         && padding <= 2
         && c_in.min(c_out) >= MIN_CHANNELS
-        && batch_tiles >= MIN_BATCH_TILES
-        && ENABLED.load(Ordering::Relaxed)
+        && ENABLED.load(Ordering::Relaxed);
+    let tiles = |t: Tile| n * oh.div_ceil(t.m()) * ow.div_ceil(t.m());
+    if !ok {
+        None
+    } else if winograd_f4_enabled()
+        && oh.min(ow) >= MIN_SIDE_F4
+        && tiles(Tile::F4) >= MIN_BATCH_TILES_F4
+    {
+        Some(Tile::F4)
+    } else {
+        (tiles(Tile::F2) >= MIN_BATCH_TILES).then_some(Tile::F2)
+    }
 }
 
 /// Whether 3x3 stride-1 convolutions may run as Winograd's F(2x2, 3x3) (on by default).
 static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// The variable that turns Winograd's F(4x4, 3x3) off when `0`, `false`, `no` or `off`.
+pub const WINOGRAD_F4_ENV: &str = "FASTCANDLE_WINOGRAD_F4";
+
+/// Whether the larger tile F(4x4, 3x3) may be used where it pays: unset (read from
+/// [`WINOGRAD_F4_ENV`] on first use), on or off.
+static F4_MODE: AtomicU8 = AtomicU8::new(F4_UNSET);
+const F4_UNSET: u8 = 0;
+const F4_ON: u8 = 1;
+const F4_OFF: u8 = 2;
+
+/// Turns Winograd's F(4x4, 3x3) on (the default) or off for the whole process, over
+/// [`WINOGRAD_F4_ENV`]. Off, the convolutions that would take it run as F(2x2, 3x3), whose
+/// rounding is about a quarter of F(4x4, 3x3)'s, at about 1.1x the time of a ResNet's forward.
+pub fn set_winograd_f4(enabled: bool) {
+    F4_MODE.store(if enabled { F4_ON } else { F4_OFF }, Ordering::Relaxed);
+}
+
+/// Whether F(4x4, 3x3) is on ([`set_winograd_f4`], else [`WINOGRAD_F4_ENV`], else on).
+pub fn winograd_f4_enabled() -> bool {
+    match F4_MODE.load(Ordering::Relaxed) {
+        F4_ON => true,
+        F4_OFF => false,
+        _ => {
+            let off = std::env::var(WINOGRAD_F4_ENV).is_ok_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "0" | "false" | "no" | "off"
+                )
+            });
+            let mode = if off { F4_OFF } else { F4_ON };
+            // A racing `set_winograd_f4` wins over the environment.
+            let _ = F4_MODE.compare_exchange(F4_UNSET, mode, Ordering::Relaxed, Ordering::Relaxed);
+            F4_MODE.load(Ordering::Relaxed) == F4_ON
+        }
+    }
+}
 
 /// Turns Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions on the CPU on (the default) or
 /// off, for the whole process.
@@ -101,12 +190,12 @@ impl Wino {
 
     /// Rows of tiles.
     fn th(&self) -> usize {
-        self.oh().div_ceil(2)
+        self.oh().div_ceil(self.tile.m())
     }
 
     /// Tiles per row.
     fn tw(&self) -> usize {
-        self.ow().div_ceil(2)
+        self.ow().div_ceil(self.tile.m())
     }
 
     /// Tiles per plane.
@@ -127,21 +216,22 @@ impl Wino {
         let tiles = self.tiles();
         let (x_plane, y_plane) = (self.h * self.w, self.oh() * self.ow());
         debug_assert_eq!(x.len(), n * ci * x_plane);
-        debug_assert_eq!(u.len(), 16 * co * ci);
+        let cells = self.tile.cells();
+        debug_assert_eq!(u.len(), cells * co * ci);
         by_group(
             n,
             GROUP_TILES.div_ceil(tiles),
             || (),
             |r, _, parallel| {
                 let pb = r.len() * tiles;
-                let mut v = Scratch::take(16 * ci * pb);
-                let mut m = Scratch::take(16 * co * pb);
+                let mut v = Scratch::take(cells * ci * pb);
+                let mut m = Scratch::take(cells * co * pb);
                 let (vp, mp) = (SendPtr(v.as_mut_ptr()), SendPtr(m.as_mut_ptr()));
-                // SAFETY: `v` holds the 16 matrices `[ci, pb]`.
+                // SAFETY: `v` holds the `cells` matrices `[ci, pb]`.
                 unsafe { self.transform_group(Tiles::Input, x, r.clone(), vp, parallel) };
-                for xi in 0..16 {
+                for xi in 0..cells {
                     // M_ξ [co, pb] = U_ξ [co, ci] · V_ξ [ci, pb].
-                    // SAFETY: the buffers hold 16 matrices of the sizes given.
+                    // SAFETY: the buffers hold `cells` matrices of the sizes given.
                     unsafe {
                         matmul(
                             (co, pb, ci),
@@ -179,6 +269,15 @@ impl Wino {
     /// tiles, and `dW = Gᵀ dU G`: 16 products of `4·c_out·c_in` per 2x2 outputs where the
     /// columns' product takes 36. Sums come back in a fixed order, the same from run to run.
     pub(crate) fn weight_grad(&self, n: usize, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        if self.tile != Tile::F2 {
+            // The larger tile's output-gradient transform multiplies by up to 64, too much
+            // rounding for a sum over the whole batch: the weight gradient stays on F(2x2, 3x3).
+            return Wino {
+                tile: Tile::F2,
+                ..*self
+            }
+            .weight_grad(n, x, dy);
+        }
         let (ci, co) = (self.c_in, self.c_out);
         let tiles = self.tiles();
         let (x_plane, y_plane) = (self.h * self.w, self.oh() * self.ow());
@@ -222,7 +321,7 @@ impl Wino {
             },
             |du| du,
         );
-        kernel_grad(&sum_parts(parts), co, ci)
+        f2::kernel_grad(&sum_parts(parts), co, ci)
     }
 
     /// Transforms planes `(sample, channel)` of `src` (`[n, channels, plane]`, `channels` and
@@ -314,108 +413,11 @@ impl Wino {
         // SAFETY: forwarded from the caller.
         unsafe {
             match kind {
-                Tiles::Input => self.tiles_in_body(src, dst, stride, buf),
-                Tiles::OutputGrad => self.tiles_grad_body(src, dst, stride, buf),
-            }
-        }
-    }
-
-    /// `A dY Aᵀ` of every 2x2 block `dY` of one output-gradient plane `dy` (`[oh, ow]`, zeros
-    /// beyond its edges), for [`Self::transform_plane`].
-    #[inline(always)]
-    unsafe fn tiles_grad_body(&self, dy: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
-        let (th, tw, oh, ow) = (self.th(), self.tw(), self.oh(), self.ow());
-        buf.resize(6 * tw, 0.0);
-        // Even and odd cells of the block row's two rows, then one row of A dY.
-        let (e, rest) = buf.split_at_mut(2 * tw);
-        let (o, rest) = rest.split_at_mut(2 * tw);
-        let (re, ro) = rest.split_at_mut(tw);
-        for ty in 0..th {
-            for r in 0..2 {
-                let (er, or) = (&mut e[r * tw..][..tw], &mut o[r * tw..][..tw]);
-                let oy = 2 * ty + r;
-                if oy >= oh {
-                    er.fill(0.0);
-                    or.fill(0.0);
-                    continue;
+                Tiles::Input if self.tile == Tile::F4 => {
+                    tiles::tiles_in::<6, 4, F4>(self, src, dst, stride, buf)
                 }
-                let row = &dy[oy * ow..][..ow];
-                deinterleave(row, er, or);
-                if ow % 2 == 1 {
-                    er[tw - 1] = row[ow - 1];
-                    or[tw - 1] = 0.0;
-                }
-            }
-            let (e0, e1) = e.split_at(tw);
-            let (o0, o1) = o.split_at(tw);
-            for i in 0..4 {
-                // Row i of A dY, A = [[1, 0], [1, 1], [1, -1], [0, -1]]: y0, y0 + y1, y0 - y1, -y1.
-                match i {
-                    0 => {
-                        re.copy_from_slice(e0);
-                        ro.copy_from_slice(o0);
-                    }
-                    1 | 2 => {
-                        combine(re, e0, e1, i == 1);
-                        combine(ro, o0, o1, i == 1);
-                    }
-                    _ => {
-                        negate(re, e1);
-                        negate(ro, o1);
-                    }
-                }
-                // ... and the same on the columns: e, e + o, e - o, -o.
-                // SAFETY: forwarded from the caller; the four rows are disjoint.
-                let out = |j: usize| unsafe {
-                    std::slice::from_raw_parts_mut(dst.add((4 * i + j) * stride + ty * tw), tw)
-                };
-                columns_grad(re, ro, out(0), out(1), out(2), out(3));
-            }
-        }
-    }
-
-    /// `Bᵀ d B` of every tile `d` of one input plane `x` (`[h, w]`, padded by `p` zeros), for
-    /// [`Self::transform_plane`].
-    #[inline(always)]
-    unsafe fn tiles_in_body(&self, x: &[f32], dst: *mut f32, stride: usize, buf: &mut Vec<f32>) {
-        let (th, tw, h, w, p) = (self.th(), self.tw(), self.h, self.w, self.p);
-        // A padded input row holds every column the tiles read: 2·tw + 2 >= w + p.
-        let (wp, n1) = (2 * tw + 2, tw + 1);
-        buf.resize(wp + 10 * n1, 0.0);
-        let (pad, rest) = buf.split_at_mut(wp);
-        // Even and odd columns of the tile row's four input rows, then one row of Bᵀ d.
-        let (e, rest) = rest.split_at_mut(4 * n1);
-        let (o, rest) = rest.split_at_mut(4 * n1);
-        let (te, to) = rest.split_at_mut(n1);
-        for ty in 0..th {
-            for r in 0..4 {
-                match (2 * ty + r).checked_sub(p).filter(|&iy| iy < h) {
-                    Some(iy) => {
-                        pad[..p].fill(0.0);
-                        pad[p..p + w].copy_from_slice(&x[iy * w..][..w]);
-                        pad[p + w..].fill(0.0);
-                    }
-                    None => pad.fill(0.0),
-                }
-                deinterleave(pad, &mut e[r * n1..][..n1], &mut o[r * n1..][..n1]);
-            }
-            for i in 0..4 {
-                // Row i of Bᵀ d: d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-                let (a, b, add) = match i {
-                    0 => (0, 2, false),
-                    1 => (1, 2, true),
-                    2 => (2, 1, false),
-                    _ => (1, 3, false),
-                };
-                combine(te, &e[a * n1..][..n1], &e[b * n1..][..n1], add);
-                combine(to, &o[a * n1..][..n1], &o[b * n1..][..n1], add);
-                // That row times B, for tile tx reading columns 2tx..2tx+4:
-                // e[tx] - e[tx+1], o[tx] + e[tx+1], e[tx+1] - o[tx], o[tx] - o[tx+1].
-                // SAFETY: forwarded from the caller; the four rows are disjoint.
-                let out = |j: usize| unsafe {
-                    std::slice::from_raw_parts_mut(dst.add((4 * i + j) * stride + ty * tw), tw)
-                };
-                columns_in(te, to, out(0), out(1), out(2), out(3));
+                Tiles::Input => tiles::tiles_in::<4, 2, F2>(self, src, dst, stride, buf),
+                Tiles::OutputGrad => f2::tiles_grad(self, src, dst, stride, buf),
             }
         }
     }
@@ -460,51 +462,11 @@ impl Wino {
         y: &mut [f32],
         buf: &mut Vec<f32>,
     ) {
-        let (th, tw, oh, ow) = (self.th(), self.tw(), self.oh(), self.ow());
-        buf.resize(10 * tw, 0.0);
-        // Rows of Aᵀ M (two rows of four columns), then one output row's even and odd cells.
-        let (s, rest) = buf.split_at_mut(8 * tw);
-        let (ev, od) = rest.split_at_mut(tw);
-        for ty in 0..th {
-            // SAFETY: forwarded from the caller.
-            let m = |xi: usize| unsafe {
-                std::slice::from_raw_parts(src.add(xi * stride + ty * tw), tw)
-            };
-            let (s0, s1) = s.split_at_mut(4 * tw);
-            for (j, (s0, s1)) in s0
-                .chunks_exact_mut(tw)
-                .zip(s1.chunks_exact_mut(tw))
-                .enumerate()
-            {
-                // Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]] on the rows.
-                let ms = m(j)
-                    .iter()
-                    .zip(m(4 + j))
-                    .zip(m(8 + j).iter().zip(m(12 + j)));
-                for ((a, b), ((&m0, &m1), (&m2, &m3))) in s0.iter_mut().zip(s1.iter_mut()).zip(ms) {
-                    *a = m0 + m1 + m2;
-                    *b = m1 - m2 - m3;
-                }
-            }
-            for a in 0..2 {
-                let oy = 2 * ty + a;
-                if oy >= oh {
-                    break;
-                }
-                // ... and on the columns.
-                let mut c = s[a * 4 * tw..][..4 * tw].chunks_exact(tw);
-                let (c0, c1, c2, c3) = (
-                    c.next().unwrap(),
-                    c.next().unwrap(),
-                    c.next().unwrap(),
-                    c.next().unwrap(),
-                );
-                out_pair(c0, c1, c2, c3, ev, od);
-                let row = &mut y[oy * ow..][..ow];
-                interleave(ev, od, row);
-                if ow % 2 == 1 {
-                    row[ow - 1] = ev[tw - 1];
-                }
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match self.tile {
+                Tile::F2 => tiles::tiles_out::<4, 2, F2>(self, src, stride, y, buf),
+                Tile::F4 => tiles::tiles_out::<6, 4, F4>(self, src, stride, y, buf),
             }
         }
     }
@@ -516,9 +478,8 @@ fn simd() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-// The loops of the transforms, each a function of its own so that the compiler knows its
-// slices apart, and each walked in blocks of eight cells of constant width (then one by one)
-// so that it becomes vector code even for rows of a few tiles (inlined into the AVX2 builds).
+// The loops of the transforms are walked in blocks of eight lanes of constant width (then one
+// by one) so that they become vector code (inlined into the AVX2 builds).
 
 /// Runs `$body` with `$lo` the first cell and `$w` (a constant) the width of each block of
 /// `0..$n`: blocks of eight, then single cells.
@@ -539,122 +500,12 @@ macro_rules! blocks {
     }};
 }
 
-/// `even[t] = src[2t]` and `odd[t] = src[2t + 1]` for the whole pairs of `src` that `even`
-/// has room for.
-#[inline(always)]
-fn deinterleave(src: &[f32], even: &mut [f32], odd: &mut [f32]) {
-    blocks!(even.len().min(src.len() / 2), |lo, W| {
-        let (s, e, o) = (
-            &src[2 * lo..][..2 * W],
-            &mut even[lo..][..W],
-            &mut odd[lo..][..W],
-        );
-        for j in 0..W {
-            e[j] = s[2 * j];
-            o[j] = s[2 * j + 1];
-        }
-    });
-}
+mod f2;
+mod f4;
+mod tiles;
 
-/// `dst[2t] = even[t]` and `dst[2t + 1] = odd[t]` for the `dst.len() / 2` pairs of `dst`.
-#[inline(always)]
-fn interleave(even: &[f32], odd: &[f32], dst: &mut [f32]) {
-    blocks!(dst.len() / 2, |lo, W| {
-        let (d, e, o) = (
-            &mut dst[2 * lo..][..2 * W],
-            &even[lo..][..W],
-            &odd[lo..][..W],
-        );
-        for j in 0..W {
-            d[2 * j] = e[j];
-            d[2 * j + 1] = o[j];
-        }
-    });
-}
-
-/// One row of `Bᵀ d`, split into its even (`e`) and odd (`o`) columns, times `B`: for tile
-/// `t` (columns `2t..2t + 4`), `e[t] - e[t+1]`, `o[t] + e[t+1]`, `e[t+1] - o[t]`,
-/// `o[t] - o[t+1]`.
-#[inline(always)]
-fn columns_in(
-    e: &[f32],
-    o: &[f32],
-    d0: &mut [f32],
-    d1: &mut [f32],
-    d2: &mut [f32],
-    d3: &mut [f32],
-) {
-    blocks!(d0.len(), |lo, W| {
-        let (e, o) = (&e[lo..][..W + 1], &o[lo..][..W + 1]);
-        let (d0, d1) = (&mut d0[lo..][..W], &mut d1[lo..][..W]);
-        let (d2, d3) = (&mut d2[lo..][..W], &mut d3[lo..][..W]);
-        for j in 0..W {
-            d0[j] = e[j] - e[j + 1];
-            d1[j] = o[j] + e[j + 1];
-            d2[j] = e[j + 1] - o[j];
-            d3[j] = o[j] - o[j + 1];
-        }
-    });
-}
-
-/// One row of `A dY` (even cells `e`, odd `o`) times `Aᵀ`: `e`, `e + o`, `e - o`, `-o`.
-#[inline(always)]
-fn columns_grad(
-    e: &[f32],
-    o: &[f32],
-    d0: &mut [f32],
-    d1: &mut [f32],
-    d2: &mut [f32],
-    d3: &mut [f32],
-) {
-    blocks!(d0.len(), |lo, W| {
-        let (e, o) = (&e[lo..][..W], &o[lo..][..W]);
-        let (d0, d1) = (&mut d0[lo..][..W], &mut d1[lo..][..W]);
-        let (d2, d3) = (&mut d2[lo..][..W], &mut d3[lo..][..W]);
-        for j in 0..W {
-            d0[j] = e[j];
-            d1[j] = e[j] + o[j];
-            d2[j] = e[j] - o[j];
-            d3[j] = -o[j];
-        }
-    });
-}
-
-/// `Aᵀ` on four vectors: `a = m0 + m1 + m2`, `b = m1 - m2 - m3`.
-#[inline(always)]
-fn out_pair(m0: &[f32], m1: &[f32], m2: &[f32], m3: &[f32], a: &mut [f32], b: &mut [f32]) {
-    blocks!(a.len(), |lo, W| {
-        let (m0, m1) = (&m0[lo..][..W], &m1[lo..][..W]);
-        let (m2, m3) = (&m2[lo..][..W], &m3[lo..][..W]);
-        let (a, b) = (&mut a[lo..][..W], &mut b[lo..][..W]);
-        for j in 0..W {
-            a[j] = m0[j] + m1[j] + m2[j];
-            b[j] = m1[j] - m2[j] - m3[j];
-        }
-    });
-}
-
-/// `dst = -src`, cell by cell.
-#[inline(always)]
-fn negate(dst: &mut [f32], src: &[f32]) {
-    blocks!(dst.len(), |lo, W| {
-        let (d, s) = (&mut dst[lo..][..W], &src[lo..][..W]);
-        for j in 0..W {
-            d[j] = -s[j];
-        }
-    });
-}
-
-/// `dst = a + b` (`add`) or `a - b`, cell by cell.
-#[inline(always)]
-fn combine(dst: &mut [f32], a: &[f32], b: &[f32], add: bool) {
-    blocks!(dst.len(), |lo, W| {
-        let (d, a, b) = (&mut dst[lo..][..W], &a[lo..][..W], &b[lo..][..W]);
-        for j in 0..W {
-            d[j] = if add { a[j] + b[j] } else { a[j] - b[j] };
-        }
-    });
-}
+use f2::F2;
+use f4::F4;
 
 /// Runs `f(j, buf)` for `j` in `0..jobs`, across the pool when `parallel`, `buf` a small
 /// buffer of the running thread's own; `plane` is the cells one job walks.
@@ -676,7 +527,13 @@ fn each(jobs: usize, parallel: bool, plane: usize, f: impl Fn(usize, &mut Vec<f3
 /// kernel `g`: 16 matrices `[c_out, c_in]` for the forward or, with `transpose`, 16 matrices
 /// `[c_in, c_out]` of the kernels turned by 180 degrees, for the input gradient. The buffer is
 /// one of the calling thread's spares.
-pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: bool) -> Scratch {
+pub(crate) fn transform_kernel(
+    w: &[f32],
+    c_out: usize,
+    c_in: usize,
+    transpose: bool,
+    tile: Tile,
+) -> Scratch {
     let plane = c_out * c_in;
     debug_assert_eq!(w.len(), 9 * plane);
     let (rows, cols) = if transpose {
@@ -690,11 +547,12 @@ pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: 
     } else {
         (9 * c_in, 9)
     };
-    let mut u = Scratch::take(16 * plane);
+    let cells = tile.cells();
+    let mut u = Scratch::take(cells * plane);
     let up = SendPtr(u.as_mut_ptr());
     (0..rows)
         .into_par_iter()
-        .with_min_len(min_len(16 * cols))
+        .with_min_len(min_len(cells * cols))
         .for_each(|r| {
             // SAFETY: row r of each of the 16 matrices is this task's alone.
             unsafe {
@@ -705,6 +563,7 @@ pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: 
                     transpose,
                     up.get().add(r * cols),
                     plane,
+                    tile,
                 )
             }
         });
@@ -712,18 +571,26 @@ pub(crate) fn transform_kernel(w: &[f32], c_out: usize, c_in: usize, transpose: 
 }
 
 /// Writes `G g Gᵀ` of the `n` kernels `src[q · step..][..9]` (turned when `flip`) to
-/// `dst[ξ · plane + q]`.
+/// `dst[ξ · plane + q]`, for `tile`.
 ///
 /// # Safety
 /// `dst` must be valid for those writes.
-unsafe fn kernel_row(src: &[f32], step: usize, n: usize, flip: bool, dst: *mut f32, plane: usize) {
+unsafe fn kernel_row(
+    src: &[f32],
+    step: usize,
+    n: usize,
+    flip: bool,
+    dst: *mut f32,
+    plane: usize,
+    tile: Tile,
+) {
     #[cfg(target_arch = "x86_64")]
     if simd() {
         // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-        return unsafe { kernel_row_avx2(src, step, n, flip, dst, plane) };
+        return unsafe { kernel_row_avx2(src, step, n, flip, dst, plane, tile) };
     }
     // SAFETY: forwarded from the caller.
-    unsafe { kernel_row_body(src, step, n, flip, dst, plane) }
+    unsafe { kernel_row_tile(src, step, n, flip, dst, plane, tile) }
 }
 
 /// [`kernel_row`] compiled for AVX2.
@@ -739,112 +606,29 @@ unsafe fn kernel_row_avx2(
     flip: bool,
     dst: *mut f32,
     plane: usize,
+    tile: Tile,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { kernel_row_body(src, step, n, flip, dst, plane) }
+    unsafe { kernel_row_tile(src, step, n, flip, dst, plane, tile) }
 }
 
 #[inline(always)]
-unsafe fn kernel_row_body(
+unsafe fn kernel_row_tile(
     src: &[f32],
     step: usize,
     n: usize,
     flip: bool,
     dst: *mut f32,
     plane: usize,
+    tile: Tile,
 ) {
-    // G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], W kernels side by side.
-    blocks!(n, |lo, W| {
-        let mut g = [[0f32; W]; 9];
-        for l in 0..W {
-            let k = &src[(lo + l) * step..][..9];
-            for j in 0..9 {
-                g[if flip { 8 - j } else { j }][l] = k[j];
-            }
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match tile {
+            Tile::F2 => tiles::kernel_row::<4, 2, F2>(src, step, n, flip, dst, plane),
+            Tile::F4 => tiles::kernel_row::<6, 4, F4>(src, step, n, flip, dst, plane),
         }
-        // t = G g ([4, 3]), then u = t Gᵀ ([4, 4]).
-        let mut t = [[[0f32; W]; 3]; 4];
-        for c in 0..3 {
-            for l in 0..W {
-                let (a, b, d) = (g[c][l], g[3 + c][l], g[6 + c][l]);
-                t[0][c][l] = a;
-                t[1][c][l] = 0.5 * (a + b + d);
-                t[2][c][l] = 0.5 * (a - b + d);
-                t[3][c][l] = d;
-            }
-        }
-        let mut u = [[0f32; W]; 16];
-        for i in 0..4 {
-            for l in 0..W {
-                let (a, b, d) = (t[i][0][l], t[i][1][l], t[i][2][l]);
-                u[4 * i][l] = a;
-                u[4 * i + 1][l] = 0.5 * (a + b + d);
-                u[4 * i + 2][l] = 0.5 * (a - b + d);
-                u[4 * i + 3][l] = d;
-            }
-        }
-        for (xi, row) in u.iter().enumerate() {
-            // SAFETY: forwarded from the caller.
-            unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), dst.add(xi * plane + lo), W) };
-        }
-    });
-}
-
-/// The weight gradient `Gᵀ dU G` (`[c_out, c_in, 3, 3]`) from the gradient `du` of the
-/// transformed kernels (16 matrices `[c_out, c_in]`).
-fn kernel_grad(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
-    let plane = c_out * c_in;
-    let mut dw = vec![0f32; 9 * plane];
-    dw.par_chunks_mut(9 * c_in)
-        .enumerate()
-        .with_min_len(min_len(16 * c_in))
-        .for_each(|(k, row)| {
-            #[cfg(target_arch = "x86_64")]
-            if simd() {
-                // SAFETY: the CPU has the features.
-                return unsafe { kernel_grad_row_avx2(du, plane, k * c_in, row) };
-            }
-            kernel_grad_row(du, plane, k * c_in, row)
-        });
-    dw
-}
-
-/// [`kernel_grad_row`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_grad_row_avx2(du: &[f32], plane: usize, at: usize, dw: &mut [f32]) {
-    kernel_grad_row(du, plane, at, dw)
-}
-
-/// `Gᵀ dU G` of the kernels `at..at + dw.len() / 9`, read at `du[ξ · plane + kernel]`.
-#[inline(always)]
-fn kernel_grad_row(du: &[f32], plane: usize, at: usize, dw: &mut [f32]) {
-    // Gᵀ = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]], W kernels side by side.
-    blocks!(dw.len() / 9, |lo, W| {
-        let u: [&[f32]; 16] = std::array::from_fn(|xi| &du[xi * plane + at + lo..][..W]);
-        // t = Gᵀ dU ([3, 4]), then g = t G ([3, 3]).
-        let mut t = [[[0f32; W]; 4]; 3];
-        for c in 0..4 {
-            for l in 0..W {
-                let (a, b, d, e) = (u[c][l], u[4 + c][l], u[8 + c][l], u[12 + c][l]);
-                t[0][c][l] = a + 0.5 * (b + d);
-                t[1][c][l] = 0.5 * (b - d);
-                t[2][c][l] = 0.5 * (b + d) + e;
-            }
-        }
-        let out = &mut dw[9 * lo..][..9 * W];
-        for r in 0..3 {
-            for l in 0..W {
-                let (a, b, d, e) = (t[r][0][l], t[r][1][l], t[r][2][l], t[r][3][l]);
-                out[9 * l + 3 * r] = a + 0.5 * (b + d);
-                out[9 * l + 3 * r + 1] = 0.5 * (b - d);
-                out[9 * l + 3 * r + 2] = 0.5 * (b + d) + e;
-            }
-        }
-    });
+    }
 }
 
 #[cfg(test)]
@@ -885,36 +669,47 @@ mod tests {
     #[test]
     fn equals_the_direct_convolution_on_odd_shapes() {
         // (n, c_in, h, w, c_out, p): odd and even sides, all three paddings, a 1x1 output,
-        // groups of several samples (small planes) and a batch smaller than the pool.
-        for &(n, ci, h, w, co, p) in &[
-            (3, 8, 7, 9, 10, 1),
-            (2, 9, 6, 6, 8, 0),
-            (1, 8, 5, 4, 8, 2),
-            (5, 8, 3, 3, 9, 0),
-            (4, 12, 2, 3, 8, 1),
-            (2, 8, 30, 28, 8, 1),
-        ] {
-            let g = Wino {
-                c_in: ci,
-                c_out: co,
-                h,
-                w,
-                p,
-            };
-            let x: Vec<f32> = (0..n * ci * h * w)
-                .map(|i| (i as f32 * 0.37).sin())
-                .collect();
-            let wt: Vec<f32> = (0..co * ci * 9)
-                .map(|i| (i as f32 * 0.71 + 0.3).cos())
-                .collect();
-            let want = direct(&x, &wt, &g, n);
-            // NaN where nothing may be read before it is written.
-            let mut y = vec![f32::NAN; want.len()];
-            let u = transform_kernel(&wt, co, ci, false);
-            // SAFETY: `y` has the output's size.
-            unsafe { g.conv(n, &x, &u, SendPtr(y.as_mut_ptr())) };
-            let d = fastcandle_testutil::max_abs_diff(&y, &want);
-            assert!(d < 1e-4, "{:?}: {d}", (n, ci, h, w, co, p));
+        // groups of several samples (small planes) and a batch smaller than the pool; sides
+        // that leave every remainder by 4 for F(4x4, 3x3)'s partial blocks.
+        for tile in [Tile::F2, Tile::F4] {
+            for &(n, ci, h, w, co, p) in &[
+                (3, 8, 7, 9, 10, 1),
+                (2, 9, 6, 6, 8, 0),
+                (1, 8, 5, 4, 8, 2),
+                (5, 8, 3, 3, 9, 0),
+                (4, 12, 2, 3, 8, 1),
+                (2, 8, 30, 28, 8, 1),
+                (2, 8, 11, 13, 9, 1),
+                (3, 10, 17, 8, 8, 0),
+                (1, 8, 58, 56, 16, 1),
+            ] {
+                let g = Wino {
+                    c_in: ci,
+                    c_out: co,
+                    h,
+                    w,
+                    p,
+                    tile,
+                };
+                let x: Vec<f32> = (0..n * ci * h * w)
+                    .map(|i| (i as f32 * 0.37).sin())
+                    .collect();
+                let wt: Vec<f32> = (0..co * ci * 9)
+                    .map(|i| (i as f32 * 0.71 + 0.3).cos())
+                    .collect();
+                let want = direct(&x, &wt, &g, n);
+                // NaN where nothing may be read before it is written.
+                let mut y = vec![f32::NAN; want.len()];
+                let u = transform_kernel(&wt, co, ci, false, tile);
+                // SAFETY: `y` has the output's size.
+                unsafe { g.conv(n, &x, &u, SendPtr(y.as_mut_ptr())) };
+                // Relative to the largest output: float32 rounding through the transforms
+                // (F(4x4, 3x3)'s are larger: its points reach 2 and its products 8).
+                let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let d = fastcandle_testutil::max_abs_diff(&y, &want) / scale;
+                let tol = if tile == Tile::F2 { 5e-6 } else { 6e-5 };
+                assert!(d < tol, "{tile:?} {:?}: {d}", (n, ci, h, w, co, p));
+            }
         }
     }
 
@@ -923,12 +718,14 @@ mod tests {
         // dW[k, c, a, d] = Σ dY[b, k, oy, ox] · x[b, c, oy + a - p, ox + d - p].
         for &(n, ci, h, w, co, p) in &[(3, 8, 7, 9, 10, 1), (2, 9, 6, 5, 8, 0), (5, 8, 3, 4, 9, 2)]
         {
+            // Asked for either tile, the weight gradient runs on F(2x2, 3x3).
             let g = Wino {
                 c_in: ci,
                 c_out: co,
                 h,
                 w,
                 p,
+                tile: if n % 2 == 0 { Tile::F4 } else { Tile::F2 },
             };
             let (oh, ow) = (g.oh(), g.ow());
             let x: Vec<f32> = (0..n * ci * h * w)
@@ -970,11 +767,18 @@ mod tests {
     #[test]
     fn few_tiles_over_the_batch_stay_on_im2col() {
         // ResNet34's last stage at 128 pixels and batch 8: 4x4 planes, 2x2 tiles each.
-        assert!(!fits((3, 3), 1, 1, (512, 512), 8 * 2 * 2));
+        assert_eq!(fits((3, 3), 1, 1, (512, 512), (8, 4, 4)), None);
         // Its third stage there (8x8 planes), and the last stage at 224 (7x7).
-        assert!(fits((3, 3), 1, 1, (256, 256), 8 * 4 * 4));
-        assert!(fits((3, 3), 1, 1, (512, 512), 8 * 4 * 4));
-        assert!(!fits((3, 3), 2, 1, (512, 512), 8 * 4 * 4));
+        assert_eq!(fits((3, 3), 1, 1, (256, 256), (8, 8, 8)), Some(Tile::F2));
+        assert_eq!(fits((3, 3), 1, 1, (512, 512), (8, 7, 7)), Some(Tile::F2));
+        assert_eq!(fits((3, 3), 2, 1, (512, 512), (8, 7, 7)), None);
+        // The first stages take the larger tile, down to 16x16 planes (128 pixels); at 224
+        // pixels the third stage (14x14) stays on the smaller one.
+        assert_eq!(fits((3, 3), 1, 1, (64, 64), (8, 56, 56)), Some(Tile::F4));
+        assert_eq!(fits((3, 3), 1, 1, (128, 128), (8, 16, 16)), Some(Tile::F4));
+        assert_eq!(fits((3, 3), 1, 1, (256, 256), (32, 14, 14)), Some(Tile::F2));
+        // Not enough 4x4 blocks over the batch.
+        assert_eq!(fits((3, 3), 1, 1, (64, 64), (1, 28, 28)), Some(Tile::F2));
     }
 
     #[test]
@@ -989,9 +793,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(
-            transform_kernel(&wt, co, ci, true).to_vec(),
-            transform_kernel(&turned, ci, co, false).to_vec()
-        );
+        for tile in [Tile::F2, Tile::F4] {
+            assert_eq!(
+                transform_kernel(&wt, co, ci, true, tile).to_vec(),
+                transform_kernel(&turned, ci, co, false, tile).to_vec()
+            );
+        }
     }
 }
