@@ -9,9 +9,9 @@
 //! backward `dW = Σ_b dY_b · cols_bᵀ` and `dcols_b = Wᵀ · dY_b`, folded back onto the input.
 //! Samples are shared among the pool's threads, each product on one thread
 //! (`par::by_sample`); a batch smaller than the pool spreads each product
-//! over it instead. A 3x3 stride-1 convolution's forward and input gradient run as Winograd's
-//! F(2x2, 3x3) instead ([`super::winograd`]), 2.25x fewer multiplications; its weight gradient
-//! stays on the columns. Other devices use candle's convolution.
+//! over it instead. A 3x3 stride-1 convolution's forward and both gradients run as Winograd's
+//! F(4x4, 3x3) or F(2x2, 3x3) instead ([`super::winograd`]), 4x or 2.25x fewer
+//! multiplications. Other devices use candle's convolution.
 
 use super::gemm::{matmul, parallelism};
 use super::im2col::Geom;
@@ -397,8 +397,7 @@ mod tests {
             let yr = x.conv2d(&wt, p, 1, 1, 1).unwrap();
             // Sums of up to n·oh·ow products through the transforms: float32 rounding relative
             // to the largest value. F(2x2, 3x3)'s forward is within about 5e-6 of it, and
-            // F(4x4, 3x3)'s (forward and input gradient; the weight gradient runs on
-            // F(2x2, 3x3)) within about 2e-5.
+            // F(4x4, 3x3)'s within about 2e-5.
             let tol = if tile == Tile::F2 { 1e-5 } else { 5e-5 };
             let close = |a: &Tensor, b: &Tensor| {
                 let scale = b

@@ -11,7 +11,7 @@
 //!      [0  4  0 -5 0 1]       [  0     0    1 ]
 //! ```
 //!
-//! The transforms themselves are [`super::tiles`]'.
+//! The transforms themselves are in `super::tiles`.
 
 use super::tiles::Points;
 
@@ -60,6 +60,36 @@ impl Points<6, 4> for F4 {
             o[3][l] = (b + 0.5 * g1) / 6.0;
             o[4][l] = (b - 0.5 * g1) / 6.0;
             o[5][l] = g2;
+        }
+        o
+    }
+
+    #[inline(always)]
+    fn a<const W: usize>(y: &[[f32; W]; 4]) -> [[f32; W]; 6] {
+        let mut o = [[0f32; W]; 6];
+        for l in 0..W {
+            let (y0, y1, y2, y3) = (y[0][l], y[1][l], y[2][l], y[3][l]);
+            let (e, od) = (y0 + y2, y1 + y3);
+            let (e4, od2) = (y0 + 4.0 * y2, 2.0 * (y1 + 4.0 * y3));
+            o[0][l] = y0;
+            o[1][l] = e + od;
+            o[2][l] = e - od;
+            o[3][l] = e4 + od2;
+            o[4][l] = e4 - od2;
+            o[5][l] = y3;
+        }
+        o
+    }
+
+    #[inline(always)]
+    fn gt<const W: usize>(u: &[[f32; W]; 6]) -> [[f32; W]; 3] {
+        let mut o = [[0f32; W]; 3];
+        for l in 0..W {
+            let (u0, u1, u2, u3, u4, u5) = (u[0][l], u[1][l], u[2][l], u[3][l], u[4][l], u[5][l]);
+            let (s12, d12, s34, d34) = (u1 + u2, u2 - u1, u3 + u4, u3 - u4);
+            o[0][l] = 0.25 * u0 + (0.25 * s34 - s12) / 6.0;
+            o[1][l] = (d12 + 0.5 * d34) / 6.0;
+            o[2][l] = (s34 - s12) / 6.0 + u5;
         }
         o
     }

@@ -17,6 +17,11 @@ pub(super) trait Points<const A: usize, const M: usize> {
     fn at<const W: usize>(m: &[[f32; W]; A]) -> [[f32; W]; M];
     /// `G g` of a kernel's three values.
     fn g<const W: usize>(g: &[[f32; W]; 3]) -> [[f32; W]; A];
+    /// `A y` of an output block's `M` values (the output gradient's side of the weight
+    /// gradient).
+    fn a<const W: usize>(y: &[[f32; W]; M]) -> [[f32; W]; A];
+    /// `Gᵀ u` of `A` values (back from the transformed kernels' gradient).
+    fn gt<const W: usize>(u: &[[f32; W]; A]) -> [[f32; W]; 3];
 }
 
 /// `W` cells of `src` from `lo`, as an array.
@@ -48,23 +53,31 @@ pub(super) unsafe fn store<const W: usize>(v: &[f32; W], dst: *mut f32) {
     unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), dst, W) }
 }
 
-/// Copies `ph[c][ty · tw + tx] = rt[i][m · tx + c]`: the `a` cells of each of the tile row's
-/// `tw` tiles in the `rows` rows of `rt` (`[rows, wp]`), by tile, into `ph`
-/// (`[rows · a, tiles]`).
+/// Copies `ph[a·i + c][ty · tw + tx] = rt[i][m · tx + c]`: the `a` cells of each of the tile
+/// row's `tw` tiles in the `rows` rows of `rt` (`[rows, wp]`), by tile, into `ph`
+/// (`[rows · a, tiles]`). Each row is first split into its `m` phases (`split`, `[m, n]` with
+/// `m · n <= wp` and `n >= tw + (a - 1) / m`), from which cell `c` of every tile is one run.
 #[inline(always)]
-pub(super) fn gather(
+pub(super) fn gather<const M: usize>(
     rt: &[f32],
     (rows, wp): (usize, usize),
-    (a, m): (usize, usize),
+    a: usize,
     (ty, tw, tiles): (usize, usize, usize),
+    (split, n): (&mut [f32], usize),
     ph: &mut [f32],
 ) {
     for (i, r) in rt.chunks_exact(wp).take(rows).enumerate() {
-        for c in 0..a {
-            let d = &mut ph[(a * i + c) * tiles + ty * tw..][..tw];
-            for (tx, v) in d.iter_mut().enumerate() {
-                *v = r[m * tx + c];
+        blocks!(n, |lo, W| {
+            let s = &r[M * lo..][..M * W];
+            for j in 0..W {
+                for k in 0..M {
+                    split[k * n + lo + j] = s[M * j + k];
+                }
             }
+        });
+        for c in 0..a {
+            ph[(a * i + c) * tiles + ty * tw..][..tw]
+                .copy_from_slice(&split[(c % M) * n + c / M..][..tw]);
         }
     }
 }
@@ -84,12 +97,14 @@ pub(super) unsafe fn tiles_in<const A: usize, const M: usize, P: Points<A, M>>(
 ) {
     let (th, tw, h, w, p) = (g.th(), g.tw(), g.h, g.w, g.p);
     let tiles = th * tw;
-    // A padded row holds every column the tiles read (m·tw + 2) and the input's: w + p is at
-    // most m·tw + 2 - p.
-    let wp = M * tw + 2;
-    buf.resize(2 * A * wp + A * A * tiles, 0.0);
+    // A padded row holds every column the tiles read (m·tw + 2) and the input's (w + p is at
+    // most m·tw + 2 - p), in whole phases.
+    let n1 = tw + 1;
+    let wp = M * n1;
+    buf.resize(2 * A * wp + A * A * tiles + wp, 0.0);
     let (rows, rest) = buf.split_at_mut(A * wp);
-    let (rt, ph) = rest.split_at_mut(A * wp);
+    let (rt, rest) = rest.split_at_mut(A * wp);
+    let (ph, split) = rest.split_at_mut(A * A * tiles);
     for ty in 0..th {
         for (r, row) in rows.chunks_exact_mut(wp).enumerate() {
             match (M * ty + r).checked_sub(p).filter(|&iy| iy < h) {
@@ -108,7 +123,7 @@ pub(super) unsafe fn tiles_in<const A: usize, const M: usize, P: Points<A, M>>(
                 rt[i * wp + lo..][..W].copy_from_slice(o);
             }
         });
-        gather(rt, (A, wp), (A, M), (ty, tw, tiles), ph);
+        gather::<M>(rt, (A, wp), A, (ty, tw, tiles), (split, n1), ph);
     }
     // ... and B on the columns of every tile.
     for i in 0..A {
@@ -210,6 +225,86 @@ pub(super) unsafe fn kernel_row<const A: usize, const M: usize, P: Points<A, M>>
             for (j, v) in P::g(ti).iter().enumerate() {
                 // SAFETY: forwarded from the caller.
                 unsafe { store(v, dst.add((A * i + j) * plane + lo)) };
+            }
+        }
+    });
+}
+
+/// `A dY Aᵀ` of every block `dY` of one output-gradient plane `dy` (`[oh, ow]`, zeros beyond
+/// its edges): value `ξ = a·i + j` of block `t` goes to `dst[ξ · stride + t]`. As
+/// [`tiles_in`]: the rows with the columns as lanes, then the columns with every block of the
+/// plane as a lane.
+///
+/// # Safety
+/// `dst` must be valid for those writes.
+#[inline(always)]
+pub(super) unsafe fn tiles_grad<const A: usize, const M: usize, P: Points<A, M>>(
+    g: &Wino,
+    dy: &[f32],
+    dst: *mut f32,
+    stride: usize,
+    buf: &mut Vec<f32>,
+) {
+    let (th, tw, oh, ow) = (g.th(), g.tw(), g.oh(), g.ow());
+    let tiles = th * tw;
+    let wp = M * tw;
+    buf.resize((M + A + 1) * wp + A * M * tiles, 0.0);
+    let (rows, rest) = buf.split_at_mut(M * wp);
+    let (rt, rest) = rest.split_at_mut(A * wp);
+    let (ph, split) = rest.split_at_mut(A * M * tiles);
+    for ty in 0..th {
+        for (r, row) in rows.chunks_exact_mut(wp).enumerate() {
+            let oy = M * ty + r;
+            if oy < oh {
+                row[..ow].copy_from_slice(&dy[oy * ow..][..ow]);
+                row[ow..].fill(0.0);
+            } else {
+                row.fill(0.0);
+            }
+        }
+        blocks!(wp, |lo, W| {
+            let d: [[f32; W]; M] = load_all(|r| &rows[r * wp..], lo);
+            for (i, o) in P::a(&d).iter().enumerate() {
+                rt[i * wp + lo..][..W].copy_from_slice(o);
+            }
+        });
+        gather::<M>(rt, (A, wp), M, (ty, tw, tiles), (split, tw), ph);
+    }
+    for i in 0..A {
+        blocks!(tiles, |lo, W| {
+            let d: [[f32; W]; M] = load_all(|c| &ph[(M * i + c) * tiles..], lo);
+            for (j, o) in P::a(&d).iter().enumerate() {
+                // SAFETY: forwarded from the caller.
+                unsafe { store(o, dst.add((A * i + j) * stride + lo)) };
+            }
+        });
+    }
+}
+
+/// `Gᵀ dU G` of the kernels `at..at + dw.len() / 9` (written to `dw`, `[kernels, 3, 3]`), value
+/// `ξ = a·i + j` of each kernel's transformed gradient read at `du[ξ · plane + kernel]`.
+#[inline(always)]
+pub(super) fn kernel_grad_row<const A: usize, const M: usize, P: Points<A, M>>(
+    du: &[f32],
+    plane: usize,
+    at: usize,
+    dw: &mut [f32],
+) {
+    blocks!(dw.len() / 9, |lo, W| {
+        // t = Gᵀ dU ([3, a]), column by column, then g = t G ([3, 3]), row by row.
+        let mut t = [[[0f32; W]; A]; 3];
+        for c in 0..A {
+            let d: [[f32; W]; A] = load_all(|i| &du[(A * i + c) * plane + at..], lo);
+            for (r, v) in P::gt(&d).into_iter().enumerate() {
+                t[r][c] = v;
+            }
+        }
+        let out = &mut dw[9 * lo..][..9 * W];
+        for (r, tr) in t.iter().enumerate() {
+            for (q, v) in P::gt(tr).iter().enumerate() {
+                for (l, x) in v.iter().enumerate() {
+                    out[9 * l + 3 * r + q] = *x;
+                }
             }
         }
     });
