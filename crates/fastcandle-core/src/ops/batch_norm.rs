@@ -6,6 +6,7 @@
 //! composed form, which candle differentiates.
 
 use super::activation::Act;
+use super::batch_norm_runs as runs;
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32, written};
 use candle_core::{CpuStorage, CustomOp3, D, DType, Layout, Result, Shape, Tensor, bail};
@@ -146,52 +147,10 @@ struct BatchNormTrain {
     residual: bool,
 }
 
-/// `Σ f(a[i], b[i], c[i])` over equal-length slices: in 16 f32 lanes (which the compiler
-/// vectorises), flushed into an f64 total every 1,024 elements, so that long channels lose no
-/// precision.
-#[inline(always)]
-fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f64 {
-    const LANES: usize = 16;
-    const FLUSH: usize = 1024;
-    let mut total = 0f64;
-    for ((a, b), c) in a.chunks(FLUSH).zip(b.chunks(FLUSH)).zip(c.chunks(FLUSH)) {
-        let mut acc = [0f32; LANES];
-        let (ac, bc, cc) = (
-            a.chunks_exact(LANES),
-            b.chunks_exact(LANES),
-            c.chunks_exact(LANES),
-        );
-        let mut tail = 0f32;
-        for ((x, y), z) in ac
-            .remainder()
-            .iter()
-            .zip(bc.remainder())
-            .zip(cc.remainder())
-        {
-            tail += f(*x, *y, *z);
-        }
-        for ((x, y), z) in ac.zip(bc).zip(cc) {
-            for l in 0..LANES {
-                acc[l] += f(x[l], y[l], z[l]);
-            }
-        }
-        total += acc.iter().map(|&v| v as f64).sum::<f64>() + tail as f64;
-    }
-    total
-}
-
 /// `(outer, channels, inner)` for a `[N, C, ...]` shape.
 fn split(shape: &Shape) -> (usize, usize, usize) {
     let d = shape.dims();
     (d[0], d[1], d[2..].iter().product())
-}
-
-/// Calls `f(channel, n, chunk)` for every contiguous run of one channel's values.
-fn for_each_run(x: &[f32], (n, c, s): (usize, usize, usize), ch: usize, mut f: impl FnMut(&[f32])) {
-    for i in 0..n {
-        let start = (i * c + ch) * s;
-        f(&x[start..start + s]);
-    }
 }
 
 impl CustomOp3 for BatchNormTrain {
@@ -230,26 +189,11 @@ impl CustomOp3 for BatchNormTrain {
                 b.len()
             );
         }
-        let m = (n * s) as f64;
         // Per channel: mean and variance in f64 (two passes, numerically safe).
         let stats: Vec<(f32, f32)> = (0..c)
             .into_par_iter()
             .with_min_len(min_len(n * s))
-            .map(|ch| {
-                let mut sum = 0f64;
-                for_each_run(x, dims, ch, |r| sum += lane_sum(r, r, r, |v, _, _| v));
-                let mean = sum / m;
-                let mut sq = 0f64;
-                let mf = mean as f32;
-                // The square of each deviation from the f32 mean; the mean's own rounding
-                // enters only as a second-order term.
-                for_each_run(x, dims, ch, |r| {
-                    sq += lane_sum(r, r, r, |v, _, _| (v - mf) * (v - mf))
-                });
-                let d = mean - mf as f64;
-                sq -= m * d * d;
-                (mean as f32, (sq / m) as f32)
-            })
+            .map(|ch| runs::moments((0..n).map(|i| &x[(i * c + ch) * s..][..s])))
             .collect();
         let scale_shift: Vec<(f32, f32, f32)> = stats
             .iter()
@@ -265,27 +209,10 @@ impl CustomOp3 for BatchNormTrain {
                 .with_min_len(min_len(c * s))
                 .enumerate()
                 .for_each(|(i, (yo, xo))| {
-                    for (ch, &(mean, k, shift)) in scale_shift.iter().enumerate() {
+                    for (ch, &mks) in scale_shift.iter().enumerate() {
                         let r = ch * s..(ch + 1) * s;
-                        let (yr, xr) = (&mut yo[r.clone()], &xo[r.clone()]);
-                        match (identity, self.act) {
-                            (None, Act::Identity) => {
-                                for (yv, &xv) in yr.iter_mut().zip(xr) {
-                                    yv.write((xv - mean) * k + shift);
-                                }
-                            }
-                            (None, act) => {
-                                for (yv, &xv) in yr.iter_mut().zip(xr) {
-                                    yv.write(act.apply((xv - mean) * k + shift));
-                                }
-                            }
-                            (Some(id), act) => {
-                                let idr = &id[i * c * s..][r];
-                                for ((yv, &xv), &iv) in yr.iter_mut().zip(xr).zip(idr) {
-                                    yv.write(act.apply((xv - mean) * k + shift + iv));
-                                }
-                            }
-                        }
+                        let id = identity.map(|id| &id[i * c * s..][r.clone()]);
+                        runs::forward_run(&mut yo[r.clone()], &xo[r], id, self.act, mks);
                     }
                 });
         };
@@ -330,36 +257,22 @@ impl CustomOp3 for BatchNormTrain {
                 with_f32(res, |ys| {
                     // The activation's output gates the incoming gradient (nothing to gate without one).
                     let ys = (act != Act::Identity).then_some(ys);
-                    // The gradient at cell `i`, through the activation.
-                    let g_at = |i: usize| match ys {
-                        Some(ys) if !act.passes(ys[i]) => 0.0,
-                        _ => gs[i],
-                    };
                     // Per channel: sum(dy) and sum(dy * xhat).
                     let sums: Vec<(f32, f32)> = (0..c)
                         .into_par_iter()
                         .with_min_len(min_len(n * s))
                         .map(|ch| {
-                            let (mu, inv) = (mean[ch], invstd[ch]);
+                            let mu = mean[ch];
                             let (mut sdy, mut sdyx) = (0f64, 0f64);
                             for i in 0..n {
                                 let r = (i * c + ch) * s..(i * c + ch + 1) * s;
-                                let (g, xr) = (&gs[r.clone()], &xs[r.clone()]);
-                                match ys {
-                                    Some(ys) => {
-                                        let y = &ys[r];
-                                        let gate =
-                                            |g: f32, y: f32| if act.passes(y) { g } else { 0.0 };
-                                        sdy += lane_sum(g, y, y, |g, y, _| gate(g, y));
-                                        sdyx += lane_sum(g, xr, y, |g, x, y| gate(g, y) * (x - mu));
-                                    }
-                                    None => {
-                                        sdy += lane_sum(g, g, g, |g, _, _| g);
-                                        sdyx += lane_sum(g, xr, xr, |g, x, _| g * (x - mu));
-                                    }
-                                }
+                                let y = ys.map(|ys| &ys[r.clone()]);
+                                let (a, b) =
+                                    runs::grad_sums(&gs[r.clone()], &xs[r], y, act, mu);
+                                sdy += a;
+                                sdyx += b;
                             }
-                            sdyx *= inv as f64;
+                            sdyx *= invstd[ch] as f64;
                             (sdy as f32, sdyx as f32)
                         })
                         .collect();
@@ -368,19 +281,19 @@ impl CustomOp3 for BatchNormTrain {
                     let fill = |b: usize, dxo: Cells, mut dio: Option<Cells>| {
                         for ch in 0..c {
                             let (mu, inv) = (mean[ch], invstd[ch]);
-                            let (sdy, sdyx) = sums[ch];
                             let k = w[ch] * inv / m;
-                            let o = (b * c + ch) * s;
+                            let o = (b * c + ch) * s..(b * c + ch + 1) * s;
                             let r = ch * s..(ch + 1) * s;
-                            for (j, d) in (o..o + s).zip(&mut dxo[r.clone()]) {
-                                let xhat = (xs[j] - mu) * inv;
-                                d.write(k * (m * g_at(j) - sdy - xhat * sdyx));
-                            }
-                            if let Some(dio) = dio.as_deref_mut() {
-                                for (j, d) in (o..o + s).zip(&mut dio[r]) {
-                                    d.write(g_at(j));
-                                }
-                            }
+                            runs::grad_run(
+                                &mut dxo[r.clone()],
+                                dio.as_deref_mut().map(|d| &mut d[r]),
+                                &gs[o.clone()],
+                                &xs[o.clone()],
+                                ys.map(|ys| &ys[o]),
+                                act,
+                                (mu, inv, k, m),
+                                sums[ch],
+                            );
                         }
                     };
                     let mut di = Vec::new();

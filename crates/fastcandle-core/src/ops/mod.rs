@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod adaptive_pool;
 pub mod batch_norm;
+mod batch_norm_runs;
 pub mod channel_affine;
 pub mod channel_bias;
 pub mod conv2d;

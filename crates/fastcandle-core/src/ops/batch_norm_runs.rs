@@ -1,0 +1,228 @@
+//! BatchNorm's loops over one channel's runs of cells, compiled for AVX2 and FMA where the CPU
+//! has them (chosen at run time; the crate itself targets the baseline x86-64, 4 lanes), and
+//! with the activation fixed at compile time so that its gate is a vector select.
+//!
+//! No sum is reassociated by the AVX2 builds: they add in the same order as the baseline ones,
+//! so the results are the same bit for bit on every CPU.
+
+use super::activation::Act;
+use std::mem::MaybeUninit;
+
+/// The activation as a constant: [`Act::Identity`], [`Act::Relu`], [`Act::Relu6`].
+const IDENTITY: u8 = 0;
+const RELU: u8 = 1;
+const RELU6: u8 = 2;
+
+/// The activation of `v` (NaN kept, as [`Act::apply`]).
+#[inline(always)]
+fn apply<const ACT: u8>(v: f32) -> f32 {
+    match ACT {
+        RELU if !v.is_nan() => v.max(0.0),
+        RELU6 if !v.is_nan() => v.clamp(0.0, 6.0),
+        _ => v,
+    }
+}
+
+/// The gradient `g` through the activation whose output is `y` (as [`Act::passes`]).
+#[inline(always)]
+fn gate<const ACT: u8>(g: f32, y: f32) -> f32 {
+    let passes = match ACT {
+        RELU => y > 0.0,
+        RELU6 => y > 0.0 && y < 6.0,
+        _ => true,
+    };
+    if passes { g } else { 0.0 }
+}
+
+/// Runs `$body` with the constant `$a` set from the [`Act`] `$act`.
+macro_rules! by_act {
+    ($act:expr, |$a:ident| $body:expr) => {
+        match $act {
+            Act::Relu => {
+                const $a: u8 = RELU;
+                $body
+            }
+            Act::Relu6 => {
+                const $a: u8 = RELU6;
+                $body
+            }
+            Act::Identity => {
+                const $a: u8 = IDENTITY;
+                $body
+            }
+        }
+    };
+}
+
+/// Whether to take the AVX2 builds.
+#[inline(always)]
+fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Calls `f` compiled for AVX2 and FMA (it is inlined here).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn in_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Calls `f`, in an AVX2 and FMA build where the CPU has them.
+#[inline(always)]
+fn fast<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: the CPU has the features.
+        return unsafe { in_avx2(f) };
+    }
+    f()
+}
+
+/// `Σ f(a[i], b[i], c[i])`, `Σ h(a[i], b[i], c[i])` over equal-length slices: in 16 f32 lanes
+/// each, flushed into f64 totals every 1,024 elements, so that long channels lose no precision.
+#[inline(always)]
+fn lane_sums(
+    (a, b, c): (&[f32], &[f32], &[f32]),
+    f: impl Fn(f32, f32, f32) -> f32,
+    h: impl Fn(f32, f32, f32) -> f32,
+) -> (f64, f64) {
+    const LANES: usize = 16;
+    const FLUSH: usize = 1024;
+    let (mut tf, mut th) = (0f64, 0f64);
+    for ((a, b), c) in a.chunks(FLUSH).zip(b.chunks(FLUSH)).zip(c.chunks(FLUSH)) {
+        let (mut af, mut ah) = ([0f32; LANES], [0f32; LANES]);
+        let (ac, bc, cc) = (
+            a.chunks_exact(LANES),
+            b.chunks_exact(LANES),
+            c.chunks_exact(LANES),
+        );
+        let (mut rf, mut rh) = (0f32, 0f32);
+        for ((x, y), z) in ac
+            .remainder()
+            .iter()
+            .zip(bc.remainder())
+            .zip(cc.remainder())
+        {
+            rf += f(*x, *y, *z);
+            rh += h(*x, *y, *z);
+        }
+        for ((x, y), z) in ac.zip(bc).zip(cc) {
+            for l in 0..LANES {
+                af[l] += f(x[l], y[l], z[l]);
+                ah[l] += h(x[l], y[l], z[l]);
+            }
+        }
+        tf += af.iter().map(|&v| v as f64).sum::<f64>() + rf as f64;
+        th += ah.iter().map(|&v| v as f64).sum::<f64>() + rh as f64;
+    }
+    (tf, th)
+}
+
+/// The mean and the biased variance of the cells of `runs` (one channel's runs), in f64: the
+/// sum, then the squares of the deviations from the f32 mean, corrected to the f64 mean.
+pub(super) fn moments<'a>(runs: impl Iterator<Item = &'a [f32]> + Clone) -> (f32, f32) {
+    fast(|| {
+        let (mut sum, mut m) = (0f64, 0f64);
+        for r in runs.clone() {
+            sum += lane_sums((r, r, r), |v, _, _| v, |_, _, _| 0.0).0;
+            m += r.len() as f64;
+        }
+        let mean = sum / m;
+        let mf = mean as f32;
+        let mut sq = 0f64;
+        // The mean's own rounding enters only as a second-order term.
+        for r in runs {
+            sq += lane_sums((r, r, r), |v, _, _| (v - mf) * (v - mf), |_, _, _| 0.0).0;
+        }
+        let d = mean - mf as f64;
+        sq -= m * d * d;
+        (mean as f32, (sq / m) as f32)
+    })
+}
+
+/// One run of the forward: `y = act((x - mean) · k + shift (+ identity))`, every cell written.
+pub(super) fn forward_run(
+    y: &mut [MaybeUninit<f32>],
+    x: &[f32],
+    identity: Option<&[f32]>,
+    act: Act,
+    (mean, k, shift): (f32, f32, f32),
+) {
+    fast(|| {
+        by_act!(act, |A| match identity {
+            None => {
+                for (yv, &xv) in y.iter_mut().zip(x) {
+                    yv.write(apply::<A>((xv - mean) * k + shift));
+                }
+            }
+            Some(id) => {
+                for ((yv, &xv), &iv) in y.iter_mut().zip(x).zip(id) {
+                    yv.write(apply::<A>((xv - mean) * k + shift + iv));
+                }
+            }
+        })
+    })
+}
+
+/// One run's `Σ dy` and `Σ dy · (x - mean)`, `dy` the incoming gradient `g` gated by the
+/// activation's output `y` (`None` without an activation).
+pub(super) fn grad_sums(
+    g: &[f32],
+    x: &[f32],
+    y: Option<&[f32]>,
+    act: Act,
+    mean: f32,
+) -> (f64, f64) {
+    fast(|| match y {
+        Some(y) => by_act!(act, |A| lane_sums(
+            (g, x, y),
+            |g, _, y| gate::<A>(g, y),
+            |g, x, y| gate::<A>(g, y) * (x - mean)
+        )),
+        None => lane_sums((g, x, x), |g, _, _| g, |g, x, _| g * (x - mean)),
+    })
+}
+
+/// One run's input gradient `dx = k · (m · dy - Σdy - xhat · Σdy·xhat)` with
+/// `xhat = (x - mean) · inv`, and where `di` is given, the gated gradient `dy` itself (a
+/// residual block's identity); every cell written.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn grad_run(
+    dx: &mut [MaybeUninit<f32>],
+    di: Option<&mut [MaybeUninit<f32>]>,
+    g: &[f32],
+    x: &[f32],
+    y: Option<&[f32]>,
+    act: Act,
+    (mean, inv, k, m): (f32, f32, f32, f32),
+    (sdy, sdyx): (f32, f32),
+) {
+    fast(|| {
+        // Without an activation `y` is not read: `g` stands in for it.
+        let (y, act) = match y {
+            Some(y) => (y, act),
+            None => (g, Act::Identity),
+        };
+        by_act!(act, |A| {
+            for (((d, &gv), &xv), &yv) in dx.iter_mut().zip(g).zip(x).zip(y) {
+                let xhat = (xv - mean) * inv;
+                d.write(k * (m * gate::<A>(gv, yv) - sdy - xhat * sdyx));
+            }
+            if let Some(di) = di {
+                for ((d, &gv), &yv) in di.iter_mut().zip(g).zip(y) {
+                    d.write(gate::<A>(gv, yv));
+                }
+            }
+        })
+    })
+}
