@@ -262,16 +262,14 @@ impl CustomOp3 for BatchNormTrain {
                         .into_par_iter()
                         .with_min_len(min_len(n * s))
                         .map(|ch| {
-                            let mu = mean[ch];
-                            let (mut sdy, mut sdyx) = (0f64, 0f64);
-                            for i in 0..n {
-                                let r = (i * c + ch) * s..(i * c + ch + 1) * s;
-                                let y = ys.map(|ys| &ys[r.clone()]);
-                                let (a, b) =
-                                    runs::grad_sums(&gs[r.clone()], &xs[r], y, act, mu);
-                                sdy += a;
-                                sdyx += b;
-                            }
+                            let run = |i: usize| (i * c + ch) * s..(i * c + ch + 1) * s;
+                            // Without an activation the gradient stands in for `y`.
+                            let yv = ys.unwrap_or(gs);
+                            let (sdy, mut sdyx) = runs::grad_sums(
+                                (0..n).map(|i| (&gs[run(i)], &xs[run(i)], &yv[run(i)])),
+                                act,
+                                mean[ch],
+                            );
                             sdyx *= invstd[ch] as f64;
                             (sdy as f32, sdyx as f32)
                         })

@@ -88,43 +88,57 @@ fn fast<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// `Σ f(a[i], b[i], c[i])`, `Σ h(a[i], b[i], c[i])` over equal-length slices: in 16 f32 lanes
-/// each, flushed into f64 totals every 1,024 elements, so that long channels lose no precision.
+/// `Σ f(a[i], b[i], c[i])` and `Σ h(a[i], b[i], c[i])` over the cells of `runs` (triples of
+/// equal-length slices): in 16 f32 lanes each, flushed into f64 totals every 1,024 cells or so
+/// (across runs, so that short runs such as 7x7 planes do not pay a flush each), so that long
+/// channels lose no precision.
 #[inline(always)]
-fn lane_sums(
-    (a, b, c): (&[f32], &[f32], &[f32]),
+fn lane_sums<'a>(
+    runs: impl Iterator<Item = (&'a [f32], &'a [f32], &'a [f32])>,
     f: impl Fn(f32, f32, f32) -> f32,
     h: impl Fn(f32, f32, f32) -> f32,
 ) -> (f64, f64) {
     const LANES: usize = 16;
     const FLUSH: usize = 1024;
     let (mut tf, mut th) = (0f64, 0f64);
-    for ((a, b), c) in a.chunks(FLUSH).zip(b.chunks(FLUSH)).zip(c.chunks(FLUSH)) {
-        let (mut af, mut ah) = ([0f32; LANES], [0f32; LANES]);
-        let (ac, bc, cc) = (
-            a.chunks_exact(LANES),
-            b.chunks_exact(LANES),
-            c.chunks_exact(LANES),
-        );
-        let (mut rf, mut rh) = (0f32, 0f32);
-        for ((x, y), z) in ac
-            .remainder()
-            .iter()
-            .zip(bc.remainder())
-            .zip(cc.remainder())
-        {
-            rf += f(*x, *y, *z);
-            rh += h(*x, *y, *z);
-        }
-        for ((x, y), z) in ac.zip(bc).zip(cc) {
-            for l in 0..LANES {
-                af[l] += f(x[l], y[l], z[l]);
-                ah[l] += h(x[l], y[l], z[l]);
+    let (mut af, mut ah) = ([0f32; LANES], [0f32; LANES]);
+    let (mut rf, mut rh) = (0f32, 0f32);
+    let mut pending = 0;
+    let mut flush = |af: &mut [f32; LANES], ah: &mut [f32; LANES], rf: &mut f32, rh: &mut f32| {
+        tf += af.iter().map(|&v| v as f64).sum::<f64>() + *rf as f64;
+        th += ah.iter().map(|&v| v as f64).sum::<f64>() + *rh as f64;
+        (*af, *ah, *rf, *rh) = ([0.0; LANES], [0.0; LANES], 0.0, 0.0);
+    };
+    for (a, b, c) in runs {
+        for ((a, b), c) in a.chunks(FLUSH).zip(b.chunks(FLUSH)).zip(c.chunks(FLUSH)) {
+            let (ac, bc, cc) = (
+                a.chunks_exact(LANES),
+                b.chunks_exact(LANES),
+                c.chunks_exact(LANES),
+            );
+            for ((x, y), z) in ac
+                .remainder()
+                .iter()
+                .zip(bc.remainder())
+                .zip(cc.remainder())
+            {
+                rf += f(*x, *y, *z);
+                rh += h(*x, *y, *z);
+            }
+            for ((x, y), z) in ac.zip(bc).zip(cc) {
+                for l in 0..LANES {
+                    af[l] += f(x[l], y[l], z[l]);
+                    ah[l] += h(x[l], y[l], z[l]);
+                }
+            }
+            pending += a.len();
+            if pending >= FLUSH {
+                flush(&mut af, &mut ah, &mut rf, &mut rh);
+                pending = 0;
             }
         }
-        tf += af.iter().map(|&v| v as f64).sum::<f64>() + rf as f64;
-        th += ah.iter().map(|&v| v as f64).sum::<f64>() + rh as f64;
     }
+    flush(&mut af, &mut ah, &mut rf, &mut rh);
     (tf, th)
 }
 
@@ -132,18 +146,16 @@ fn lane_sums(
 /// sum, then the squares of the deviations from the f32 mean, corrected to the f64 mean.
 pub(super) fn moments<'a>(runs: impl Iterator<Item = &'a [f32]> + Clone) -> (f32, f32) {
     fast(|| {
-        let (mut sum, mut m) = (0f64, 0f64);
-        for r in runs.clone() {
-            sum += lane_sums((r, r, r), |v, _, _| v, |_, _, _| 0.0).0;
-            m += r.len() as f64;
-        }
+        let m: f64 = runs.clone().map(|r| r.len() as f64).sum();
+        let (sum, _) = lane_sums(runs.clone().map(|r| (r, r, r)), |v, _, _| v, |_, _, _| 0.0);
         let mean = sum / m;
         let mf = mean as f32;
-        let mut sq = 0f64;
         // The mean's own rounding enters only as a second-order term.
-        for r in runs {
-            sq += lane_sums((r, r, r), |v, _, _| (v - mf) * (v - mf), |_, _, _| 0.0).0;
-        }
+        let (mut sq, _) = lane_sums(
+            runs.map(|r| (r, r, r)),
+            |v, _, _| (v - mf) * (v - mf),
+            |_, _, _| 0.0,
+        );
         let d = mean - mf as f64;
         sq -= m * d * d;
         (mean as f32, (sq / m) as f32)
@@ -174,22 +186,20 @@ pub(super) fn forward_run(
     })
 }
 
-/// One run's `Σ dy` and `Σ dy · (x - mean)`, `dy` the incoming gradient `g` gated by the
-/// activation's output `y` (`None` without an activation).
-pub(super) fn grad_sums(
-    g: &[f32],
-    x: &[f32],
-    y: Option<&[f32]>,
+/// `Σ dy` and `Σ dy · (x - mean)` over one channel's runs `(g, x, y)`, `dy` the incoming
+/// gradient `g` gated by the activation's output `y` (`act`; `y` is not read for
+/// [`Act::Identity`]).
+pub(super) fn grad_sums<'a>(
+    runs: impl Iterator<Item = (&'a [f32], &'a [f32], &'a [f32])>,
     act: Act,
     mean: f32,
 ) -> (f64, f64) {
-    fast(|| match y {
-        Some(y) => by_act!(act, |A| lane_sums(
-            (g, x, y),
+    fast(|| {
+        by_act!(act, |A| lane_sums(
+            runs,
             |g, _, y| gate::<A>(g, y),
             |g, x, y| gate::<A>(g, y) * (x - mean)
-        )),
-        None => lane_sums((g, x, x), |g, _, _| g, |g, x, _| g * (x - mean)),
+        ))
     })
 }
 
