@@ -23,7 +23,8 @@ fn apply<const ACT: u8>(v: f32) -> f32 {
     }
 }
 
-/// The gradient `g` through the activation whose output is `y` (as [`Act::passes`]).
+/// The gradient `g` through the activation whose output is `y` (as [`Act::passes`]): `g`, or
+/// +0 where the gradient stops, as a bit mask so that it stays a vector operation.
 #[inline(always)]
 fn gate<const ACT: u8>(g: f32, y: f32) -> f32 {
     let passes = match ACT {
@@ -31,7 +32,7 @@ fn gate<const ACT: u8>(g: f32, y: f32) -> f32 {
         RELU6 => y > 0.0 && y < 6.0,
         _ => true,
     };
-    if passes { g } else { 0.0 }
+    f32::from_bits(g.to_bits() & (passes as u32).wrapping_neg())
 }
 
 /// Runs `$body` with the constant `$a` set from the [`Act`] `$act`.
@@ -145,21 +146,24 @@ fn lane_sums<'a>(
 /// The mean and the biased variance of the cells of `runs` (one channel's runs), in f64: the
 /// sum, then the squares of the deviations from the f32 mean, corrected to the f64 mean.
 pub(super) fn moments<'a>(runs: impl Iterator<Item = &'a [f32]> + Clone) -> (f32, f32) {
-    fast(|| {
-        let m: f64 = runs.clone().map(|r| r.len() as f64).sum();
-        let (sum, _) = lane_sums(runs.clone().map(|r| (r, r, r)), |v, _, _| v, |_, _, _| 0.0);
-        let mean = sum / m;
-        let mf = mean as f32;
-        // The mean's own rounding enters only as a second-order term.
-        let (mut sq, _) = lane_sums(
-            runs.map(|r| (r, r, r)),
-            |v, _, _| (v - mf) * (v - mf),
-            |_, _, _| 0.0,
-        );
-        let d = mean - mf as f64;
-        sq -= m * d * d;
-        (mean as f32, (sq / m) as f32)
-    })
+    fast(
+        #[inline(always)]
+        || {
+            let m: f64 = runs.clone().map(|r| r.len() as f64).sum();
+            let (sum, _) = lane_sums(runs.clone().map(|r| (r, r, r)), |v, _, _| v, |_, _, _| 0.0);
+            let mean = sum / m;
+            let mf = mean as f32;
+            // The mean's own rounding enters only as a second-order term.
+            let (mut sq, _) = lane_sums(
+                runs.map(|r| (r, r, r)),
+                |v, _, _| (v - mf) * (v - mf),
+                |_, _, _| 0.0,
+            );
+            let d = mean - mf as f64;
+            sq -= m * d * d;
+            (mean as f32, (sq / m) as f32)
+        },
+    )
 }
 
 /// One run of the forward: `y = act((x - mean) · k + shift (+ identity))`, every cell written.
@@ -170,20 +174,23 @@ pub(super) fn forward_run(
     act: Act,
     (mean, k, shift): (f32, f32, f32),
 ) {
-    fast(|| {
-        by_act!(act, |A| match identity {
-            None => {
-                for (yv, &xv) in y.iter_mut().zip(x) {
-                    yv.write(apply::<A>((xv - mean) * k + shift));
+    fast(
+        #[inline(always)]
+        || {
+            by_act!(act, |A| match identity {
+                None => {
+                    for (yv, &xv) in y.iter_mut().zip(x) {
+                        yv.write(apply::<A>((xv - mean) * k + shift));
+                    }
                 }
-            }
-            Some(id) => {
-                for ((yv, &xv), &iv) in y.iter_mut().zip(x).zip(id) {
-                    yv.write(apply::<A>((xv - mean) * k + shift + iv));
+                Some(id) => {
+                    for ((yv, &xv), &iv) in y.iter_mut().zip(x).zip(id) {
+                        yv.write(apply::<A>((xv - mean) * k + shift + iv));
+                    }
                 }
-            }
-        })
-    })
+            })
+        },
+    )
 }
 
 /// `Σ dy` and `Σ dy · (x - mean)` over one channel's runs `(g, x, y)`, `dy` the incoming
@@ -194,13 +201,16 @@ pub(super) fn grad_sums<'a>(
     act: Act,
     mean: f32,
 ) -> (f64, f64) {
-    fast(|| {
-        by_act!(act, |A| lane_sums(
-            runs,
-            |g, _, y| gate::<A>(g, y),
-            |g, x, y| gate::<A>(g, y) * (x - mean)
-        ))
-    })
+    fast(
+        #[inline(always)]
+        || {
+            by_act!(act, |A| lane_sums(
+                runs,
+                |g, _, y| gate::<A>(g, y),
+                |g, x, y| gate::<A>(g, y) * (x - mean)
+            ))
+        },
+    )
 }
 
 /// One run's input gradient `dx = k · (m · dy - Σdy - xhat · Σdy·xhat)` with
@@ -217,22 +227,25 @@ pub(super) fn grad_run(
     (mean, inv, k, m): (f32, f32, f32, f32),
     (sdy, sdyx): (f32, f32),
 ) {
-    fast(|| {
-        // Without an activation `y` is not read: `g` stands in for it.
-        let (y, act) = match y {
-            Some(y) => (y, act),
-            None => (g, Act::Identity),
-        };
-        by_act!(act, |A| {
-            for (((d, &gv), &xv), &yv) in dx.iter_mut().zip(g).zip(x).zip(y) {
-                let xhat = (xv - mean) * inv;
-                d.write(k * (m * gate::<A>(gv, yv) - sdy - xhat * sdyx));
-            }
-            if let Some(di) = di {
-                for ((d, &gv), &yv) in di.iter_mut().zip(g).zip(y) {
-                    d.write(gate::<A>(gv, yv));
+    fast(
+        #[inline(always)]
+        || {
+            // Without an activation `y` is not read: `g` stands in for it.
+            let (y, act) = match y {
+                Some(y) => (y, act),
+                None => (g, Act::Identity),
+            };
+            by_act!(act, |A| {
+                for (((d, &gv), &xv), &yv) in dx.iter_mut().zip(g).zip(x).zip(y) {
+                    let xhat = (xv - mean) * inv;
+                    d.write(k * (m * gate::<A>(gv, yv) - sdy - xhat * sdyx));
                 }
-            }
-        })
-    })
+                if let Some(di) = di {
+                    for ((d, &gv), &yv) in di.iter_mut().zip(g).zip(y) {
+                        d.write(gate::<A>(gv, yv));
+                    }
+                }
+            })
+        },
+    )
 }
