@@ -15,7 +15,7 @@
 
 use super::gemm::{matmul, parallelism};
 use super::im2col::Geom;
-use super::par::{SendPtr, by_sample, into_part, sum_parts};
+use super::par::{SendPtr, by_group, into_part, sum_parts};
 use super::scratch::Scratch;
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
@@ -132,26 +132,52 @@ impl CustomOp2 for Conv2d {
             }
             return Ok((CpuStorage::F32(y), Shape::from((g.n, co, g.oh, g.ow))));
         }
-        by_sample(
+        let grp = group(l);
+        by_group(
             g.n,
-            || Scratch::take(k * l),
-            |b, cols, parallel| {
-                g.im2col(&x[b * x_len..][..x_len], cols, parallel);
-                // Y_b [c_out, l] = W [c_out, k] · cols_b [k, l], in place.
-                // SAFETY: `y` has room for `len` cells and sample b owns its [c_out, l] block;
-                // `cols` holds [k, l].
+            grp,
+            || {
+                let tmp = if grp > 1 { co * grp * l } else { 0 };
+                (Scratch::take(k * grp * l), Scratch::take(tmp))
+            },
+            |r, (cols, tmp), parallel| {
+                // The group's columns side by side: cols [k, gl].
+                let gl = r.len() * l;
+                for (j, b) in r.clone().enumerate() {
+                    g.im2col(&x[b * x_len..][..x_len], &mut cols[j * l..], gl, parallel);
+                }
+                // Y [c_out, gl] = W [c_out, k] · cols [k, gl]: straight into the output for one
+                // sample, else into `tmp` and then each sample's block into place.
+                let one = r.len() == 1;
+                // SAFETY: `y` has room for `len` cells and the group owns its samples' blocks;
+                // `cols` holds [k, gl] and `tmp` [c_out, gl] when used.
                 unsafe {
                     matmul(
-                        (co, l, k),
-                        yp.get().add(b * y_len),
-                        (l as isize, 1),
+                        (co, gl, k),
+                        if one {
+                            yp.get().add(r.start * y_len)
+                        } else {
+                            tmp.as_mut_ptr()
+                        },
+                        (gl as isize, 1),
                         false,
                         wt.as_ptr(),
                         (k as isize, 1),
                         cols.as_ptr(),
-                        (l as isize, 1),
+                        (gl as isize, 1),
                         parallelism(parallel),
-                    )
+                    );
+                    if !one {
+                        for (j, b) in r.enumerate() {
+                            for o in 0..co {
+                                std::ptr::copy_nonoverlapping(
+                                    tmp.as_ptr().add(o * gl + j * l),
+                                    yp.get().add(b * y_len + o * l),
+                                    l,
+                                );
+                            }
+                        }
+                    }
                 }
             },
             drop,
@@ -189,57 +215,83 @@ impl CustomOp2 for Conv2d {
                         Vec::new()
                     };
                     let dxp = SendPtr(dx.as_mut_ptr());
-                    let buf = |need: bool| Scratch::take(if need { k * l } else { 0 });
-                    let states = by_sample(
+                    let grp = group(l);
+                    let buf = |need: bool| Scratch::take(if need { k * grp * l } else { 0 });
+                    let states = by_group(
                         g.n,
+                        grp,
                         || Buffers {
                             cols: buf(need_dw),
                             dcols: buf(need_dx),
+                            dy: Scratch::take(if grp > 1 { co * grp * l } else { 0 }),
                             // Made by the thread's first product (`into_part`).
                             dw: Vec::new(),
                         },
-                        |b, s, parallel| {
-                            let dy = gs[b * y_len..].as_ptr();
+                        |r, s, parallel| {
+                            let gl = r.len() * l;
+                            // The group's output gradient [c_out, gl]: a sample's own block, or
+                            // the samples' blocks side by side.
+                            let dy = if r.len() == 1 {
+                                gs[r.start * y_len..].as_ptr()
+                            } else {
+                                for (j, b) in r.clone().enumerate() {
+                                    for o in 0..co {
+                                        s.dy[o * gl + j * l..][..l]
+                                            .copy_from_slice(&gs[b * y_len + o * l..][..l]);
+                                    }
+                                }
+                                s.dy.as_ptr()
+                            };
                             if need_dw {
-                                g.im2col(&xs[b * x_len..][..x_len], &mut s.cols, parallel);
-                                // dW [c_out, k] += dY_b [c_out, l] · cols_bᵀ [l, k].
+                                for (j, b) in r.clone().enumerate() {
+                                    let xb = &xs[b * x_len..][..x_len];
+                                    g.im2col(xb, &mut s.cols[j * l..], gl, parallel);
+                                }
+                                // dW [c_out, k] += dY [c_out, gl] · colsᵀ [gl, k].
                                 // SAFETY: the product writes (or adds to) every cell of the
                                 // part [c_out, k]; other sizes as allocated above.
                                 unsafe {
                                     into_part(&mut s.dw, co * k, |dw, accumulate| {
                                         matmul(
-                                            (co, k, l),
+                                            (co, k, gl),
                                             dw,
                                             (k as isize, 1),
                                             accumulate,
                                             dy,
-                                            (l as isize, 1),
+                                            (gl as isize, 1),
                                             s.cols.as_ptr(),
-                                            (1, l as isize),
+                                            (1, gl as isize),
                                             parallelism(parallel),
                                         )
                                     })
                                 }
                             }
                             if need_dx {
-                                // dcols_b [k, l] = Wᵀ [k, c_out] · dY_b [c_out, l].
-                                // SAFETY: sizes as allocated above; sample b owns its block
-                                // of `dx`.
-                                let dxb = unsafe {
+                                // dcols [k, gl] = Wᵀ [k, c_out] · dY [c_out, gl].
+                                // SAFETY: sizes as allocated above.
+                                unsafe {
                                     matmul(
-                                        (k, l, co),
+                                        (k, gl, co),
                                         s.dcols.as_mut_ptr(),
-                                        (l as isize, 1),
+                                        (gl as isize, 1),
                                         false,
                                         wt.as_ptr(),
                                         (1, k as isize),
                                         dy,
-                                        (l as isize, 1),
+                                        (gl as isize, 1),
                                         parallelism(parallel),
-                                    );
-                                    std::slice::from_raw_parts_mut(dxp.get().add(b * x_len), x_len)
+                                    )
                                 };
-                                g.col2im(&s.dcols, dxb, parallel);
+                                for (j, b) in r.enumerate() {
+                                    // SAFETY: the group owns its samples' blocks of `dx`.
+                                    let dxb = unsafe {
+                                        std::slice::from_raw_parts_mut(
+                                            dxp.get().add(b * x_len),
+                                            x_len,
+                                        )
+                                    };
+                                    g.col2im(&s.dcols[j * l..], gl, dxb, parallel);
+                                }
                             }
                         },
                         // The columns go back to this thread's spares here.
@@ -303,12 +355,23 @@ fn winograd_bwd(
     Ok((grad_if(need_dx, dx, x)?, grad_if(need_dw, dw, w)?))
 }
 
-/// One thread's buffers in a convolution's backward: a sample's columns and their gradient,
-/// and its share of the weight gradient.
+/// One thread's buffers in a convolution's backward: a group's columns and their gradient,
+/// its output gradient side by side, and the thread's share of the weight gradient.
 struct Buffers {
     cols: Scratch,
     dcols: Scratch,
+    dy: Scratch,
     dw: Vec<f32>,
+}
+
+/// Output cells per product below which samples are multiplied together: the gemm's vector
+/// dimension is the output's cells, and a 4x4 plane's 16 leave its wide kernels idle.
+const MIN_GROUP_CELLS: usize = 64;
+
+/// Samples per product for planes of `l` output cells (1 from [`MIN_GROUP_CELLS`] up): their
+/// columns side by side in one product, its output put back in place per sample.
+fn group(l: usize) -> usize {
+    MIN_GROUP_CELLS.div_ceil(l.max(1))
 }
 
 #[cfg(test)]
@@ -329,6 +392,11 @@ mod tests {
             (2, 4, 6, 6, 3, 1, 2, 0),
             (1, 2, 5, 5, 2, 3, 2, 0),
             (3, 2, 4, 4, 2, 3, 1, 2),
+            // Small planes, several samples per product (and one left over): 2x2 and 5x5
+            // outputs, 1x1 kernels among them.
+            (5, 4, 4, 4, 6, 3, 1, 0),
+            (7, 3, 9, 9, 5, 3, 2, 1),
+            (9, 4, 6, 6, 3, 1, 2, 0),
             // Shapes Winograd's transform takes when the batch has enough tiles (below).
             (2, 8, 9, 7, 12, 3, 1, 1),
             (1, 16, 6, 5, 8, 3, 1, 0),

@@ -89,30 +89,33 @@ impl Geom {
         }
     }
 
-    /// Unfolds one sample `x` (`[c_in, h, w]`) into `cols` (`[k, l]`, every cell written),
-    /// across the pool when `parallel`.
-    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], parallel: bool) {
-        let l = self.l();
+    /// Unfolds one sample `x` (`[c_in, h, w]`) into the first `l` cells of each of the `k`
+    /// rows of `cols`, `ld` apart (`[k, l]` when `ld` is `l`; a group's samples side by side
+    /// when it is a multiple of `l`), every one of those cells written, across the pool when
+    /// `parallel`.
+    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], ld: usize, parallel: bool) {
+        let (k, l) = (self.k(), self.l());
         if parallel {
-            cols.par_chunks_mut(l)
+            cols.par_chunks_mut(ld)
+                .take(k)
                 .enumerate()
                 .with_min_len(min_len(l))
-                .for_each(|(r, row)| self.unfold_row(x, r, row));
+                .for_each(|(r, row)| self.unfold_row(x, r, &mut row[..l]));
         } else {
-            for (r, row) in cols.chunks_mut(l).enumerate() {
-                self.unfold_row(x, r, row);
+            for (r, row) in cols.chunks_mut(ld).take(k).enumerate() {
+                self.unfold_row(x, r, &mut row[..l]);
             }
         }
     }
 
-    /// Adds the columns of input channel `ci` (rows `ci·kh·kw ..`, of `cols` `[k, l]`) onto
-    /// that channel's input-gradient plane `dp` (`[h, w]`).
-    fn fold_channel(&self, cols: &[f32], ci: usize, dp: &mut [f32]) {
+    /// Adds the columns of input channel `ci` (rows `ci·kh·kw ..` of `cols`, `ld` apart, `l`
+    /// cells each) onto that channel's input-gradient plane `dp` (`[h, w]`).
+    fn fold_channel(&self, cols: &[f32], ld: usize, ci: usize, dp: &mut [f32]) {
         let l = self.l();
         for ky in 0..self.kh {
             for kx in 0..self.kw {
                 let r = (ci * self.kh + ky) * self.kw + kx;
-                let src = &cols[r * l..][..l];
+                let src = &cols[r * ld..][..l];
                 let (lo, hi) = out_range(kx, self.s, self.p, self.w, self.ow);
                 if lo >= hi {
                     continue;
@@ -138,19 +141,20 @@ impl Geom {
         }
     }
 
-    /// Folds one sample's columns (`[k, l]`) back onto its input gradient `dx` (`[c_in, h, w]`),
-    /// adding, across the pool when `parallel`.
-    pub(crate) fn col2im(&self, cols: &[f32], dx: &mut [f32], parallel: bool) {
+    /// Folds one sample's columns (`l` cells in each of `k` rows `ld` apart, as
+    /// [`Self::im2col`] writes them) back onto its input gradient `dx` (`[c_in, h, w]`), adding,
+    /// across the pool when `parallel`.
+    pub(crate) fn col2im(&self, cols: &[f32], ld: usize, dx: &mut [f32], parallel: bool) {
         let plane = self.plane();
         if parallel {
             let per = self.kh * self.kw * self.l();
             dx.par_chunks_mut(plane)
                 .enumerate()
                 .with_min_len(min_len(plane + per))
-                .for_each(|(ci, dp)| self.fold_channel(cols, ci, dp));
+                .for_each(|(ci, dp)| self.fold_channel(cols, ld, ci, dp));
         } else {
             for (ci, dp) in dx.chunks_mut(plane).enumerate() {
-                self.fold_channel(cols, ci, dp);
+                self.fold_channel(cols, ld, ci, dp);
             }
         }
     }
@@ -180,8 +184,8 @@ mod tests {
         let x: Vec<f32> = (0..2 * 12).map(|i| i as f32 + 1.0).collect();
         let mut a = vec![f32::NAN; g.k() * g.l()];
         let mut b = vec![0f32; g.k() * g.l()];
-        g.im2col(&x, &mut a, false);
-        g.im2col(&x, &mut b, true);
+        g.im2col(&x, &mut a, g.l(), false);
+        g.im2col(&x, &mut b, g.l(), true);
         assert_eq!(a, b);
         assert!(a.contains(&0.0) && a.iter().any(|&v| v > 0.0));
     }
