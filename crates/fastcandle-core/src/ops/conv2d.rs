@@ -8,8 +8,9 @@
 //! `[c_out, c_in·k·k]` on the gemm crate, straight into the output: forward `Y_b = W · cols_b`;
 //! backward `dW = Σ_b dY_b · cols_bᵀ` and `dcols_b = Wᵀ · dY_b`, folded back onto the input.
 //! Samples are shared among the pool's threads, each product on one thread
-//! (`par::by_sample`); a batch smaller than the pool spreads each product
-//! over it instead. A 3x3 stride-1 convolution's forward and both gradients run as Winograd's
+//! (`par::by_group`); a batch smaller than the pool spreads each product
+//! over it instead. Small planes (under 64 output cells) multiply several samples' columns
+//! side by side in one product (`side_by_side`). A 3x3 stride-1 convolution's forward and both gradients run as Winograd's
 //! F(4x4, 3x3) or F(2x2, 3x3) instead ([`super::winograd`]), 4x or 2.25x fewer
 //! multiplications. Other devices use candle's convolution.
 
@@ -17,6 +18,7 @@ use super::gemm::{matmul, parallelism};
 use super::im2col::Geom;
 use super::par::{SendPtr, by_group, into_part, sum_parts};
 use super::scratch::Scratch;
+use super::side_by_side::{gather, group, scatter};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use super::winograd::{Wino, transform_kernel};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, bail};
@@ -168,15 +170,7 @@ impl CustomOp2 for Conv2d {
                         parallelism(parallel),
                     );
                     if !one {
-                        for (j, b) in r.enumerate() {
-                            for o in 0..co {
-                                std::ptr::copy_nonoverlapping(
-                                    tmp.as_ptr().add(o * gl + j * l),
-                                    yp.get().add(b * y_len + o * l),
-                                    l,
-                                );
-                            }
-                        }
+                        scatter(tmp, (co, l), r, yp.get());
                     }
                 }
             },
@@ -234,12 +228,7 @@ impl CustomOp2 for Conv2d {
                             let dy = if r.len() == 1 {
                                 gs[r.start * y_len..].as_ptr()
                             } else {
-                                for (j, b) in r.clone().enumerate() {
-                                    for o in 0..co {
-                                        s.dy[o * gl + j * l..][..l]
-                                            .copy_from_slice(&gs[b * y_len + o * l..][..l]);
-                                    }
-                                }
+                                gather(gs, (co, l), r.clone(), &mut s.dy);
                                 s.dy.as_ptr()
                             };
                             if need_dw {
@@ -362,16 +351,6 @@ struct Buffers {
     dcols: Scratch,
     dy: Scratch,
     dw: Vec<f32>,
-}
-
-/// Output cells per product below which samples are multiplied together: the gemm's vector
-/// dimension is the output's cells, and a 4x4 plane's 16 leave its wide kernels idle.
-const MIN_GROUP_CELLS: usize = 64;
-
-/// Samples per product for planes of `l` output cells (1 from [`MIN_GROUP_CELLS`] up): their
-/// columns side by side in one product, its output put back in place per sample.
-fn group(l: usize) -> usize {
-    MIN_GROUP_CELLS.div_ceil(l.max(1))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod pixel_shuffle;
 mod pointwise_conv;
 pub mod running_stats;
 mod scratch;
+mod side_by_side;
 mod storage;
 pub mod upsample_nearest;
 mod window;

@@ -9,29 +9,19 @@ pub(crate) fn min_len(item_len: usize) -> usize {
     (PAR_MIN / item_len.max(1)).max(1)
 }
 
-/// Runs `f(b, state, parallel)` for every sample `b` of a batch of `n` and returns what
-/// `finish` makes of each state (per-thread partial sums, such as a weight gradient), `finish`
-/// running on the thread that used the state (so that thread-local buffers go back to it).
+/// Runs `f(range, state, parallel)` over the samples of a batch of `n`, in runs of up to
+/// `group` consecutive samples, and returns what `finish` makes of each state (per-thread
+/// partial sums, such as a weight gradient), `finish` running on the thread that used the state
+/// (so that thread-local buffers go back to it).
 ///
 /// With `t` threads in the pool, the first `n - n % t` samples are cut into `t` contiguous
-/// runs, one per thread, each with a state of its own from `make` and `parallel` false: one
-/// sample's work on one thread, with no synchronisation inside it, which on two cores is up to
-/// a third faster for a convolution's products than spreading each product over the pool. The
-/// remaining samples (all of them for a batch smaller than the pool) run one at a time with
-/// `parallel` true, sharing one more state. The results come back in sample order, so that sums
-/// over them are the same from run to run.
-pub(crate) fn by_sample<S, R: Send>(
-    n: usize,
-    make: impl Fn() -> S + Sync,
-    f: impl Fn(usize, &mut S, bool) + Sync,
-    finish: impl Fn(S) -> R + Sync,
-) -> Vec<R> {
-    by_group(n, 1, make, |r, s, par| f(r.start, s, par), finish)
-}
-
-/// [`by_sample`] for work that is cheaper on several samples at once: `f(range, state,
-/// parallel)` gets runs of up to `group` consecutive samples, never crossing from one thread's
-/// share into another's or into the left-over samples.
+/// shares, one per thread, each with a state of its own from `make` and `parallel` false: one
+/// share's work on one thread, with no synchronisation inside it, which on two cores is up to a
+/// third faster for a convolution's products than spreading each product over the pool. The
+/// remaining samples (all of them for a batch smaller than the pool) run with `parallel` true,
+/// sharing one more state. A run never crosses from one share into another or into the
+/// left-over samples. The results come back in sample order, so that sums over them are the
+/// same from run to run.
 pub(crate) fn by_group<S, R: Send>(
     n: usize,
     group: usize,
@@ -137,10 +127,11 @@ mod tests {
     fn every_sample_runs_once_and_states_come_back_in_order() {
         let t = rayon::current_num_threads();
         for n in [0, 1, t, 2 * t + 1, 7] {
-            let states = by_sample(
+            let states = by_group(
                 n,
+                1,
                 Vec::new,
-                |b, s: &mut Vec<(usize, bool)>, par| s.push((b, par)),
+                |r, s: &mut Vec<(usize, bool)>, par| s.push((r.start, par)),
                 |s| s,
             );
             let seen: Vec<usize> = states.iter().flatten().map(|&(b, _)| b).collect();

@@ -9,7 +9,9 @@
 //! backward uses it (no weight gradient for a frozen, detached weight).
 
 use super::gemm::{matmul, parallelism};
-use super::par::{SendPtr, by_sample, into_part, sum_parts};
+use super::par::{SendPtr, by_group, into_part, sum_parts};
+use super::scratch::Scratch;
+use super::side_by_side::{gather, group, scatter};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -42,24 +44,45 @@ impl CustomOp2 for PointwiseConv {
         // Every cell is written by one sample's product before `set_len`.
         let mut y: Vec<f32> = Vec::with_capacity(len);
         let yp = SendPtr(y.as_mut_ptr());
-        by_sample(
+        // Samples side by side where planes are small (`side_by_side`).
+        let grp = group(l);
+        by_group(
             n,
-            || (),
-            |b, _, parallel| {
-                // SAFETY: sample b owns its [c_out, l] block of `y`; w [c_out, c_in] and the
-                // sample's x [c_in, l] are row-major.
+            grp,
+            || {
+                let side = if grp > 1 { grp * l } else { 0 };
+                (Scratch::take(c_in * side), Scratch::take(c_out * side))
+            },
+            |r, (xg, yg), parallel| {
+                let gl = r.len() * l;
+                let one = r.len() == 1;
+                let xb = if one {
+                    x[r.start * c_in * l..].as_ptr()
+                } else {
+                    gather(x, (c_in, l), r.clone(), xg);
+                    xg.as_ptr()
+                };
+                // SAFETY: the group owns its samples' [c_out, l] blocks of `y`; w [c_out, c_in],
+                // the group's x [c_in, gl] and `yg` [c_out, gl] are row-major.
                 unsafe {
                     matmul(
-                        (c_out, l, c_in),
-                        yp.get().add(b * c_out * l),
-                        (l as isize, 1),
+                        (c_out, gl, c_in),
+                        if one {
+                            yp.get().add(r.start * c_out * l)
+                        } else {
+                            yg.as_mut_ptr()
+                        },
+                        (gl as isize, 1),
                         false,
                         w.as_ptr(),
                         (c_in as isize, 1),
-                        x[b * c_in * l..].as_ptr(),
-                        (l as isize, 1),
+                        xb,
+                        (gl as isize, 1),
                         parallelism(parallel),
-                    )
+                    );
+                    if !one {
+                        scatter(yg, (c_out, l), r, yp.get());
+                    }
                 }
             },
             drop,
@@ -89,52 +112,83 @@ impl CustomOp2 for PointwiseConv {
                     // Every cell of dx is written by one sample's product before `set_len`.
                     let mut dx: Vec<f32> = Vec::with_capacity(if need_dx { xs.len() } else { 0 });
                     let dxp = SendPtr(dx.as_mut_ptr());
-                    let parts = by_sample(
+                    let grp = group(l);
+                    let parts = by_group(
                         n,
-                        Vec::new,
-                        |b, dw: &mut Vec<f32>, parallel| {
-                            let gb = gs[b * c_out * l..].as_ptr();
+                        grp,
+                        || {
+                            let side = if grp > 1 { grp * l } else { 0 };
+                            let take = |rows: usize, need: bool| {
+                                Scratch::take(if need { rows * side } else { 0 })
+                            };
+                            // The group's x, dY and dX side by side; the thread's part of dW.
+                            let bufs = (take(c_in, need_dw), take(c_out, true));
+                            (bufs, take(c_in, need_dx), Vec::new())
+                        },
+                        |r, ((xg, gg), dxg, dw), parallel| {
+                            let gl = r.len() * l;
+                            let one = r.len() == 1;
+                            let gb = if one {
+                                gs[r.start * c_out * l..].as_ptr()
+                            } else {
+                                gather(gs, (c_out, l), r.clone(), gg);
+                                gg.as_ptr()
+                            };
                             if need_dx {
-                                // dX_b [c_in, l] = Wᵀ (w [c_out, c_in] with swapped strides)
-                                // · dY_b [c_out, l].
-                                // SAFETY: sample b owns its [c_in, l] block of dx.
+                                // dX [c_in, gl] = Wᵀ (w [c_out, c_in] with swapped strides)
+                                // · dY [c_out, gl].
+                                // SAFETY: the group owns its samples' [c_in, l] blocks of dx;
+                                // `dxg` holds [c_in, gl] when used.
                                 unsafe {
                                     matmul(
-                                        (c_in, l, c_out),
-                                        dxp.get().add(b * c_in * l),
-                                        (l as isize, 1),
+                                        (c_in, gl, c_out),
+                                        if one {
+                                            dxp.get().add(r.start * c_in * l)
+                                        } else {
+                                            dxg.as_mut_ptr()
+                                        },
+                                        (gl as isize, 1),
                                         false,
                                         ws.as_ptr(),
                                         (1, c_in as isize),
                                         gb,
-                                        (l as isize, 1),
+                                        (gl as isize, 1),
                                         parallelism(parallel),
-                                    )
+                                    );
+                                    if !one {
+                                        scatter(dxg, (c_in, l), r.clone(), dxp.get());
+                                    }
                                 }
                             }
                             if need_dw {
-                                // dW [c_out, c_in] (+)= dY_b [c_out, l] · X_bᵀ (the sample's
-                                // x [c_in, l] with swapped strides).
+                                let xb = if one {
+                                    xs[r.start * c_in * l..].as_ptr()
+                                } else {
+                                    gather(xs, (c_in, l), r, xg);
+                                    xg.as_ptr()
+                                };
+                                // dW [c_out, c_in] (+)= dY [c_out, gl] · Xᵀ (the group's
+                                // x [c_in, gl] with swapped strides).
                                 // SAFETY: the product writes (or adds to) every cell of the
-                                // part [c_out, c_in]; the other sizes are the tensors'.
+                                // part [c_out, c_in]; the other sizes are as above.
                                 unsafe {
                                     into_part(dw, c_out * c_in, |dw, accumulate| {
                                         matmul(
-                                            (c_out, c_in, l),
+                                            (c_out, c_in, gl),
                                             dw,
                                             (c_in as isize, 1),
                                             accumulate,
                                             gb,
-                                            (l as isize, 1),
-                                            xs[b * c_in * l..].as_ptr(),
-                                            (1, l as isize),
+                                            (gl as isize, 1),
+                                            xb,
+                                            (1, gl as isize),
                                             parallelism(parallel),
                                         )
                                     })
                                 }
                             }
                         },
-                        |dw| dw,
+                        |(_, _, dw)| dw,
                     );
                     if need_dx {
                         // SAFETY: every cell was written above.
@@ -163,7 +217,13 @@ mod tests {
     fn matches_candles_convolution_with_gradients() {
         let dev = Device::Cpu;
         // Few samples (products spread over the pool) and many (one sample per task).
-        for &(n, ci, co, h, w) in &[(1, 3, 5, 4, 6), (9, 4, 3, 5, 5), (2, 16, 8, 7, 3)] {
+        for &(n, ci, co, h, w) in &[
+            (1, 3, 5, 4, 6),
+            (9, 4, 3, 5, 5),
+            (2, 16, 8, 7, 3),
+            // 2x2 planes: several samples per product, and one left over.
+            (7, 6, 5, 2, 2),
+        ] {
             let x =
                 Var::from_tensor(&Tensor::randn(0f32, 1., (n, ci, h, w), &dev).unwrap()).unwrap();
             let wt =
