@@ -211,6 +211,70 @@ mod tests {
     use fastcandle_testutil::tensor_max_abs_diff as max_diff;
 
     #[test]
+    fn ties_go_to_the_first_cell_row_by_row_and_nan_takes_the_place() {
+        // PyTorch's CPU rule, scanned window by window: rows in order, cells in order within a
+        // row, `v > best || v is NaN`. Values from three levels (ties everywhere, as after a
+        // ReLU) and a few NaN.
+        let dev = Device::Cpu;
+        for &(n, c, h, w, k, s, p) in &[(2, 2, 9, 8, 3, 2, 1), (1, 3, 7, 7, 2, 1, 0)] {
+            let len = n * c * h * w;
+            let v: Vec<f32> = (0..len)
+                .map(|i| match (i * 7) % 23 {
+                    0 => f32::NAN,
+                    r => (r % 3) as f32,
+                })
+                .collect();
+            let x = Var::from_vec(v.clone(), (n, c, h, w), &dev).unwrap();
+            let y = max_pool2d(&x, k, s, p).unwrap();
+            let (oh, ow) = (y.dims()[2], y.dims()[3]);
+            let g = Geom {
+                n,
+                c,
+                h,
+                w,
+                oh,
+                ow,
+                k,
+                s,
+                p,
+            };
+            let up: Vec<f32> = (0..n * c * oh * ow).map(|i| i as f32 + 1.0).collect();
+            let (mut want_y, mut want_dx) = (Vec::new(), vec![0f32; len]);
+            for pl in 0..n * c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let ((y0, y1), (x0, x1)) = (g.window(oy, h), g.window(ox, w));
+                        let (mut best, mut at) = (f32::NEG_INFINITY, y0 * w + x0);
+                        for iy in y0..y1 {
+                            for ix in x0..x1 {
+                                let v = v[pl * h * w + iy * w + ix];
+                                if v > best || v.is_nan() {
+                                    (best, at) = (v, iy * w + ix);
+                                }
+                            }
+                        }
+                        want_y.push(best);
+                        want_dx[pl * h * w + at] += up[(pl * oh + oy) * ow + ox];
+                    }
+                }
+            }
+            let got_y = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+            assert!(got_y.iter().zip(&want_y).all(|(&a, &b)| same(a, b)));
+            let upt = Tensor::from_vec(up, y.dims(), &dev).unwrap();
+            let gr = (y * &upt).unwrap().sum_all().unwrap().backward().unwrap();
+            let got_dx = gr
+                .get(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            assert_eq!(got_dx, want_dx);
+        }
+    }
+
+    #[test]
     fn fast_path_matches_the_composed_form() {
         let dev = Device::Cpu;
         for &(n, c, h, w, k, s, p) in &[
