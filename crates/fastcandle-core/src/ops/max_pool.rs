@@ -71,7 +71,8 @@ impl Geom {
     }
 }
 
-/// The differentiable form for devices other than the CPU.
+/// The differentiable form for devices other than the CPU, with the CPU kernel's tie and NaN
+/// rule.
 fn composed(x: &Tensor, g: &Geom) -> Result<Tensor> {
     // Pad with -inf to exactly `k - 1 + s * o` cells per axis, so that every shifted view
     // `ky, ky + s, ..` of `o` cells is a reshape and a narrow.
@@ -92,9 +93,16 @@ fn composed(x: &Tensor, g: &Geom) -> Result<Tensor> {
                 .reshape((g.n, g.c, g.oh, g.ow, g.s))?
                 .narrow(4, 0, 1)?
                 .squeeze(4)?;
+            // PyTorch's rule, cell by cell in the window's row-major order: a cell takes the
+            // place when it is greater or NaN, so the first maximum wins and NaN propagates.
+            // `where_cond` routes the gradient to the kept cell alone (candle's `maximum`
+            // would split it between ties and drop a NaN met first).
             out = Some(match out {
                 None => v,
-                Some(o) => o.maximum(&v)?,
+                Some(best) => {
+                    let take = (v.gt(&best)? + v.ne(&v)?)?;
+                    take.where_cond(&v, &best)?
+                }
             });
         }
     }
