@@ -6,6 +6,7 @@
 //! so the results are the same bit for bit on every CPU.
 
 use super::activation::Act;
+use super::simd::fast;
 use std::mem::MaybeUninit;
 
 /// The activation as a constant: [`Act::Identity`], [`Act::Relu`], [`Act::Relu6`].
@@ -53,40 +54,6 @@ macro_rules! by_act {
             }
         }
     };
-}
-
-/// Whether to take the AVX2 builds.
-#[inline(always)]
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Calls `f` compiled for AVX2 and FMA (it is inlined here).
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn in_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
-/// Calls `f`, in an AVX2 and FMA build where the CPU has them.
-#[inline(always)]
-fn fast<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if avx2() {
-        // SAFETY: the CPU has the features.
-        return unsafe { in_avx2(f) };
-    }
-    f()
 }
 
 /// `Σ f(a[i], b[i], c[i])` and `Σ h(a[i], b[i], c[i])` over the cells of `runs` (triples of

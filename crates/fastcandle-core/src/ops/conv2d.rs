@@ -371,6 +371,10 @@ mod tests {
             (2, 4, 6, 6, 3, 1, 2, 0),
             (1, 2, 5, 5, 2, 3, 2, 0),
             (3, 2, 4, 4, 2, 3, 1, 2),
+            // Stride 3: rows split into three phases of unequal length (sides where the last
+            // window ends on the edge: candle's own backward, the reference, needs it).
+            (1, 2, 10, 10, 3, 3, 3, 1),
+            (2, 2, 7, 10, 3, 4, 3, 0),
             // Small planes, several samples per product (and one left over): 2x2 and 5x5
             // outputs, 1x1 kernels among them.
             (5, 4, 4, 4, 6, 3, 1, 0),

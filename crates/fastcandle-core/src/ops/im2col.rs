@@ -57,8 +57,8 @@ impl Geom {
     }
 
     /// Writes row `r` (input channel `r / (kh·kw)`, kernel cell `r % (kh·kw)`) of one sample's
-    /// columns from that sample's input `x` (`[c_in, h, w]`), zeros where the window reads
-    /// padding: every cell is written.
+    /// columns from that sample's input `x` as [`Self::phases`] lays it out, zeros where the
+    /// window reads padding: every cell is written.
     fn unfold_row(&self, x: &[f32], r: usize, dst: &mut [f32]) {
         let ksz = self.kh * self.kw;
         let (ci, kk) = (r / ksz, r % ksz);
@@ -68,8 +68,9 @@ impl Geom {
             dst.fill(0.0);
             return;
         }
-        let xp = &x[ci * self.plane()..][..self.plane()];
+        // Input cells `start, start + s, ..` of a row are cells `off, off + 1, ..` of its phase.
         let start = lo * self.s + kx - self.p;
+        let (wp, phase, off) = (self.w.div_ceil(self.s), start % self.s, start / self.s);
         for (oy, row) in dst.chunks_mut(self.ow).enumerate() {
             let Some(iy) = in_index(oy, ky, self.s, self.p, self.h) else {
                 row.fill(0.0);
@@ -77,16 +78,37 @@ impl Geom {
             };
             row[..lo].fill(0.0);
             row[hi..].fill(0.0);
-            let xr = &xp[iy * self.w..(iy + 1) * self.w];
-            let d = &mut row[lo..hi];
-            if self.s == 1 {
-                d.copy_from_slice(&xr[start..start + (hi - lo)]);
-            } else {
-                for (j, v) in d.iter_mut().enumerate() {
-                    *v = xr[start + j * self.s];
+            let src = ((ci * self.h + iy) * self.s + phase) * wp + off;
+            row[lo..hi].copy_from_slice(&x[src..src + (hi - lo)]);
+        }
+    }
+
+    /// One sample's input (`[c_in, h, w]`) with each row split into its `s` phases (cells `j`,
+    /// `j + s`, `j + 2s`, .. for `j < s`), each `ceil(w / s)` cells long, so that a strided
+    /// convolution's columns are copied as contiguous runs. With stride 1 it is `x` itself.
+    fn phases<'a>(&self, x: &'a [f32], parallel: bool) -> std::borrow::Cow<'a, [f32]> {
+        if self.s == 1 {
+            return x.into();
+        }
+        let (w, s) = (self.w, self.s);
+        let wp = w.div_ceil(s);
+        let mut out = vec![0f32; self.c_in * self.h * s * wp];
+        let split = |(dst, row): (&mut [f32], &[f32])| {
+            for (ph, part) in dst.chunks_mut(wp).enumerate() {
+                for (d, &v) in part.iter_mut().zip(row[ph..].iter().step_by(s)) {
+                    *d = v;
                 }
             }
+        };
+        if parallel {
+            out.par_chunks_mut(s * wp)
+                .zip(x.par_chunks(w))
+                .with_min_len(min_len(w))
+                .for_each(split);
+        } else {
+            out.chunks_mut(s * wp).zip(x.chunks(w)).for_each(split);
         }
+        out.into()
     }
 
     /// Unfolds one sample `x` (`[c_in, h, w]`) into the first `l` cells of each of the `k`
@@ -95,46 +117,61 @@ impl Geom {
     /// `parallel`.
     pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], ld: usize, parallel: bool) {
         let (k, l) = (self.k(), self.l());
+        let x = self.phases(x, parallel);
         if parallel {
             cols.par_chunks_mut(ld)
                 .take(k)
                 .enumerate()
                 .with_min_len(min_len(l))
-                .for_each(|(r, row)| self.unfold_row(x, r, &mut row[..l]));
+                .for_each(|(r, row)| self.unfold_row(&x, r, &mut row[..l]));
         } else {
             for (r, row) in cols.chunks_mut(ld).take(k).enumerate() {
-                self.unfold_row(x, r, &mut row[..l]);
+                self.unfold_row(&x, r, &mut row[..l]);
             }
         }
     }
 
     /// Adds the columns of input channel `ci` (rows `ci·kh·kw ..` of `cols`, `ld` apart, `l`
-    /// cells each) onto that channel's input-gradient plane `dp` (`[h, w]`).
+    /// cells each) onto that channel's input-gradient plane `dp` (`[h, w]`). A strided
+    /// convolution adds into the plane split into phases (as [`Self::phases`]), contiguous runs,
+    /// and puts the cells back in place at the end.
     fn fold_channel(&self, cols: &[f32], ld: usize, ci: usize, dp: &mut [f32]) {
-        let l = self.l();
+        let (l, w, s) = (self.l(), self.w, self.s);
+        let wp = w.div_ceil(s);
+        let mut split = if s == 1 {
+            Vec::new()
+        } else {
+            vec![0f32; self.h * s * wp]
+        };
         for ky in 0..self.kh {
             for kx in 0..self.kw {
                 let r = (ci * self.kh + ky) * self.kw + kx;
                 let src = &cols[r * ld..][..l];
-                let (lo, hi) = out_range(kx, self.s, self.p, self.w, self.ow);
+                let (lo, hi) = out_range(kx, s, self.p, w, self.ow);
                 if lo >= hi {
                     continue;
                 }
-                let start = lo * self.s + kx - self.p;
+                let start = lo * s + kx - self.p;
                 for oy in 0..self.oh {
-                    let Some(iy) = in_index(oy, ky, self.s, self.p, self.h) else {
+                    let Some(iy) = in_index(oy, ky, s, self.p, self.h) else {
                         continue;
                     };
-                    let dr = &mut dp[iy * self.w..(iy + 1) * self.w];
-                    let sr = &src[oy * self.ow + lo..oy * self.ow + hi];
-                    if self.s == 1 {
-                        for (d, &v) in dr[start..start + (hi - lo)].iter_mut().zip(sr) {
-                            *d += v;
-                        }
+                    let d = if s == 1 {
+                        &mut dp[iy * w + start..][..hi - lo]
                     } else {
-                        for (j, &v) in sr.iter().enumerate() {
-                            dr[start + j * self.s] += v;
-                        }
+                        &mut split[(iy * s + start % s) * wp + start / s..][..hi - lo]
+                    };
+                    for (d, &v) in d.iter_mut().zip(&src[oy * self.ow + lo..oy * self.ow + hi]) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        if s > 1 {
+            for (row, parts) in dp.chunks_mut(w).zip(split.chunks(s * wp)) {
+                for (ph, part) in parts.chunks(wp).enumerate() {
+                    for (d, &v) in row[ph..].iter_mut().step_by(s).zip(part) {
+                        *d += v;
                     }
                 }
             }

@@ -6,6 +6,7 @@
 //! overlap. Other devices use a composed form (a maximum over the shifted strided views of the
 //! padded input), which candle differentiates.
 
+use super::max_pool_stem;
 use super::par::min_len;
 use super::storage::{cpu_f32, with_f32};
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
@@ -74,56 +75,59 @@ impl Geom {
 /// The differentiable form for devices other than the CPU, with the CPU kernel's tie and NaN
 /// rule.
 fn composed(x: &Tensor, g: &Geom) -> Result<Tensor> {
-    // Pad with -inf to exactly `k - 1 + s * o` cells per axis, so that every shifted view
-    // `ky, ky + s, ..` of `o` cells is a reshape and a narrow.
+    // Pad to exactly `k - 1 + s * o` cells per axis, so that every shifted view `ky, ky + s, ..`
+    // of `o` cells is a reshape and a narrow: the input with -inf, and a mask of the cells
+    // inside the plane (1) with 0.
     let hp = g.k - 1 + g.s * g.oh;
     let wp = g.k - 1 + g.s * g.ow;
-    let xp = pad_neg_inf(x, 2, g.p, hp - g.h - g.p)?;
-    let xp = pad_neg_inf(&xp, 3, g.p, wp - g.w - g.p)?;
-    let mut out: Option<Tensor> = None;
-    for ky in 0..g.k {
-        let rows = xp
-            .narrow(2, ky, g.s * g.oh)?
+    let pad = |t: &Tensor, value: f32| -> Result<Tensor> {
+        let t = pad_with(t, 2, g.p, hp - g.h - g.p, value)?;
+        pad_with(&t, 3, g.p, wp - g.w - g.p, value)
+    };
+    let xp = pad(x, f32::NEG_INFINITY)?;
+    let inside = pad(&x.ones_like()?, 0.0)?;
+    let view = |t: &Tensor, ky: usize, kx: usize| -> Result<Tensor> {
+        t.narrow(2, ky, g.s * g.oh)?
             .reshape((g.n, g.c, g.oh, g.s, wp))?
             .narrow(3, 0, 1)?
-            .squeeze(3)?;
+            .squeeze(3)?
+            .narrow(3, kx, g.s * g.ow)?
+            .reshape((g.n, g.c, g.oh, g.ow, g.s))?
+            .narrow(4, 0, 1)?
+            .squeeze(4)
+    };
+    // PyTorch's rule, cell by cell in the window's row-major order: a cell takes the place
+    // when it is greater or NaN, so the first maximum wins and NaN propagates; and the first
+    // cell inside the plane takes the place of padding, so that a window of -inf sends its
+    // gradient there. `where_cond` routes the gradient to the kept cell alone (candle's
+    // `maximum` would split it between ties and drop a NaN met first).
+    let (mut best, mut best_inside) = (view(&xp, 0, 0)?, view(&inside, 0, 0)?);
+    for ky in 0..g.k {
         for kx in 0..g.k {
-            let v = rows
-                .narrow(3, kx, g.s * g.ow)?
-                .reshape((g.n, g.c, g.oh, g.ow, g.s))?
-                .narrow(4, 0, 1)?
-                .squeeze(4)?;
-            // PyTorch's rule, cell by cell in the window's row-major order: a cell takes the
-            // place when it is greater or NaN, so the first maximum wins and NaN propagates.
-            // `where_cond` routes the gradient to the kept cell alone (candle's `maximum`
-            // would split it between ties and drop a NaN met first).
-            out = Some(match out {
-                None => v,
-                Some(best) => {
-                    let take = (v.gt(&best)? + v.ne(&v)?)?;
-                    take.where_cond(&v, &best)?
-                }
-            });
+            if (ky, kx) == (0, 0) {
+                continue;
+            }
+            let (v, v_inside) = (view(&xp, ky, kx)?, view(&inside, ky, kx)?);
+            let take = ((v.gt(&best)? + v.ne(&v)?)? + v_inside.gt(&best_inside)?)?;
+            best = take.where_cond(&v, &best)?;
+            best_inside = take.where_cond(&v_inside, &best_inside)?;
         }
     }
-    out.expect("a kernel has at least one cell").contiguous()
+    best.contiguous()
 }
 
-fn pad_neg_inf(x: &Tensor, dim: usize, left: usize, right: usize) -> Result<Tensor> {
+/// `x` with `left` and `right` cells of `value` added along `dim`.
+fn pad_with(x: &Tensor, dim: usize, left: usize, right: usize, value: f32) -> Result<Tensor> {
     let mut parts = Vec::with_capacity(3);
     let mut shape = x.dims().to_vec();
     if left > 0 {
         shape[dim] = left;
-        parts.push(
-            Tensor::full(f32::NEG_INFINITY, shape.as_slice(), x.device())?.to_dtype(x.dtype())?,
-        );
+        parts.push(Tensor::full(value, shape.as_slice(), x.device())?.to_dtype(x.dtype())?);
     }
     parts.push(x.clone());
     if right > 0 {
         shape[dim] = right;
-        parts.push(
-            Tensor::full(f32::NEG_INFINITY, shape.as_slice(), x.device())?.to_dtype(x.dtype())?,
-        );
+        parts.push(Tensor::full(value, shape.as_slice(), x.device())?.to_dtype(x.dtype())?);
     }
     if parts.len() == 1 {
         return Ok(x.clone());
@@ -149,6 +153,17 @@ impl CustomOp1 for MaxPool2d {
         let planes = g.n * g.c;
         let mut y = vec![0f32; planes * oplane];
         let mut arg = vec![0u32; planes * oplane];
+        if max_pool_stem::applies(g.k, g.s, g.p) {
+            y.par_chunks_mut(oplane)
+                .zip(arg.par_chunks_mut(oplane))
+                .zip(x.par_chunks(plane))
+                .with_min_len(min_len(plane))
+                .for_each_init(max_pool_stem::Split::default, |split, ((yp, ap), xp)| {
+                    max_pool_stem::pool_plane(xp, (g.h, g.w), yp, ap, split)
+                });
+            *self.argmax.lock().expect("max pool lock poisoned") = arg;
+            return Ok((CpuStorage::F32(y), Shape::from((g.n, g.c, g.oh, g.ow))));
+        }
         y.par_chunks_mut(oplane)
             .zip(arg.par_chunks_mut(oplane))
             .zip(x.par_chunks(plane))
@@ -224,61 +239,72 @@ mod tests {
         // row, `v > best || v is NaN`. Values from three levels (ties everywhere, as after a
         // ReLU) and a few NaN.
         let dev = Device::Cpu;
-        for &(n, c, h, w, k, s, p) in &[(2, 2, 9, 8, 3, 2, 1), (1, 3, 7, 7, 2, 1, 0)] {
+        // Kernel 3, stride 2, padding 1 on odd and even sides and on rows wider than a vector
+        // take the stem's own loop; the others the general one.
+        for &(n, c, h, w, k, s, p) in &[
+            (2, 2, 9, 8, 3, 2, 1),
+            (1, 2, 8, 9, 3, 2, 1),
+            (1, 1, 24, 37, 3, 2, 1),
+            (1, 3, 7, 7, 2, 1, 0),
+            (1, 2, 9, 8, 3, 2, 0),
+        ] {
             let len = n * c * h * w;
-            let v: Vec<f32> = (0..len)
+            let levels: Vec<f32> = (0..len)
                 .map(|i| match (i * 7) % 23 {
                     0 => f32::NAN,
                     r => (r % 3) as f32,
                 })
                 .collect();
-            let x = Var::from_vec(v.clone(), (n, c, h, w), &dev).unwrap();
-            let y = max_pool2d(&x, k, s, p).unwrap();
-            let (oh, ow) = (y.dims()[2], y.dims()[3]);
-            let g = Geom {
-                n,
-                c,
-                h,
-                w,
-                oh,
-                ow,
-                k,
-                s,
-                p,
-            };
-            let up: Vec<f32> = (0..n * c * oh * ow).map(|i| i as f32 + 1.0).collect();
-            let (mut want_y, mut want_dx) = (Vec::new(), vec![0f32; len]);
-            for pl in 0..n * c {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let ((y0, y1), (x0, x1)) = (g.window(oy, h), g.window(ox, w));
-                        let (mut best, mut at) = (f32::NEG_INFINITY, y0 * w + x0);
-                        for iy in y0..y1 {
-                            for ix in x0..x1 {
-                                let v = v[pl * h * w + iy * w + ix];
-                                if v > best || v.is_nan() {
-                                    (best, at) = (v, iy * w + ix);
+            // And all -inf, where no cell takes the place: the window's first cell in the plane.
+            for v in [levels, vec![f32::NEG_INFINITY; len]] {
+                let x = Var::from_vec(v.clone(), (n, c, h, w), &dev).unwrap();
+                let y = max_pool2d(&x, k, s, p).unwrap();
+                let (oh, ow) = (y.dims()[2], y.dims()[3]);
+                let g = Geom {
+                    n,
+                    c,
+                    h,
+                    w,
+                    oh,
+                    ow,
+                    k,
+                    s,
+                    p,
+                };
+                let up: Vec<f32> = (0..n * c * oh * ow).map(|i| i as f32 + 1.0).collect();
+                let (mut want_y, mut want_dx) = (Vec::new(), vec![0f32; len]);
+                for pl in 0..n * c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let ((y0, y1), (x0, x1)) = (g.window(oy, h), g.window(ox, w));
+                            let (mut best, mut at) = (f32::NEG_INFINITY, y0 * w + x0);
+                            for iy in y0..y1 {
+                                for ix in x0..x1 {
+                                    let v = v[pl * h * w + iy * w + ix];
+                                    if v > best || v.is_nan() {
+                                        (best, at) = (v, iy * w + ix);
+                                    }
                                 }
                             }
+                            want_y.push(best);
+                            want_dx[pl * h * w + at] += up[(pl * oh + oy) * ow + ox];
                         }
-                        want_y.push(best);
-                        want_dx[pl * h * w + at] += up[(pl * oh + oy) * ow + ox];
                     }
                 }
+                let got_y = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+                assert!(got_y.iter().zip(&want_y).all(|(&a, &b)| same(a, b)));
+                let upt = Tensor::from_vec(up, y.dims(), &dev).unwrap();
+                let gr = (y * &upt).unwrap().sum_all().unwrap().backward().unwrap();
+                let got_dx = gr
+                    .get(&x)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                assert_eq!(got_dx, want_dx);
             }
-            let got_y = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
-            assert!(got_y.iter().zip(&want_y).all(|(&a, &b)| same(a, b)));
-            let upt = Tensor::from_vec(up, y.dims(), &dev).unwrap();
-            let gr = (y * &upt).unwrap().sum_all().unwrap().backward().unwrap();
-            let got_dx = gr
-                .get(&x)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            assert_eq!(got_dx, want_dx);
         }
     }
 
