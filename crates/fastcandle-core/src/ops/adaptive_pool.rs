@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 /// `[N, C, oh, ow]`.
 pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_avg_pool2d")?;
-    if super::native_f32(&[x]) {
-        return x.contiguous()?.apply_op1(AdaptiveAvg { geom });
+    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+        return super::widened::apply1(x, AdaptiveAvg { geom });
     }
     composed(x, &geom, Kind::Avg)
 }
@@ -28,12 +28,12 @@ pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tenso
 /// `[N, C, oh, ow]` (the indices are not returned).
 pub fn adaptive_max_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_max_pool2d")?;
-    if super::native_f32(&[x]) {
+    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
         let op = AdaptiveMax {
             geom,
             argmax: Arc::default(),
         };
-        return x.contiguous()?.apply_op1(op);
+        return super::widened::apply1(x, op);
     }
     composed(x, &geom, Kind::Max)
 }

@@ -39,7 +39,7 @@ pub fn batch_norm_train_act(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let dims = nc_dims(x)?;
     let c = dims[1];
-    if super::native_f32(&[x, weight, bias]) {
+    if super::native_f32(&[x, weight, bias]) || super::widened::takes(x, &[weight, bias]) {
         return native(x, weight, bias, eps, act, false);
     }
     // Composed form for other devices and dtypes. The statistics are computed in f32 whatever
@@ -88,7 +88,9 @@ pub fn batch_norm_train_add_act(
             dims
         );
     }
-    if super::native_f32(&[x, identity, weight, bias]) {
+    if super::native_f32(&[x, identity, weight, bias])
+        || super::widened::takes(x, &[identity, weight, bias])
+    {
         // Weight and bias as one [2, C] input: a custom op takes three tensors.
         let wb = Tensor::stack(&[weight, bias], 0)?;
         return native(x, &identity.contiguous()?, &wb, eps, act, true);
@@ -125,7 +127,7 @@ fn native(
         act,
         residual,
     };
-    let y = x.contiguous()?.apply_op3(arg2, arg3, op)?;
+    let y = super::widened::apply3(x, arg2, arg3, op)?;
     let s = stats.lock().expect("batch norm stats lock poisoned");
     let mean = Tensor::from_slice(&s.mean, c, x.device())?;
     let var = Tensor::from_slice(&s.var, c, x.device())?;

@@ -54,19 +54,19 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<T
         s: stride,
         p: padding,
     };
-    if super::native_f32(&[x, w]) {
+    // A half-precision activation on the CPU runs the f32 kernels widened (candle 0.11 has no
+    // half-precision convolution there: its im2col product calls a gemm without bf16, and f16
+    // runs emulated); activations between layers stay in the half dtype.
+    if super::native_f32(&[x, w]) || super::widened::takes(x, &[w]) {
         if (kh, kw, stride, padding) == (1, 1, 1, 0) {
             return super::pointwise_conv::pointwise_conv2d(x, w);
         }
-        return x
-            .contiguous()?
-            .apply_op2(&w.contiguous()?, Conv2d { geom: g });
+        return super::widened::apply2(x, w, Conv2d { geom: g });
     }
     if super::cpu_half(x) {
-        // candle 0.11 has no half-precision convolution on the CPU (its im2col product calls a
-        // gemm without bf16, and f16 runs emulated): the half activation is widened, convolved
-        // by the f32 kernel and narrowed back; the casts' backward does the same for the
-        // gradients. Activations between layers stay in the half dtype.
+        // The composed forms forced on the CPU: the half activation is widened, convolved by
+        // candle's f32 convolution and narrowed back; the casts' backward does the same for
+        // the gradients.
         let dt = x.dtype();
         let w = w.to_dtype(DType::F32)?;
         return conv2d(&x.to_dtype(DType::F32)?, &w, stride, padding)?.to_dtype(dt);

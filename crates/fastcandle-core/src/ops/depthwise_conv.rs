@@ -31,7 +31,7 @@ pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -
             "depthwise_conv2d: input {h}x{wd} with padding {padding} is smaller than kernel {kh}x{kw}"
         );
     }
-    if super::native_f32(&[x, w]) {
+    if super::native_f32(&[x, w]) || super::widened::takes(x, &[w]) {
         let geom = Geom {
             n,
             c,
@@ -44,12 +44,11 @@ pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -
             s: stride,
             p: padding,
         };
-        return x
-            .contiguous()?
-            .apply_op2(&w.contiguous()?, DepthwiseConv2d { geom });
+        return super::widened::apply2(x, w, DepthwiseConv2d { geom });
     }
     if super::cpu_half(x) {
-        // No half-precision convolution on the CPU in candle 0.11: widened, as `conv2d`'s.
+        // The composed forms forced on the CPU, which has no half-precision convolution in
+        // candle 0.11: widened, as `conv2d`'s.
         let (dt, f32) = (x.dtype(), candle_core::DType::F32);
         let y = depthwise_conv2d(&x.to_dtype(f32)?, &w.to_dtype(f32)?, stride, padding)?;
         return y.to_dtype(dt);

@@ -38,12 +38,12 @@ pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> R
         s: stride,
         p: padding,
     };
-    if super::native_f32(&[x]) {
+    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
         let op = MaxPool2d {
             geom,
             argmax: Arc::default(),
         };
-        return x.contiguous()?.apply_op1(op);
+        return super::widened::apply1(x, op);
     }
     composed(x, &geom)
 }

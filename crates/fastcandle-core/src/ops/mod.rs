@@ -25,6 +25,7 @@ mod side_by_side;
 mod simd;
 mod storage;
 pub mod upsample_nearest;
+mod widened;
 mod window;
 pub mod winograd;
 

@@ -15,10 +15,10 @@ use super::side_by_side::{gather, group, scatter};
 use super::storage::{cpu_f32, grad_if, with_f32};
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-/// The 1x1 convolution of `x` `[N, C_in, H, W]` (contiguous f32 on the CPU) by `w`
-/// `[C_out, C_in, 1, 1]`.
+/// The 1x1 convolution of `x` `[N, C_in, H, W]` (f32, or half floats widened, on the CPU) by
+/// `w` `[C_out, C_in, 1, 1]`.
 pub(crate) fn pointwise_conv2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&w.contiguous()?, PointwiseConv)
+    super::widened::apply2(x, w, PointwiseConv)
 }
 
 struct PointwiseConv;
