@@ -60,7 +60,7 @@ impl Act {
 
 /// `max(x, 0)`; the gradient passes where `x > 0`, as PyTorch's.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+    if super::widened::native(x, &[]) {
         return super::widened::apply1(x, Clamp { act: Act::Relu });
     }
     composed_relu(x)
@@ -75,7 +75,7 @@ fn composed_relu(x: &Tensor) -> Result<Tensor> {
 /// `min(max(x, 0), 6)` (MobileNetV2's activation); the gradient passes where `0 < x < 6`, as
 /// PyTorch's `hardtanh_backward`.
 pub fn relu6(x: &Tensor) -> Result<Tensor> {
-    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+    if super::widened::native(x, &[]) {
         return super::widened::apply1(x, Clamp { act: Act::Relu6 });
     }
     composed_relu6(x)
@@ -95,7 +95,7 @@ pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.dims() != b.dims() {
         candle_core::bail!("add_relu: shapes {:?} and {:?} differ", a.dims(), b.dims());
     }
-    if super::native_f32(&[a, b]) || super::widened::takes(a, &[b]) {
+    if super::widened::native(a, &[b]) {
         return super::widened::apply2(a, b, AddRelu);
     }
     composed_relu(&(a + b)?)

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 /// `[N, C, oh, ow]`.
 pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_avg_pool2d")?;
-    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+    if super::widened::native(x, &[]) {
         return super::widened::apply1(x, AdaptiveAvg { geom });
     }
     composed(x, &geom, Kind::Avg)
@@ -28,7 +28,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tenso
 /// `[N, C, oh, ow]` (the indices are not returned).
 pub fn adaptive_max_pool2d(x: &Tensor, (oh, ow): (usize, usize)) -> Result<Tensor> {
     let geom = Geom::new(x, oh, ow, "adaptive_max_pool2d")?;
-    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+    if super::widened::native(x, &[]) {
         let op = AdaptiveMax {
             geom,
             argmax: Arc::default(),

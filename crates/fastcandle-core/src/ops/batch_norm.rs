@@ -39,7 +39,7 @@ pub fn batch_norm_train_act(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let dims = nc_dims(x)?;
     let c = dims[1];
-    if super::native_f32(&[x, weight, bias]) || super::widened::takes(x, &[weight, bias]) {
+    if super::widened::native(x, &[weight, bias]) {
         return native(x, weight, bias, eps, act, false);
     }
     // Composed form for other devices and dtypes. The statistics are computed in f32 whatever
@@ -88,9 +88,7 @@ pub fn batch_norm_train_add_act(
             dims
         );
     }
-    if super::native_f32(&[x, identity, weight, bias])
-        || super::widened::takes(x, &[identity, weight, bias])
-    {
+    if super::widened::native(x, &[identity, weight, bias]) {
         // Weight and bias as one [2, C] input: a custom op takes three tensors.
         let wb = Tensor::stack(&[weight, bias], 0)?;
         return native(x, &identity.contiguous()?, &wb, eps, act, true);

@@ -57,7 +57,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<T
     // A half-precision activation on the CPU runs the f32 kernels widened (candle 0.11 has no
     // half-precision convolution there: its im2col product calls a gemm without bf16, and f16
     // runs emulated); activations between layers stay in the half dtype.
-    if super::native_f32(&[x, w]) || super::widened::takes(x, &[w]) {
+    if super::widened::native(x, &[w]) {
         if (kh, kw, stride, padding) == (1, 1, 1, 0) {
             return super::pointwise_conv::pointwise_conv2d(x, w);
         }

@@ -31,7 +31,7 @@ pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -
             "depthwise_conv2d: input {h}x{wd} with padding {padding} is smaller than kernel {kh}x{kw}"
         );
     }
-    if super::native_f32(&[x, w]) || super::widened::takes(x, &[w]) {
+    if super::widened::native(x, &[w]) {
         let geom = Geom {
             n,
             c,

@@ -38,7 +38,7 @@ pub fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> R
         s: stride,
         p: padding,
     };
-    if super::native_f32(&[x]) || super::widened::takes(x, &[]) {
+    if super::widened::native(x, &[]) {
         let op = MaxPool2d {
             geom,
             argmax: Arc::default(),

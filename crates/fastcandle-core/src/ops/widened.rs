@@ -19,15 +19,15 @@ use rayon::prelude::*;
 /// Cells converted per task.
 const CHUNK: usize = 1 << 16;
 
-/// Whether `x` is a half-precision activation on the CPU that the f32 kernels can take widened,
-/// with `others` (weights, a residual branch) on the CPU in f32 or the same half dtype, and
-/// the composed forms not forced.
-pub(crate) fn takes(x: &Tensor, others: &[&Tensor]) -> bool {
-    !super::generic_forced()
-        && super::cpu_half(x)
-        && others
-            .iter()
-            .all(|t| t.device().is_cpu() && (t.dtype() == DType::F32 || t.dtype() == x.dtype()))
+/// Whether our CPU kernels take `x` with `others` (weights, a residual branch): all f32 on the
+/// CPU, or `x` a half-precision activation on the CPU (run widened) with `others` there in f32
+/// or `x`'s dtype; never when the composed forms are forced.
+pub(crate) fn native(x: &Tensor, others: &[&Tensor]) -> bool {
+    let half = super::cpu_half(x);
+    let fits = |t: &Tensor| {
+        t.device().is_cpu() && (t.dtype() == DType::F32 || (half && t.dtype() == x.dtype()))
+    };
+    !super::generic_forced() && (half || fits(x)) && others.iter().all(|t| fits(t))
 }
 
 /// An f32 CPU op taking half-precision activations (see the module's documentation).
@@ -36,28 +36,28 @@ pub(crate) struct Widened<T>(pub(crate) T);
 /// `s` under `l` as a contiguous f32 storage when it holds half floats (`None` when it is f32
 /// already).
 fn widen(s: &CpuStorage, l: &Layout) -> Result<Option<(CpuStorage, Layout)>> {
-    let range = |len: usize| match l.contiguous_offsets() {
-        Some((a, b)) if b <= len => Ok(a..b),
-        _ => bail!("widened op: expected a contiguous input"),
-    };
-    let out = |src_len: usize, conv: &(dyn Fn(&mut [f32], usize) + Sync)| -> Result<Vec<f32>> {
-        let r = range(src_len)?;
-        let mut v = vec![0f32; r.len()];
-        v.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(i, d)| conv(d, r.start + i * CHUNK));
-        Ok(v)
-    };
     let v = match s {
-        CpuStorage::BF16(src) => out(src.len(), &|d, at| {
-            src[at..at + d.len()].convert_to_f32_slice(d)
-        })?,
-        CpuStorage::F16(src) => out(src.len(), &|d, at| {
-            src[at..at + d.len()].convert_to_f32_slice(d)
-        })?,
+        CpuStorage::BF16(src) => widened(src, l)?,
+        CpuStorage::F16(src) => widened(src, l)?,
         _ => return Ok(None),
     };
     Ok(Some((CpuStorage::F32(v), Layout::contiguous(l.shape()))))
+}
+
+/// The cells of `src` under the contiguous layout `l`, widened to f32 across the pool.
+fn widened<T: Sync>(src: &[T], l: &Layout) -> Result<Vec<f32>>
+where
+    [T]: HalfFloatSliceExt,
+{
+    let src = match l.contiguous_offsets() {
+        Some((a, b)) if b <= src.len() => &src[a..b],
+        _ => bail!("widened op: expected a contiguous input"),
+    };
+    let mut v = vec![0f32; src.len()];
+    v.par_chunks_mut(CHUNK)
+        .zip(src.par_chunks(CHUNK))
+        .for_each(|(d, s)| s.convert_to_f32_slice(d));
+    Ok(v)
 }
 
 /// The f32 storage `out` in `dtype`.
@@ -66,22 +66,22 @@ fn narrow(out: CpuStorage, dtype: DType) -> Result<CpuStorage> {
         bail!("widened op: the f32 kernel returned {:?}", out.dtype());
     };
     Ok(match dtype {
-        DType::BF16 => {
-            let mut d = vec![half::bf16::ZERO; v.len()];
-            d.par_chunks_mut(CHUNK)
-                .zip(v.par_chunks(CHUNK))
-                .for_each(|(d, s)| d.convert_from_f32_slice(s));
-            CpuStorage::BF16(d)
-        }
-        DType::F16 => {
-            let mut d = vec![half::f16::ZERO; v.len()];
-            d.par_chunks_mut(CHUNK)
-                .zip(v.par_chunks(CHUNK))
-                .for_each(|(d, s)| d.convert_from_f32_slice(s));
-            CpuStorage::F16(d)
-        }
+        DType::BF16 => CpuStorage::BF16(narrowed(&v, half::bf16::ZERO)),
+        DType::F16 => CpuStorage::F16(narrowed(&v, half::f16::ZERO)),
         _ => CpuStorage::F32(v),
     })
+}
+
+/// `v` rounded to the half type of `zero` (to nearest even), across the pool.
+fn narrowed<T: Copy + Send + Sync>(v: &[f32], zero: T) -> Vec<T>
+where
+    [T]: HalfFloatSliceExt,
+{
+    let mut d = vec![zero; v.len()];
+    d.par_chunks_mut(CHUNK)
+        .zip(v.par_chunks(CHUNK))
+        .for_each(|(d, s)| d.convert_from_f32_slice(s));
+    d
 }
 
 /// `t` in f32 (the same tensor when it is f32 already).
