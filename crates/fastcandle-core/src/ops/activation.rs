@@ -6,7 +6,7 @@
 //! pass on the CPU. Other devices use candle's ops.
 
 use super::par::PAR_MIN;
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, with_f32, written};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -116,14 +116,18 @@ impl CustomOp2 for AddRelu {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (cpu_f32(s1, l1)?, cpu_f32(s2, l2)?);
-        let mut y = vec![0f32; a.len()];
-        y.par_chunks_mut(PAR_MIN)
-            .zip(a.par_chunks(PAR_MIN).zip(b.par_chunks(PAR_MIN)))
-            .for_each(|(yc, (ac, bc))| {
-                for ((yv, &av), &bv) in yc.iter_mut().zip(ac).zip(bc) {
-                    *yv = Act::Relu.apply(av + bv);
-                }
-            });
+        // SAFETY: the chunks of `y` cover it and every cell of each is written.
+        let y = unsafe {
+            written(a.len(), |y| {
+                y.par_chunks_mut(PAR_MIN)
+                    .zip(a.par_chunks(PAR_MIN).zip(b.par_chunks(PAR_MIN)))
+                    .for_each(|(yc, (ac, bc))| {
+                        for ((yv, &av), &bv) in yc.iter_mut().zip(ac).zip(bc) {
+                            yv.write(Act::Relu.apply(av + bv));
+                        }
+                    })
+            })
+        };
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -143,15 +147,18 @@ impl CustomOp2 for AddRelu {
 pub(crate) fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
     let g = with_f32(res, |ys| {
         with_f32(grad, |gs| {
-            let mut d = vec![0f32; gs.len()];
-            d.par_chunks_mut(PAR_MIN)
-                .zip(ys.par_chunks(PAR_MIN).zip(gs.par_chunks(PAR_MIN)))
-                .for_each(|(dc, (yc, gc))| {
-                    for ((d, &y), &gv) in dc.iter_mut().zip(yc).zip(gc) {
-                        *d = if act.passes(y) { gv } else { 0.0 };
-                    }
-                });
-            Ok(d)
+            // SAFETY: the chunks of `d` cover it and every cell of each is written.
+            Ok(unsafe {
+                written(gs.len(), |d| {
+                    d.par_chunks_mut(PAR_MIN)
+                        .zip(ys.par_chunks(PAR_MIN).zip(gs.par_chunks(PAR_MIN)))
+                        .for_each(|(dc, (yc, gc))| {
+                            for ((d, &y), &gv) in dc.iter_mut().zip(yc).zip(gc) {
+                                d.write(if act.passes(y) { gv } else { 0.0 });
+                            }
+                        })
+                })
+            })
         })
     })?;
     Tensor::from_vec(g, grad.shape(), grad.device())
@@ -169,14 +176,18 @@ impl CustomOp1 for Clamp {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = cpu_f32(s, l)?;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(PAR_MIN)
-            .zip(x.par_chunks(PAR_MIN))
-            .for_each(|(yc, xc)| {
-                for (yv, &xv) in yc.iter_mut().zip(xc) {
-                    *yv = self.act.apply(xv);
-                }
-            });
+        // SAFETY: the chunks of `y` cover it and every cell of each is written.
+        let y = unsafe {
+            written(x.len(), |y| {
+                y.par_chunks_mut(PAR_MIN)
+                    .zip(x.par_chunks(PAR_MIN))
+                    .for_each(|(yc, xc)| {
+                        for (yv, &xv) in yc.iter_mut().zip(xc) {
+                            yv.write(self.act.apply(xv));
+                        }
+                    })
+            })
+        };
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 

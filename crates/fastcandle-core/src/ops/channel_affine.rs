@@ -8,9 +8,10 @@
 
 use super::activation::{Act, gate};
 use super::par::min_len;
-use super::storage::{cpu_f32, with_f32};
+use super::storage::{cpu_f32, with_f32, written};
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// `x * scale[c] + shift[c]` for `x` `[N, C, ...]` and `scale`, `shift` `[C]`.
 pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
@@ -71,26 +72,29 @@ impl CustomOp3 for ChannelAffine {
         let c = scale.len();
         let plane = x.len() / (l1.dims()[0] * c).max(1);
         let p = plane.max(1);
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(p)
-            .zip(x.par_chunks(p))
-            .enumerate()
-            .with_min_len(min_len(plane))
-            .for_each(|(i, (yp, xp))| {
-                let (a, b) = (scale[i % c], shift[i % c]);
-                match self.act {
-                    Act::Identity => {
-                        for (yv, &xv) in yp.iter_mut().zip(xp) {
-                            *yv = xv * a + b;
+        let fill = |y: &mut [MaybeUninit<f32>]| {
+            y.par_chunks_mut(p)
+                .zip(x.par_chunks(p))
+                .enumerate()
+                .with_min_len(min_len(plane))
+                .for_each(|(i, (yp, xp))| {
+                    let (a, b) = (scale[i % c], shift[i % c]);
+                    match self.act {
+                        Act::Identity => {
+                            for (yv, &xv) in yp.iter_mut().zip(xp) {
+                                yv.write(xv * a + b);
+                            }
+                        }
+                        act => {
+                            for (yv, &xv) in yp.iter_mut().zip(xp) {
+                                yv.write(act.apply(xv * a + b));
+                            }
                         }
                     }
-                    act => {
-                        for (yv, &xv) in yp.iter_mut().zip(xp) {
-                            *yv = act.apply(xv * a + b);
-                        }
-                    }
-                }
-            });
+                })
+        };
+        // SAFETY: the planes of `y` cover it and every cell of each is written.
+        let y = unsafe { written(x.len(), fill) };
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
