@@ -6,12 +6,14 @@ an inference pass is a forward in evaluation mode under `torch.no_grad()`. Rando
 PRECISION `bf16` runs the forward under `torch.autocast(dtype=torch.bfloat16)` (f32 weights,
 the loss on the output cast to f32), as fastai's `to_bf16`; the default is `f32`.
 One mode per process, so that the peak memory printed is the mode's own.
-Prints one JSON object: images per second of every timed run after one warm-up, and the
+Prints one JSON object: images per second of every timed run after one warm-up pass (a run
+sums as many passes as last MIN_RUN_SECS at the warm-up's pace), and the
 process's peak resident memory in MiB (on a GPU, also the peak GPU memory PyTorch allocated).
 
     python scripts/bench/torch_vision_step.py ARCH train|infer SIZE BS RUNS [THREADS [DEVICE [PRECISION]]]
 """
 import json
+import math
 import sys
 import time
 
@@ -25,6 +27,15 @@ def sync(device):
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+# The least time a run lasts: a run sums the times of as many passes as make this at the
+# warm-up's pace (one where a pass is longer), as fastcandle's bench worker (`passes_per_run`).
+MIN_RUN_SECS = 0.5
+
+
+def passes_per_run(warm_up):
+    return min(max(math.ceil(MIN_RUN_SECS / max(warm_up, 1e-6)), 1), 1000)
 
 
 def main():
@@ -42,8 +53,8 @@ def main():
     y = (torch.arange(bs) % 2).to(device)
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train(mode == "train")
-    rates = []
-    for i in range(runs + 1):
+    def one_pass():
+        """Seconds of one training step or inference pass."""
         if mode == "train":
             t0 = time.perf_counter()
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -57,8 +68,13 @@ def main():
                 t0 = time.perf_counter()
                 model(x).sum().item()
                 t1 = time.perf_counter()
-        if i > 0:
-            rates.append(bs / (t1 - t0))
+        return t1 - t0
+
+    passes = passes_per_run(one_pass())
+    rates = []
+    for _ in range(runs):
+        secs = sum(one_pass() for _ in range(passes))
+        rates.append(passes * bs / secs)
     out = {"values": rates, "peak_mib": peak_rss_mib(), "torch": torch.__version__, "precision": precision}
     if device.type == "cuda":
         out["gpu_peak_mib"] = torch.cuda.max_memory_allocated(device) / 2**20

@@ -114,8 +114,11 @@ fn loader_rates(runs: usize) -> Result<Vec<f64>> {
     (0..runs).map(|_| measure_loader(&dls, 2)).collect()
 }
 
-/// Images per second of `runs` training steps (forward, cross-entropy, backward; no optimizer
-/// step) or inference passes (evaluation mode) on random inputs, 2 classes, after one warm-up.
+/// Images per second of `runs` runs of training steps (forward, cross-entropy, backward; no
+/// optimizer step) or inference passes (evaluation mode) on random inputs, 2 classes, after
+/// one warm-up pass. A run sums the times of as many passes as make [`MIN_RUN_SECS`] at the
+/// warm-up's pace (one pass where that is longer), so that a small row's median is not one
+/// pass of a few milliseconds against the machine's noise; PyTorch's side does the same.
 /// In bf16 the f32 model meets the input cast to bf16 and its output goes back to f32 before
 /// the loss, as `Learner::to_bf16`'s callback does (the cast of the input is timed too).
 fn model_rates(
@@ -132,14 +135,14 @@ fn model_rates(
     let model = VisionModel::new(arch.parse::<Arch>()?, 2, &Pretrained::No, dev, 0)?;
     let x = Tensor::randn(0f32, 1., (bs, 3, size, size), dev)?;
     let y = Tensor::from_vec((0..bs as u32).map(|i| i % 2).collect::<Vec<_>>(), bs, dev)?;
-    let mut rates = Vec::with_capacity(runs);
-    for i in 0..=runs {
+    // Seconds of one pass; the gradients are freed after the clock stops, as PyTorch's
+    // `zero_grad` is.
+    let pass = || -> Result<f64> {
         let t = Instant::now();
         let x = match precision {
             Precision::F32 => x.clone(),
             Precision::Bf16 => x.to_dtype(DType::BF16)?,
         };
-        // The gradients are freed after the clock stops, as PyTorch's `zero_grad` is.
         let grads = match mode {
             Mode::Train => {
                 let out = model
@@ -160,9 +163,41 @@ fn model_rates(
         };
         let secs = t.elapsed().as_secs_f64();
         drop(grads);
-        if i > 0 {
-            rates.push(bs as f64 / secs);
+        Ok(secs)
+    };
+    let passes = passes_per_run(pass()?);
+    (0..runs)
+        .map(|_| {
+            let secs = (0..passes).map(|_| pass()).sum::<Result<f64>>()?;
+            Ok((passes * bs) as f64 / secs)
+        })
+        .collect()
+}
+
+/// The least time a model row's run lasts, in seconds (see [`passes_per_run`]).
+pub const MIN_RUN_SECS: f64 = 0.5;
+
+/// Passes in one timed run of a model row whose warm-up pass took `warm_up` seconds: enough
+/// to last [`MIN_RUN_SECS`], at least one. `scripts/bench/torch_vision_step.py` has the same
+/// rule.
+pub fn passes_per_run(warm_up: f64) -> usize {
+    ((MIN_RUN_SECS / warm_up.max(1e-6)).ceil() as usize).clamp(1, 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_lasts_at_least_min_run_secs_at_the_warm_ups_pace() {
+        assert_eq!(passes_per_run(0.08), 7); // 0.56 s
+        assert_eq!(passes_per_run(0.25), 2);
+        assert_eq!(passes_per_run(0.5), 1);
+        assert_eq!(passes_per_run(3.0), 1);
+        assert_eq!(passes_per_run(0.0), 1000);
+        for w in [0.003, 0.07, 0.11, 0.49] {
+            assert!(passes_per_run(w) as f64 * w >= MIN_RUN_SECS);
+            assert!((passes_per_run(w) - 1) as f64 * w < MIN_RUN_SECS);
         }
     }
-    Ok(rates)
 }
