@@ -116,18 +116,7 @@ impl CustomOp2 for AddRelu {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (cpu_f32(s1, l1)?, cpu_f32(s2, l2)?);
-        // SAFETY: the chunks of `y` cover it and every cell of each is written.
-        let y = unsafe {
-            written(a.len(), |y| {
-                y.par_chunks_mut(PAR_MIN)
-                    .zip(a.par_chunks(PAR_MIN).zip(b.par_chunks(PAR_MIN)))
-                    .for_each(|(yc, (ac, bc))| {
-                        for ((yv, &av), &bv) in yc.iter_mut().zip(ac).zip(bc) {
-                            yv.write(Act::Relu.apply(av + bv));
-                        }
-                    })
-            })
-        };
+        let y = map2(a, b, |a, b| Act::Relu.apply(a + b));
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -147,21 +136,47 @@ impl CustomOp2 for AddRelu {
 pub(crate) fn gate(res: &Tensor, grad: &Tensor, act: Act) -> Result<Tensor> {
     let g = with_f32(res, |ys| {
         with_f32(grad, |gs| {
-            // SAFETY: the chunks of `d` cover it and every cell of each is written.
-            Ok(unsafe {
-                written(gs.len(), |d| {
-                    d.par_chunks_mut(PAR_MIN)
-                        .zip(ys.par_chunks(PAR_MIN).zip(gs.par_chunks(PAR_MIN)))
-                        .for_each(|(dc, (yc, gc))| {
-                            for ((d, &y), &gv) in dc.iter_mut().zip(yc).zip(gc) {
-                                d.write(if act.passes(y) { gv } else { 0.0 });
-                            }
-                        })
-                })
-            })
+            Ok(map2(ys, gs, |y, g| if act.passes(y) { g } else { 0.0 }))
         })
     })?;
     Tensor::from_vec(g, grad.shape(), grad.device())
+}
+
+/// `f(x[i])` of every cell, across the pool, into a buffer that is not zeroed first.
+fn map1(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    // SAFETY: the chunks of the buffer cover it (`x.len()` cells), and each is written cell by
+    // cell from its chunk of `x`, of the same length.
+    unsafe {
+        written(x.len(), |y| {
+            y.par_chunks_mut(PAR_MIN)
+                .zip(x.par_chunks(PAR_MIN))
+                .for_each(|(yc, xc)| {
+                    for (y, &x) in yc.iter_mut().zip(xc) {
+                        y.write(f(x));
+                    }
+                })
+        })
+    }
+}
+
+/// `f(a[i], b[i])` of every cell of two slices of one length, across the pool, into a buffer
+/// that is not zeroed first.
+fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    // A shorter `b` would leave cells unwritten.
+    assert_eq!(a.len(), b.len(), "map2: slices of different lengths");
+    // SAFETY: the chunks of the buffer cover it (`a.len()` cells), and each is written cell by
+    // cell from its chunks of `a` and `b`, of the same length.
+    unsafe {
+        written(a.len(), |y| {
+            y.par_chunks_mut(PAR_MIN)
+                .zip(a.par_chunks(PAR_MIN).zip(b.par_chunks(PAR_MIN)))
+                .for_each(|(yc, (ac, bc))| {
+                    for ((y, &a), &b) in yc.iter_mut().zip(ac).zip(bc) {
+                        y.write(f(a, b));
+                    }
+                })
+        })
+    }
 }
 
 /// ReLU or ReLU6 as an op: one pass forward, one backward (gated by the output).
@@ -176,18 +191,7 @@ impl CustomOp1 for Clamp {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = cpu_f32(s, l)?;
-        // SAFETY: the chunks of `y` cover it and every cell of each is written.
-        let y = unsafe {
-            written(x.len(), |y| {
-                y.par_chunks_mut(PAR_MIN)
-                    .zip(x.par_chunks(PAR_MIN))
-                    .for_each(|(yc, xc)| {
-                        for (yv, &xv) in yc.iter_mut().zip(xc) {
-                            yv.write(self.act.apply(xv));
-                        }
-                    })
-            })
-        };
+        let y = map1(x, |x| self.act.apply(x));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 

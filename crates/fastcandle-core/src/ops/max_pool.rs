@@ -63,6 +63,31 @@ struct Geom {
 }
 
 impl Geom {
+    /// Pools plane `xp` (`h`×`w`) into `yp` (`oh`×`ow`), with `ap` the index within the plane
+    /// of each output's first maximum (or NaN), window by window.
+    fn pool_plane(&self, xp: &[f32], yp: &mut [f32], ap: &mut [u32]) {
+        for oy in 0..self.oh {
+            let (y0, y1) = self.window(oy, self.h);
+            for ox in 0..self.ow {
+                let (x0, x1) = self.window(ox, self.w);
+                let mut best = f32::NEG_INFINITY;
+                let mut at = y0 * self.w + x0;
+                for iy in y0..y1 {
+                    let row = &xp[iy * self.w..(iy + 1) * self.w];
+                    for (ix, &v) in row.iter().enumerate().take(x1).skip(x0) {
+                        // The first maximum wins and NaN propagates, as in PyTorch.
+                        if v > best || v.is_nan() {
+                            best = v;
+                            at = iy * self.w + ix;
+                        }
+                    }
+                }
+                yp[oy * self.ow + ox] = best;
+                ap[oy * self.ow + ox] = at as u32;
+            }
+        }
+    }
+
     /// The input cells `lo..hi` that output cell `o` of an axis of `len` cells covers.
     fn window(&self, o: usize, len: usize) -> (usize, usize) {
         let start = (o * self.s) as isize - self.p as isize;
@@ -153,41 +178,16 @@ impl CustomOp1 for MaxPool2d {
         let planes = g.n * g.c;
         let mut y = vec![0f32; planes * oplane];
         let mut arg = vec![0u32; planes * oplane];
-        if max_pool_stem::applies(g.k, g.s, g.p) {
-            y.par_chunks_mut(oplane)
-                .zip(arg.par_chunks_mut(oplane))
-                .zip(x.par_chunks(plane))
-                .with_min_len(min_len(plane))
-                .for_each_init(max_pool_stem::Split::default, |split, ((yp, ap), xp)| {
-                    max_pool_stem::pool_plane(xp, (g.h, g.w), yp, ap, split)
-                });
-            *self.argmax.lock().expect("max pool lock poisoned") = arg;
-            return Ok((CpuStorage::F32(y), Shape::from((g.n, g.c, g.oh, g.ow))));
-        }
+        let stem = max_pool_stem::applies(g.k, g.s, g.p);
         y.par_chunks_mut(oplane)
             .zip(arg.par_chunks_mut(oplane))
             .zip(x.par_chunks(plane))
             .with_min_len(min_len(plane))
-            .for_each(|((yp, ap), xp)| {
-                for oy in 0..g.oh {
-                    let (y0, y1) = g.window(oy, g.h);
-                    for ox in 0..g.ow {
-                        let (x0, x1) = g.window(ox, g.w);
-                        let mut best = f32::NEG_INFINITY;
-                        let mut at = y0 * g.w + x0;
-                        for iy in y0..y1 {
-                            let row = &xp[iy * g.w..(iy + 1) * g.w];
-                            for (ix, &v) in row.iter().enumerate().take(x1).skip(x0) {
-                                // The first maximum wins and NaN propagates, as in PyTorch.
-                                if v > best || v.is_nan() {
-                                    best = v;
-                                    at = iy * g.w + ix;
-                                }
-                            }
-                        }
-                        yp[oy * g.ow + ox] = best;
-                        ap[oy * g.ow + ox] = at as u32;
-                    }
+            .for_each_init(max_pool_stem::Split::default, |split, ((yp, ap), xp)| {
+                if stem {
+                    max_pool_stem::pool_plane(xp, (g.h, g.w), yp, ap, split)
+                } else {
+                    g.pool_plane(xp, yp, ap)
                 }
             });
         *self.argmax.lock().expect("max pool lock poisoned") = arg;

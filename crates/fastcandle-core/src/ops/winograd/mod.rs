@@ -19,6 +19,7 @@
 use super::gemm::{matmul, parallelism};
 use super::par::{SendPtr, by_group, into_part, min_len, sum_parts};
 use super::scratch::Scratch;
+use super::simd::fast;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
@@ -365,55 +366,26 @@ impl Wino {
         stride: usize,
         buf: &mut Vec<f32>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if simd() {
-            // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-            return unsafe { self.transform_plane_avx2(kind, src, dst, stride, buf) };
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.transform_plane_body(kind, src, dst, stride, buf) }
-    }
-
-    /// [`Self::transform_plane`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// As [`Self::transform_plane`], on a CPU with AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn transform_plane_avx2(
-        &self,
-        kind: Tiles,
-        src: &[f32],
-        dst: *mut f32,
-        stride: usize,
-        buf: &mut Vec<f32>,
-    ) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.transform_plane_body(kind, src, dst, stride, buf) }
-    }
-
-    #[inline(always)]
-    unsafe fn transform_plane_body(
-        &self,
-        kind: Tiles,
-        src: &[f32],
-        dst: *mut f32,
-        stride: usize,
-        buf: &mut Vec<f32>,
-    ) {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            match kind {
-                Tiles::Input if self.tile == Tile::F4 => {
-                    tiles::tiles_in::<6, 4, F4>(self, src, dst, stride, buf)
+        fast(
+            #[inline(always)]
+            || {
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    match kind {
+                        Tiles::Input if self.tile == Tile::F4 => {
+                            tiles::tiles_in::<6, 4, F4>(self, src, dst, stride, buf)
+                        }
+                        Tiles::Input => tiles::tiles_in::<4, 2, F2>(self, src, dst, stride, buf),
+                        Tiles::OutputGrad if self.tile == Tile::F4 => {
+                            tiles::tiles_grad::<6, 4, F4>(self, src, dst, stride, buf)
+                        }
+                        Tiles::OutputGrad => {
+                            tiles::tiles_grad::<4, 2, F2>(self, src, dst, stride, buf)
+                        }
+                    }
                 }
-                Tiles::Input => tiles::tiles_in::<4, 2, F2>(self, src, dst, stride, buf),
-                Tiles::OutputGrad if self.tile == Tile::F4 => {
-                    tiles::tiles_grad::<6, 4, F4>(self, src, dst, stride, buf)
-                }
-                Tiles::OutputGrad => tiles::tiles_grad::<4, 2, F2>(self, src, dst, stride, buf),
-            }
-        }
+            },
+        )
     }
 
     /// Writes one output plane `y` (`[oh, ow]`, every cell) as `Aᵀ M A` of each tile's 16
@@ -422,54 +394,19 @@ impl Wino {
     /// # Safety
     /// `src` must be valid for those reads.
     unsafe fn tiles_out(&self, src: *const f32, stride: usize, y: &mut [f32], buf: &mut Vec<f32>) {
-        #[cfg(target_arch = "x86_64")]
-        if simd() {
-            // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-            return unsafe { self.tiles_out_avx2(src, stride, y, buf) };
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_out_body(src, stride, y, buf) }
+        fast(
+            #[inline(always)]
+            || {
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    match self.tile {
+                        Tile::F2 => tiles::tiles_out::<4, 2, F2>(self, src, stride, y, buf),
+                        Tile::F4 => tiles::tiles_out::<6, 4, F4>(self, src, stride, y, buf),
+                    }
+                }
+            },
+        )
     }
-
-    /// [`Self::tiles_out`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// As [`Self::tiles_out`], on a CPU with AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn tiles_out_avx2(
-        &self,
-        src: *const f32,
-        stride: usize,
-        y: &mut [f32],
-        buf: &mut Vec<f32>,
-    ) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.tiles_out_body(src, stride, y, buf) }
-    }
-
-    #[inline(always)]
-    unsafe fn tiles_out_body(
-        &self,
-        src: *const f32,
-        stride: usize,
-        y: &mut [f32],
-        buf: &mut Vec<f32>,
-    ) {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            match self.tile {
-                Tile::F2 => tiles::tiles_out::<4, 2, F2>(self, src, stride, y, buf),
-                Tile::F4 => tiles::tiles_out::<6, 4, F4>(self, src, stride, y, buf),
-            }
-        }
-    }
-}
-
-/// Whether the CPU runs the AVX2 builds of the transforms.
-#[cfg(target_arch = "x86_64")]
-fn simd() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 // The loops of the transforms are walked in blocks of eight lanes of constant width (then one
@@ -578,51 +515,18 @@ unsafe fn kernel_row(
     plane: usize,
     tile: Tile,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if simd() {
-        // SAFETY: the CPU has the features; the rest is forwarded from the caller.
-        return unsafe { kernel_row_avx2(src, step, n, flip, dst, plane, tile) };
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { kernel_row_tile(src, step, n, flip, dst, plane, tile) }
-}
-
-/// [`kernel_row`] compiled for AVX2.
-///
-/// # Safety
-/// As [`kernel_row`], on a CPU with AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_row_avx2(
-    src: &[f32],
-    step: usize,
-    n: usize,
-    flip: bool,
-    dst: *mut f32,
-    plane: usize,
-    tile: Tile,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { kernel_row_tile(src, step, n, flip, dst, plane, tile) }
-}
-
-#[inline(always)]
-unsafe fn kernel_row_tile(
-    src: &[f32],
-    step: usize,
-    n: usize,
-    flip: bool,
-    dst: *mut f32,
-    plane: usize,
-    tile: Tile,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match tile {
-            Tile::F2 => tiles::kernel_row::<4, 2, F2>(src, step, n, flip, dst, plane),
-            Tile::F4 => tiles::kernel_row::<6, 4, F4>(src, step, n, flip, dst, plane),
-        }
-    }
+    fast(
+        #[inline(always)]
+        || {
+            // SAFETY: forwarded from the caller.
+            unsafe {
+                match tile {
+                    Tile::F2 => tiles::kernel_row::<4, 2, F2>(src, step, n, flip, dst, plane),
+                    Tile::F4 => tiles::kernel_row::<6, 4, F4>(src, step, n, flip, dst, plane),
+                }
+            }
+        },
+    )
 }
 
 /// The weight gradient `Gᵀ dU G` (`[c_out, c_in, 3, 3]`) from the gradient `du` of the
@@ -634,33 +538,15 @@ fn kernel_grad(du: &[f32], c_out: usize, c_in: usize, tile: Tile) -> Vec<f32> {
         .enumerate()
         .with_min_len(min_len(tile.cells() * c_in))
         .for_each(|(k, row)| {
-            #[cfg(target_arch = "x86_64")]
-            if simd() {
-                // SAFETY: the CPU has the features.
-                return unsafe { kernel_grad_row_avx2(du, plane, k * c_in, row, tile) };
-            }
-            kernel_grad_row(du, plane, k * c_in, row, tile)
+            fast(
+                #[inline(always)]
+                || match tile {
+                    Tile::F2 => tiles::kernel_grad_row::<4, 2, F2>(du, plane, k * c_in, row),
+                    Tile::F4 => tiles::kernel_grad_row::<6, 4, F4>(du, plane, k * c_in, row),
+                },
+            )
         });
     dw
-}
-
-/// [`kernel_grad_row`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_grad_row_avx2(du: &[f32], plane: usize, at: usize, dw: &mut [f32], tile: Tile) {
-    kernel_grad_row(du, plane, at, dw, tile)
-}
-
-/// `Gᵀ dU G` of the kernels `at..at + dw.len() / 9` for `tile`.
-#[inline(always)]
-fn kernel_grad_row(du: &[f32], plane: usize, at: usize, dw: &mut [f32], tile: Tile) {
-    match tile {
-        Tile::F2 => tiles::kernel_grad_row::<4, 2, F2>(du, plane, at, dw),
-        Tile::F4 => tiles::kernel_grad_row::<6, 4, F4>(du, plane, at, dw),
-    }
 }
 
 #[cfg(test)]
